@@ -1,0 +1,79 @@
+package eu.hanse.aggregation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class OuterOptimizerTest {
+  private static ModelState model(float... values) {
+    return new ModelState(List.of(TensorSpec.of("a", 2), TensorSpec.of("b", values.length - 2)),
+        List.of(java.util.Arrays.copyOfRange(values, 0, 2), java.util.Arrays.copyOfRange(values, 2, values.length)),
+        Map.of());
+  }
+
+  @Test
+  void sgdWithLearningRateOneIsFedAvg() {
+    ModelState global = model(1, 2, 3);
+    ModelState siteA = model(2, 2, 0);
+    ModelState siteB = model(0, 6, 3);
+    double wA = 3;
+    double wB = 1;
+    WeightedMeanFold fold = new WeightedMeanFold(3);
+    for (var site : List.of(Map.entry(siteA, wA), Map.entry(siteB, wB))) {
+      float[] delta = FlatView.difference(global, site.getKey());
+      java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      for (float d : delta) {
+        bytes.putFloat(d);
+      }
+      fold.foldChunk(bytes.flip(), 0, site.getValue());
+      fold.completeUpdate(site.getValue());
+    }
+    OuterOptimizer.create(OuterOptimizerSpec.fedAvg()).step(global, fold.mean());
+    // FedAvg: the new global model is the weighted mean of the sites' models.
+    assertEquals((3 * 2 + 0) / 4.0, global.data(0)[0], 1e-6);
+    assertEquals((3 * 2 + 6) / 4.0, global.data(0)[1], 1e-6);
+    assertEquals((3 * 0 + 3) / 4.0, global.data(1)[0], 1e-6);
+  }
+
+  @Test
+  void nesterovFollowsItsUpdateRuleOverSeveralSteps() {
+    double lr = 0.7;
+    double mu = 0.9;
+    ModelState global = model(1, -1, 0.5f);
+    OuterOptimizer nesterov = OuterOptimizer.create(OuterOptimizerSpec.parse("nesterov", null, null));
+    double[] theta = {1, -1, 0.5};
+    double[] velocity = new double[3];
+    float[][] deltas = {{0.1f, -0.2f, 0.3f}, {0.05f, 0.0f, -0.1f}, {-0.2f, 0.1f, 0.1f}};
+    for (float[] delta : deltas) {
+      nesterov.step(global, delta.clone());
+      for (int i = 0; i < 3; i++) {
+        velocity[i] = mu * velocity[i] + delta[i];
+        theta[i] -= lr * (delta[i] + mu * velocity[i]);
+      }
+    }
+    assertEquals(theta[0], global.data(0)[0], 1e-5);
+    assertEquals(theta[1], global.data(0)[1], 1e-5);
+    assertEquals(theta[2], global.data(1)[0], 1e-5);
+  }
+
+  @Test
+  void specParsingUsesEachKindsDefaultsAndRefusesUnknownNames() {
+    assertEquals(new OuterOptimizerSpec(OuterOptimizerSpec.Kind.NESTEROV, 0.7, 0.9),
+        OuterOptimizerSpec.parse("nesterov", null, null));
+    assertEquals(new OuterOptimizerSpec(OuterOptimizerSpec.Kind.SGD, 0.5, 0.0),
+        OuterOptimizerSpec.parse("SGD", 0.5, null));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> OuterOptimizerSpec.parse("adam", null, null));
+    assertEquals("unknown outer optimizer 'adam': use sgd or nesterov", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> OuterOptimizerSpec.parse("nesterov", -1.0, null));
+  }
+
+  @Test
+  void stepRefusesAVectorOfTheWrongLength() {
+    assertThrows(IllegalArgumentException.class,
+        () -> OuterOptimizer.create(OuterOptimizerSpec.fedAvg()).step(model(1, 2, 3), new float[2]));
+  }
+}

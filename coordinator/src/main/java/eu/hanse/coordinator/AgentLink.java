@@ -1,0 +1,23 @@
+package eu.hanse.coordinator;
+
+import eu.hanse.security.SiteId;
+
+/**
+ * The coordinator's line to one connected site agent: the agent's open control stream.
+ * Implemented by the transport; sends never block on the network for long (instructions are small).
+ */
+interface AgentLink {
+  SiteId site();
+
+  /** The device the agent reported, for the operator. */
+  String device();
+
+  /** Training examples the site holds, as it declared when it connected. */
+  long trainSamples();
+
+  void sendTrain(JobSpec job, long round, CheckpointRef base, long seed);
+
+  void sendEvaluate(JobId job, CheckpointRef checkpoint);
+
+  void sendFinished(JobId job, CheckpointRef last, long roundsCompleted);
+}

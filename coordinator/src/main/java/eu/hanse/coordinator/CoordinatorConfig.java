@@ -1,0 +1,23 @@
+package eu.hanse.coordinator;
+
+import eu.hanse.security.TlsFiles;
+import java.nio.file.Path;
+
+/**
+ * How to start a coordinator.
+ *
+ * @param dataDir where checkpoints, spooled updates and job status live
+ * @param listenHost the address to listen on; 127.0.0.1 unless sites connect from other machines
+ * @param listenPort the port; 0 picks a free one (see {@link Coordinator#port()})
+ * @param tls the coordinator's certificate, key and the consortium CA
+ */
+public record CoordinatorConfig(Path dataDir, String listenHost, int listenPort, TlsFiles tls) {
+  public CoordinatorConfig {
+    if (listenPort < 0 || listenPort > 65535) {
+      throw new IllegalArgumentException("port must be in 0-65535, was " + listenPort);
+    }
+    if (listenHost == null || listenHost.isBlank()) {
+      throw new IllegalArgumentException("listen host must not be empty");
+    }
+  }
+}

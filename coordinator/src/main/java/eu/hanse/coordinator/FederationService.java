@@ -1,0 +1,125 @@
+package eu.hanse.coordinator;
+
+import eu.hanse.protocol.v1.AttendRequest;
+import eu.hanse.protocol.v1.CheckpointChunk;
+import eu.hanse.protocol.v1.EvaluationReceipt;
+import eu.hanse.protocol.v1.EvaluationReport;
+import eu.hanse.protocol.v1.FederationGrpc;
+import eu.hanse.protocol.v1.FetchCheckpointRequest;
+import eu.hanse.protocol.v1.Instruction;
+import eu.hanse.protocol.v1.UpdateMessage;
+import eu.hanse.protocol.v1.UploadReceipt;
+import eu.hanse.security.NodeIdentity;
+import eu.hanse.security.PeerIdentityInterceptor;
+import eu.hanse.security.SiteId;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The {@code Federation} service: the transport edge. Every call first reads the caller's site from
+ * its client certificate (put in the call's context by {@link PeerIdentityInterceptor}); nothing a
+ * message says about who sent it is trusted. Domain refusals become gRPC statuses here and nowhere else.
+ */
+final class FederationService extends FederationGrpc.FederationImplBase {
+  private final SiteSessions sessions;
+  private final JobRun job;
+  private final CheckpointStore checkpoints;
+  private final UpdateSpool spool;
+
+  FederationService(SiteSessions sessions, JobRun job, CheckpointStore checkpoints, UpdateSpool spool) {
+    this.sessions = sessions;
+    this.job = job;
+    this.checkpoints = checkpoints;
+    this.spool = spool;
+  }
+
+  @Override
+  public void attend(AttendRequest request, StreamObserver<Instruction> responseObserver) {
+    Optional<SiteId> site = callingSite(responseObserver);
+    if (site.isEmpty()) {
+      return;
+    }
+    ServerCallStreamObserver<Instruction> stream = (ServerCallStreamObserver<Instruction>) responseObserver;
+    String device = request.getDevice().isBlank() ? "unknown device" : request.getDevice();
+    GrpcAgentLink link = new GrpcAgentLink(site.get(), device, Math.max(0, request.getTrainSamples()), stream);
+    stream.setOnCancelHandler(() -> sessions.disconnected(link));
+    sessions.connected(link);
+  }
+
+  @Override
+  public void fetchCheckpoint(FetchCheckpointRequest request, StreamObserver<CheckpointChunk> responseObserver) {
+    if (callingSite(responseObserver).isEmpty()) {
+      return;
+    }
+    Optional<Path> file = checkpoints.find(request.getSha256());
+    if (file.isEmpty()) {
+      responseObserver.onError(Wire.toStatus(Refusal.UNKNOWN_CHECKPOINT,
+          "no committed checkpoint has id '" + request.getSha256() + "'"));
+      return;
+    }
+    try {
+      long size = Files.size(file.get());
+      if (request.getOffset() < 0 || request.getOffset() > size) {
+        responseObserver.onError(Wire.toStatus(Refusal.MALFORMED,
+            "offset " + request.getOffset() + " is outside the checkpoint's " + size + " bytes"));
+        return;
+      }
+      CheckpointSender.start((ServerCallStreamObserver<CheckpointChunk>) responseObserver, file.get(),
+          request.getOffset());
+    } catch (IOException e) {
+      responseObserver.onError(Wire.toStatus(Refusal.INTERNAL, "cannot read checkpoint: " + e.getMessage()));
+    }
+  }
+
+  @Override
+  public StreamObserver<UpdateMessage> uploadUpdate(StreamObserver<UploadReceipt> responseObserver) {
+    Optional<SiteId> site = callingSite(responseObserver);
+    if (site.isEmpty()) {
+      return new DiscardingObserver<>();
+    }
+    return new UpdateUpload(site.get(), job, spool, responseObserver);
+  }
+
+  @Override
+  public void reportEvaluation(EvaluationReport request, StreamObserver<EvaluationReceipt> responseObserver) {
+    Optional<SiteId> site = callingSite(responseObserver);
+    if (site.isEmpty()) {
+      return;
+    }
+    try {
+      job.evaluated(site.get(), request.getJobId(), request.getCheckpointSha256(), request.getLoss(),
+          request.getSamples());
+      responseObserver.onNext(EvaluationReceipt.getDefaultInstance());
+      responseObserver.onCompleted();
+    } catch (RefusedException e) {
+      responseObserver.onError(Wire.toStatus(e.reason(), e.getMessage()));
+    }
+  }
+
+  /** The calling site, or empty after refusing the call because the certificate names no site. */
+  private static Optional<SiteId> callingSite(StreamObserver<?> responseObserver) {
+    NodeIdentity peer = PeerIdentityInterceptor.current();
+    if (peer.role() != NodeIdentity.Role.SITE) {
+      responseObserver.onError(Wire.toStatus(Refusal.UNKNOWN_SITE,
+          "certificate of " + peer.uri() + " names no site; only sites may call this service"));
+      return Optional.empty();
+    }
+    return Optional.of(peer.siteId());
+  }
+
+  /** Swallows the messages of a call that was already refused. */
+  private static final class DiscardingObserver<T> implements StreamObserver<T> {
+    @Override
+    public void onNext(T value) {}
+
+    @Override
+    public void onError(Throwable t) {}
+
+    @Override
+    public void onCompleted() {}
+  }
+}

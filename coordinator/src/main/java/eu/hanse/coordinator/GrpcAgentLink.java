@@ -1,0 +1,90 @@
+package eu.hanse.coordinator;
+
+import eu.hanse.protocol.v1.EvaluateTask;
+import eu.hanse.protocol.v1.Instruction;
+import eu.hanse.protocol.v1.JobFinished;
+import eu.hanse.protocol.v1.TrainTask;
+import eu.hanse.security.SiteId;
+import io.grpc.stub.ServerCallStreamObserver;
+
+/** An agent's open {@code Attend} stream, as an {@link AgentLink}. */
+final class GrpcAgentLink implements AgentLink {
+  private final SiteId site;
+  private final String device;
+  private final long trainSamples;
+  private final ServerCallStreamObserver<Instruction> stream;
+
+  GrpcAgentLink(SiteId site, String device, long trainSamples, ServerCallStreamObserver<Instruction> stream) {
+    this.site = site;
+    this.device = device;
+    this.trainSamples = trainSamples;
+    this.stream = stream;
+  }
+
+  @Override
+  public SiteId site() {
+    return site;
+  }
+
+  @Override
+  public String device() {
+    return device;
+  }
+
+  @Override
+  public long trainSamples() {
+    return trainSamples;
+  }
+
+  @Override
+  public void sendTrain(JobSpec job, long round, CheckpointRef base, long seed) {
+    TrainTask task = TrainTask.newBuilder()
+        .setJobId(job.id().value())
+        .setRound(round)
+        .setBase(Wire.toProto(base))
+        .setLocalSteps(job.localSteps())
+        .setTrainer(eu.hanse.protocol.v1.TrainerSettings.newBuilder()
+            .setBatchSize(job.trainer().batchSize())
+            .setLearningRate(job.trainer().learningRate())
+            .setWeightDecay(job.trainer().weightDecay()))
+        .setSeed(seed)
+        .setMaxChunkBytes(job.maxChunkBytes())
+        .build();
+    send(Instruction.newBuilder().setTrain(task).build());
+  }
+
+  @Override
+  public void sendEvaluate(JobId job, CheckpointRef checkpoint) {
+    send(Instruction.newBuilder().setEvaluate(EvaluateTask.newBuilder()
+        .setJobId(job.value()).setCheckpoint(Wire.toProto(checkpoint))).build());
+  }
+
+  @Override
+  public void sendFinished(JobId job, CheckpointRef last, long roundsCompleted) {
+    send(Instruction.newBuilder().setFinished(JobFinished.newBuilder()
+        .setJobId(job.value()).setFinalCheckpoint(Wire.toProto(last)).setRoundsCompleted(roundsCompleted)).build());
+  }
+
+  void complete() {
+    synchronized (stream) {
+      try {
+        stream.onCompleted();
+      } catch (IllegalStateException alreadyClosed) {
+        // The agent went away first.
+      }
+    }
+  }
+
+  private void send(Instruction instruction) {
+    // StreamObserver is not thread-safe; the job thread and the transport both send.
+    synchronized (stream) {
+      if (!stream.isCancelled()) {
+        try {
+          stream.onNext(instruction);
+        } catch (IllegalStateException | io.grpc.StatusRuntimeException closed) {
+          // The stream closed under us; the registry hears of it through the cancel handler.
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,306 @@
+package eu.hanse.coordinator;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import eu.hanse.aggregation.ModelState;
+import eu.hanse.aggregation.OuterOptimizer;
+import eu.hanse.security.SiteId;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one job's rounds on its own thread: wait for quorum, evaluate the initial model, then for
+ * each round open it, fold the updates as they complete, step the outer optimizer, commit and
+ * evaluate the checkpoint.
+ *
+ * <p>All round state changes under this object's lock, whichever thread brings them (the job's own
+ * thread, or the transport's threads delivering updates and evaluations), so the state machine reads
+ * top to bottom in {@link #run()}.
+ */
+final class JobRun implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(JobRun.class);
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final int ATTEMPTS_PER_ROUND = 3;
+
+  private final JobSpec spec;
+  private final ModelState global;
+  private final OuterOptimizer outer;
+  private final SiteSessions sessions;
+  private final CheckpointStore checkpoints;
+  private final ProgressPrinter progress;
+  private final Path statusFile;
+
+  private OpenRound openRound;
+  private Evaluation evaluation;
+  private final List<RoundRecord> records = new ArrayList<>();
+  private final List<Double> heldOutLoss = new ArrayList<>();
+  private CheckpointRef initial;
+  private CheckpointRef latest;
+  private long bytesUploaded;
+  private String state = JobStatus.RUNNING;
+
+  JobRun(JobSpec spec, ModelState initialModel, SiteSessions sessions, CheckpointStore checkpoints,
+      ProgressPrinter progress, Path dataDir) {
+    this.spec = spec;
+    this.global = initialModel.copy();
+    this.outer = OuterOptimizer.create(spec.outer());
+    this.sessions = sessions;
+    this.checkpoints = checkpoints;
+    this.progress = progress;
+    this.statusFile = dataDir.resolve("jobs").resolve(spec.id().value()).resolve("status.json");
+    sessions.addListener(this::wake);
+  }
+
+  JobId id() {
+    return spec.id();
+  }
+
+  @Override
+  public void run() {
+    try {
+      runRounds();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      finish(JobStatus.FAILED, "interrupted");
+    } catch (RuntimeException e) {
+      log.error("job {} failed", spec.id(), e);
+      finish(JobStatus.FAILED, e.getMessage());
+    }
+  }
+
+  private void runRounds() throws InterruptedException {
+    awaitQuorum();
+    latest = initial = checkpoints.commit(withRound(0), 0);
+    OptionalDouble initialLoss = evaluate(initial);
+    initialLoss.ifPresent(heldOutLoss::add);
+    progress.started(spec, global.elementCount(), format(initialLoss));
+    writeStatus();
+    for (int round = 1; round <= spec.rounds(); round++) {
+      RoundRecord record = runRound(round);
+      if (record == null) {
+        finish(JobStatus.FAILED, "round " + round + " got fewer than " + spec.minSites()
+            + " updates in " + ATTEMPTS_PER_ROUND + " attempts");
+        return;
+      }
+      progress.committed(spec.rounds(), record);
+    }
+    finish(JobStatus.FINISHED, null);
+  }
+
+  /** Runs a round until it commits, reopening it if too few updates arrive; null if it never does. */
+  private RoundRecord runRound(int round) throws InterruptedException {
+    for (int attempt = 1; attempt <= ATTEMPTS_PER_ROUND; attempt++) {
+      awaitQuorum();
+      OpenRound open = open(round);
+      long deadline = System.nanoTime() + spec.roundDeadline().toNanos();
+      awaitUntil(() -> open.everyoneReported(sessions), deadline);
+      synchronized (this) {
+        open.close();
+        openRound = null;
+        if (open.accepted().size() >= spec.minSites()) {
+          return commit(open);
+        }
+      }
+      log.warn("round {} of job {}: {} of {} needed updates accepted (refused: {}); opening it again",
+          round, spec.id(), open.accepted().size(), spec.minSites(), open.refused().keySet());
+    }
+    return null;
+  }
+
+  private synchronized OpenRound open(int round) {
+    List<AgentLink> links = sessions.online();
+    List<SiteId> participants = links.stream().map(AgentLink::site).toList();
+    openRound = new OpenRound(spec, round, latest, participants, global.elementCount());
+    long seed = spec.seed() * 1_000_003L + round;
+    log.info("round {} of job {} open for {}", round, spec.id(), participants);
+    for (AgentLink link : links) {
+      link.sendTrain(spec, round, latest, seed);
+    }
+    return openRound;
+  }
+
+  /** Applies the outer step, writes the checkpoint, evaluates it. Called with the lock held. */
+  private RoundRecord commit(OpenRound round) throws InterruptedException {
+    float[] mean = round.fold().mean();
+    outer.step(global, mean);
+    latest = checkpoints.commit(withRound(round.number), round.number);
+    Map<String, Double> trainLoss = new LinkedHashMap<>();
+    Map<String, Long> bytes = new LinkedHashMap<>();
+    round.accepted().values().stream()
+        .sorted(java.util.Comparator.comparing(u -> u.site().name()))
+        .forEach(u -> {
+          trainLoss.put(u.site().name(), u.trainLoss());
+          bytes.put(u.site().name(), u.bytes());
+        });
+    bytesUploaded += bytes.values().stream().mapToLong(Long::longValue).sum();
+    OptionalDouble loss = evaluate(latest);
+    loss.ifPresent(heldOutLoss::add);
+    List<RoundRecord.RefusedSite> refused = round.refused().values().stream()
+        .map(r -> new RoundRecord.RefusedSite(r.site().name(), r.reason().name(), r.message()))
+        .toList();
+    RoundRecord record = new RoundRecord(round.number, "COMMITTED", List.copyOf(trainLoss.keySet()), refused,
+        latest.sha256(), latest.path().toString(), trainLoss, bytes,
+        loss.isPresent() ? loss.getAsDouble() : null,
+        (System.nanoTime() - round.startNanos) / 1e9);
+    records.add(record);
+    writeStatus();
+    return record;
+  }
+
+  /** Asks the online sites for their held-out loss of a checkpoint; waits up to the round deadline. */
+  private OptionalDouble evaluate(CheckpointRef checkpoint) throws InterruptedException {
+    Evaluation current;
+    synchronized (this) {
+      List<AgentLink> links = sessions.online();
+      current = evaluation = new Evaluation(checkpoint, links.stream().map(AgentLink::site).toList());
+      for (AgentLink link : links) {
+        link.sendEvaluate(spec.id(), checkpoint);
+      }
+    }
+    awaitUntil(() -> current.complete(sessions), System.nanoTime() + spec.roundDeadline().toNanos());
+    synchronized (this) {
+      evaluation = null;
+      return current.unionLoss();
+    }
+  }
+
+  /** An update header arrived from a site: admit it to the open round or refuse it. */
+  synchronized OpenRound.Admission admit(SiteId site, UpdateHeader header) {
+    if (openRound == null) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "no round of job " + spec.id() + " is open"
+          + (state.equals(JobStatus.RUNNING) ? "" : " (job " + state.toLowerCase(java.util.Locale.ROOT) + ")"));
+    }
+    return openRound.admit(site, header);
+  }
+
+  /** A verified, durable update is complete: fold it. */
+  synchronized void accept(SiteId site, UpdateHeader header, Path spoolFile, long bytes) {
+    if (openRound == null || openRound.number != header.round()) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + header.round() + " closed before the upload completed");
+    }
+    openRound.accept(site, header, spoolFile, bytes);
+    log.info("round {}: accepted update from {} ({} bytes, {} samples)", header.round(), site, bytes, header.sampleCount());
+    notifyAll();
+  }
+
+  /** An admitted upload failed a check or broke off. */
+  synchronized void refuse(SiteId site, long round, Refusal reason, String message, boolean admitted) {
+    log.warn("round {}: refused update from {}: {} {}", round, site, reason, message);
+    if (openRound != null && openRound.number == round) {
+      openRound.refuse(site, reason, message, admitted);
+    }
+    notifyAll();
+  }
+
+  /** An upload that was admitted ended without a verdict (the connection dropped). */
+  synchronized void abandon(SiteId site, long round) {
+    if (openRound != null && openRound.number == round) {
+      openRound.refuse(site, Refusal.TRUNCATED, "upload broke off", true);
+    }
+    notifyAll();
+  }
+
+  synchronized void evaluated(SiteId site, String jobId, String checkpointSha, double loss, long samples) {
+    if (!jobId.equals(spec.id().value())) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "job '" + jobId + "' is not running here");
+    }
+    if (evaluation == null) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "no evaluation of job " + spec.id() + " is open");
+    }
+    evaluation.report(site, checkpointSha, loss, samples);
+    notifyAll();
+  }
+
+  /** The job's current status; safe from any thread. */
+  synchronized JobStatus status() {
+    return new JobStatus(spec.id().value(), state, spec.rounds(), records.size(), spec.outer().describe(),
+        sessions.online().stream().map(l -> l.site().name()).toList(),
+        initial == null ? null : initial.path().toString(),
+        latest == null ? null : latest.path().toString(),
+        List.copyOf(heldOutLoss), bytesUploaded, true, List.copyOf(records));
+  }
+
+  synchronized boolean isDone() {
+    return !state.equals(JobStatus.RUNNING);
+  }
+
+  private void finish(String finalState, String reason) {
+    synchronized (this) {
+      state = finalState;
+      notifyAll();
+    }
+    writeStatus();
+    if (finalState.equals(JobStatus.FINISHED)) {
+      progress.line("job " + spec.id() + " finished: " + records.size() + " rounds; final checkpoint " + latest.path());
+      for (AgentLink link : sessions.online()) {
+        link.sendFinished(spec.id(), latest, records.size());
+      }
+    } else {
+      progress.line("job " + spec.id() + " failed: " + reason);
+    }
+  }
+
+  private ModelState withRound(long round) {
+    Map<String, String> metadata = new LinkedHashMap<>(global.metadata());
+    metadata.put("hanse.job", spec.id().value());
+    metadata.put("hanse.round", Long.toString(round));
+    if (latest != null) {
+      metadata.put("hanse.parent", latest.sha256());
+    }
+    return global.withMetadata(metadata);
+  }
+
+  private void awaitQuorum() throws InterruptedException {
+    long lastLog = System.nanoTime();
+    while (sessions.online().size() < spec.minSites()) {
+      if (System.nanoTime() - lastLog > TimeUnit.SECONDS.toNanos(30)) {
+        progress.line("job " + spec.id() + ": waiting for sites (" + sessions.online().size() + " of "
+            + spec.minSites() + " online)");
+        lastLog = System.nanoTime();
+      }
+      awaitUntil(() -> sessions.online().size() >= spec.minSites(), System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
+    }
+  }
+
+  private synchronized void awaitUntil(BooleanSupplier condition, long deadlineNanos) throws InterruptedException {
+    while (!condition.getAsBoolean()) {
+      long left = deadlineNanos - System.nanoTime();
+      if (left <= 0) {
+        return;
+      }
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+  }
+
+  private synchronized void wake() {
+    notifyAll();
+  }
+
+  private void writeStatus() {
+    JobStatus status = status();
+    try {
+      Files.createDirectories(statusFile.getParent());
+      Path temporary = statusFile.resolveSibling("status.json.part");
+      JSON.writeValue(temporary.toFile(), status);
+      Files.move(temporary, statusFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + statusFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String format(OptionalDouble loss) {
+    return loss.isPresent() ? String.format(java.util.Locale.ROOT, "%.3f", loss.getAsDouble()) : "n/a";
+  }
+}

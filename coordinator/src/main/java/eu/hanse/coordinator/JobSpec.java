@@ -1,0 +1,50 @@
+package eu.hanse.coordinator;
+
+import eu.hanse.aggregation.OuterOptimizerSpec;
+import java.time.Duration;
+
+/**
+ * A training job as the coordinator runs it.
+ *
+ * @param id the job's id
+ * @param rounds rounds to run, at least 1
+ * @param localSteps optimizer steps each site runs per round (H in DiLoCo)
+ * @param minSites sites that must be online before a round opens, and updates a round needs to commit
+ * @param roundDeadline how long a round waits for updates before it closes with what it has
+ * @param trainer the sites' local training settings
+ * @param outer the coordinator's outer optimizer
+ * @param seed base seed for the sites' sampling; round r uses a seed derived from it
+ * @param maxChunkBytes the size of every update chunk but the last, a multiple of 4
+ */
+public record JobSpec(
+    JobId id,
+    int rounds,
+    int localSteps,
+    int minSites,
+    Duration roundDeadline,
+    TrainerSettings trainer,
+    OuterOptimizerSpec outer,
+    long seed,
+    int maxChunkBytes) {
+  /** Chunk size for updates: large enough to amortise per-message cost, far below gRPC's limits. */
+  public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
+
+  public JobSpec {
+    if (rounds < 1) {
+      throw new IllegalArgumentException("rounds must be at least 1, was " + rounds);
+    }
+    if (localSteps < 1) {
+      throw new IllegalArgumentException("local steps must be at least 1, was " + localSteps);
+    }
+    if (minSites < 1) {
+      throw new IllegalArgumentException("min sites must be at least 1, was " + minSites);
+    }
+    if (roundDeadline.isNegative() || roundDeadline.isZero()) {
+      throw new IllegalArgumentException("round deadline must be positive, was " + roundDeadline);
+    }
+    if (maxChunkBytes < 4 || maxChunkBytes % 4 != 0 || maxChunkBytes > (4 << 20) - 4096) {
+      throw new IllegalArgumentException(
+          "chunk size must be a multiple of 4 between 4 bytes and just under 4 MiB, was " + maxChunkBytes);
+    }
+  }
+}

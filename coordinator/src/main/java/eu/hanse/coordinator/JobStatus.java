@@ -1,0 +1,29 @@
+package eu.hanse.coordinator;
+
+import java.util.List;
+
+/**
+ * A job's state as written to {@code <data-dir>/jobs/<job>/status.json} after every change.
+ *
+ * @param heldOutLoss the global held-out loss before round 1, then after each committed round
+ * @param bytesUploaded update bytes accepted from all sites over all rounds
+ * @param mutualTls true when every link is mutual TLS: the coordinator has no other mode, and every
+ *     caller was identified by its client certificate
+ */
+public record JobStatus(
+    String job,
+    String state,
+    int roundsPlanned,
+    int roundsCompleted,
+    String outer,
+    List<String> sites,
+    String initialCheckpoint,
+    String finalCheckpoint,
+    List<Double> heldOutLoss,
+    long bytesUploaded,
+    boolean mutualTls,
+    List<RoundRecord> rounds) {
+  public static final String RUNNING = "RUNNING";
+  public static final String FINISHED = "FINISHED";
+  public static final String FAILED = "FAILED";
+}

@@ -1,0 +1,182 @@
+package eu.hanse.coordinator;
+
+import eu.hanse.aggregation.WeightedMeanFold;
+import eu.hanse.security.SiteId;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One round between its opening and its commit: who was asked, what was accepted and refused,
+ * and the running weighted mean. Guarded by its job's lock; never touched without it.
+ */
+final class OpenRound {
+  /** Larger sample counts than this are not plausible for one round of one site. */
+  static final long MAX_SAMPLE_COUNT = 1L << 50;
+
+  final long number;
+  final CheckpointRef base;
+  final List<SiteId> participants;
+  final long startNanos = System.nanoTime();
+  private final JobSpec job;
+  private final long elementCount;
+  private final WeightedMeanFold fold;
+  private final Map<SiteId, AcceptedUpdate> accepted = new LinkedHashMap<>();
+  private final Map<SiteId, RefusedUpdate> refused = new LinkedHashMap<>();
+  private final Set<SiteId> uploading = new HashSet<>();
+  private boolean closed;
+
+  record AcceptedUpdate(SiteId site, long sampleCount, double trainLoss, long bytes, Path spoolFile) {}
+
+  record RefusedUpdate(SiteId site, Refusal reason, String message) {}
+
+  /** What an admitted upload must deliver: {@code chunks} chunks of {@code chunkBytes} (the last may be shorter). */
+  record Admission(long round, long elementCount, int chunkBytes, int chunks) {
+    long totalBytes() {
+      return elementCount * Float.BYTES;
+    }
+  }
+
+  OpenRound(JobSpec job, long number, CheckpointRef base, List<SiteId> participants, long elementCount) {
+    this.job = job;
+    this.number = number;
+    this.base = base;
+    this.participants = List.copyOf(participants);
+    this.elementCount = elementCount;
+    this.fold = new WeightedMeanFold(elementCount);
+  }
+
+  /** Checks a header against this round; on success the site counts as uploading. */
+  Admission admit(SiteId site, UpdateHeader header) {
+    if (!header.jobId().equals(job.id().value())) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "job '" + header.jobId() + "' is not running here; the open job is "
+          + job.id());
+    }
+    if (closed || header.round() != number) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "update is for round " + header.round() + " but "
+          + (closed ? "round " + number + " is closed" : "round " + number + " is open"));
+    }
+    if (!participants.contains(site)) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "site " + site + " was not asked to train in round " + number);
+    }
+    if (accepted.containsKey(site) || uploading.contains(site)) {
+      throw new RefusedException(Refusal.DUPLICATE_UPDATE, "site " + site + " already "
+          + (accepted.containsKey(site) ? "has an accepted update" : "is uploading an update") + " in round " + number);
+    }
+    if (refused.containsKey(site)) {
+      throw new RefusedException(Refusal.DUPLICATE_UPDATE, "site " + site + " had its update refused in round " + number
+          + " (" + refused.get(site).reason() + "); it may send again next round");
+    }
+    if (!header.baseSha256().equals(base.sha256())) {
+      throw new RefusedException(Refusal.STALE_BASE, "update was trained from checkpoint " + abbreviate(header.baseSha256())
+          + " but round " + number + " starts from " + abbreviate(base.sha256()));
+    }
+    if (!header.codec().equals("fp32")) {
+      throw new RefusedException(Refusal.UNSUPPORTED_CODEC, "codec '" + header.codec() + "' is not supported; use fp32");
+    }
+    if (header.elementCount() != elementCount) {
+      throw new RefusedException(Refusal.SHAPE_MISMATCH, "update has " + header.elementCount() + " elements but the model has "
+          + elementCount);
+    }
+    if (header.sampleCount() < 1 || header.sampleCount() > MAX_SAMPLE_COUNT) {
+      throw new RefusedException(Refusal.BAD_SAMPLE_COUNT, "sample count " + header.sampleCount() + " is not in [1, 2^50]");
+    }
+    if (header.nonce().length < 16 || header.nonce().length > 64) {
+      throw new RefusedException(Refusal.MALFORMED, "nonce must be 16 to 64 bytes, was " + header.nonce().length);
+    }
+    if (!Double.isFinite(header.trainLoss())) {
+      throw new RefusedException(Refusal.MALFORMED, "train loss is not finite: " + header.trainLoss());
+    }
+    long totalBytes = elementCount * Float.BYTES;
+    long chunks = (totalBytes + job.maxChunkBytes() - 1) / job.maxChunkBytes();
+    if (header.chunkSha256().size() != chunks) {
+      throw new RefusedException(Refusal.SHAPE_MISMATCH, "header lists " + header.chunkSha256().size()
+          + " chunk hashes but " + totalBytes + " bytes in chunks of " + job.maxChunkBytes() + " make " + chunks);
+    }
+    for (byte[] hash : header.chunkSha256()) {
+      if (hash.length != 32) {
+        throw new RefusedException(Refusal.MALFORMED, "a chunk hash has " + hash.length + " bytes, not 32");
+      }
+    }
+    uploading.add(site);
+    return new Admission(number, elementCount, job.maxChunkBytes(), (int) chunks);
+  }
+
+  /** Folds a complete, verified, durably spooled update into the mean. */
+  void accept(SiteId site, UpdateHeader header, Path spoolFile, long bytes) {
+    uploading.remove(site);
+    if (closed) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + number + " closed before the upload completed");
+    }
+    double weight = header.sampleCount();
+    ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
+    try (FileChannel in = FileChannel.open(spoolFile, StandardOpenOption.READ)) {
+      long element = 0;
+      while (in.read(buffer.clear()) > 0) {
+        // Whole floats only; a read never ends mid-float for a regular file, but stay exact anyway.
+        buffer.flip();
+        int whole = buffer.remaining() / Float.BYTES * Float.BYTES;
+        ByteBuffer values = buffer.slice(0, whole);
+        fold.foldChunk(values, element, weight);
+        element += whole / Float.BYTES;
+        in.position(element * Float.BYTES);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read spooled update " + spoolFile + ": " + e.getMessage(), e);
+    }
+    fold.completeUpdate(weight);
+    accepted.put(site, new AcceptedUpdate(site, header.sampleCount(), header.trainLoss(), bytes, spoolFile));
+  }
+
+  /**
+   * Records a refused update. {@code admitted} says whether its header had been admitted; a header
+   * refused while the same site has another upload under way leaves that upload alone.
+   */
+  void refuse(SiteId site, Refusal reason, String message, boolean admitted) {
+    if (admitted) {
+      uploading.remove(site);
+    }
+    if (participants.contains(site) && !accepted.containsKey(site) && !uploading.contains(site)) {
+      refused.putIfAbsent(site, new RefusedUpdate(site, reason, message));
+    }
+  }
+
+  /** True when every participant has been accepted or refused, or is neither online nor uploading. */
+  boolean everyoneReported(SiteSessions sessions) {
+    for (SiteId site : participants) {
+      boolean done = accepted.containsKey(site) || refused.containsKey(site);
+      if (!done && (uploading.contains(site) || sessions.isOnline(site))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void close() {
+    closed = true;
+  }
+
+  Map<SiteId, AcceptedUpdate> accepted() {
+    return accepted;
+  }
+
+  Map<SiteId, RefusedUpdate> refused() {
+    return refused;
+  }
+
+  WeightedMeanFold fold() {
+    return fold;
+  }
+
+  static String abbreviate(String sha) {
+    return sha.length() > 12 ? sha.substring(0, 12) : sha;
+  }
+}

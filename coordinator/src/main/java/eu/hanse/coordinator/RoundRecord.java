@@ -1,0 +1,28 @@
+package eu.hanse.coordinator;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A committed round as operators and tools see it (the status JSON).
+ *
+ * @param trainLoss each accepted site's mean local training loss
+ * @param bytesUploaded update bytes each accepted site sent
+ * @param heldOutLoss the new checkpoint's loss on the union of the sites' held-out sets; null if no site reported
+ * @param seconds wall time from opening the round to its evaluation
+ */
+public record RoundRecord(
+    long round,
+    String state,
+    List<String> acceptedSites,
+    List<RefusedSite> refusedSites,
+    String checkpoint,
+    String checkpointPath,
+    Map<String, Double> trainLoss,
+    Map<String, Long> bytesUploaded,
+    Double heldOutLoss,
+    double seconds) {
+
+  /** A site whose update the round refused, and why. */
+  public record RefusedSite(String site, String reason, String message) {}
+}

@@ -1,0 +1,67 @@
+package eu.hanse.coordinator;
+
+import eu.hanse.security.SiteId;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agents connected now, one link per site; a site that reconnects replaces its old link.
+ * Thread-safe. Listeners run on the thread that changed the registry and must not block.
+ */
+final class SiteSessions {
+  private static final Logger log = LoggerFactory.getLogger(SiteSessions.class);
+  private final Map<SiteId, AgentLink> links = new LinkedHashMap<>();
+  private final List<Runnable> listeners = new ArrayList<>();
+
+  synchronized void addListener(Runnable listener) {
+    listeners.add(listener);
+  }
+
+  void connected(AgentLink link) {
+    synchronized (this) {
+      AgentLink previous = links.put(link.site(), link);
+      log.info("site {} {} ({}, {} training examples)", link.site(),
+          previous == null ? "online" : "reconnected", link.device(), link.trainSamples());
+    }
+    notifyListeners();
+  }
+
+  /** Removes the link if it is still the site's current one. */
+  void disconnected(AgentLink link) {
+    synchronized (this) {
+      if (!links.remove(link.site(), link)) {
+        return;
+      }
+      log.info("site {} offline", link.site());
+    }
+    notifyListeners();
+  }
+
+  synchronized List<AgentLink> online() {
+    List<AgentLink> sorted = new ArrayList<>(links.values());
+    sorted.sort(Comparator.comparing(l -> l.site().name()));
+    return sorted;
+  }
+
+  synchronized Optional<AgentLink> find(SiteId site) {
+    return Optional.ofNullable(links.get(site));
+  }
+
+  synchronized boolean isOnline(SiteId site) {
+    return links.containsKey(site);
+  }
+
+  private void notifyListeners() {
+    List<Runnable> copy;
+    synchronized (this) {
+      copy = List.copyOf(listeners);
+    }
+    copy.forEach(Runnable::run);
+  }
+}

@@ -1,0 +1,20 @@
+package eu.hanse.coordinator;
+
+import java.util.List;
+
+/**
+ * What a site declares about an update before its chunks, as the domain sees it.
+ *
+ * @param chunkSha256 the SHA-256 of each chunk, in order
+ */
+record UpdateHeader(
+    String jobId,
+    long round,
+    String baseSha256,
+    String codec,
+    long elementCount,
+    long sampleCount,
+    byte[] nonce,
+    List<byte[]> chunkSha256,
+    double trainLoss,
+    int localSteps) {}

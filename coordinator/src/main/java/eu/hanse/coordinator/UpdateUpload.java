@@ -1,0 +1,170 @@
+package eu.hanse.coordinator;
+
+import eu.hanse.protocol.v1.UpdateChunk;
+import eu.hanse.protocol.v1.UpdateMessage;
+import eu.hanse.protocol.v1.UploadReceipt;
+import eu.hanse.security.SiteId;
+import io.grpc.stub.StreamObserver;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Receives one update: the header is checked against the open round before any chunk is taken;
+ * each chunk is checked (order, size, hash, finite values) and spooled as it arrives; the complete
+ * update is forced to disk, folded, and only then acknowledged. Anything that fails a check is
+ * refused with its reason and leaves the round as it was.
+ *
+ * <p>gRPC delivers one call's callbacks one at a time, so this needs no lock of its own.
+ */
+final class UpdateUpload implements StreamObserver<UpdateMessage> {
+  private static final Logger log = LoggerFactory.getLogger(UpdateUpload.class);
+
+  private final SiteId site;
+  private final JobRun job;
+  private final UpdateSpool spool;
+  private final StreamObserver<UploadReceipt> response;
+  private final MessageDigest digest = Sha256.newDigest();
+
+  private UpdateHeader header;
+  private OpenRound.Admission admission;
+  private UpdateSpool.Writer writer;
+  private int nextChunk;
+  private boolean finished;
+
+  UpdateUpload(SiteId site, JobRun job, UpdateSpool spool, StreamObserver<UploadReceipt> response) {
+    this.site = site;
+    this.job = job;
+    this.spool = spool;
+    this.response = response;
+  }
+
+  @Override
+  public void onNext(UpdateMessage message) {
+    if (finished) {
+      return;
+    }
+    try {
+      switch (message.getKindCase()) {
+        case HEADER -> onHeader(message.getHeader());
+        case CHUNK -> onChunk(message.getChunk());
+        default -> throw new RefusedException(Refusal.MALFORMED, "message carries neither a header nor a chunk");
+      }
+    } catch (RefusedException e) {
+      refuse(e.reason(), e.getMessage());
+    } catch (RuntimeException e) {
+      log.error("upload from {} failed", site, e);
+      refuse(Refusal.INTERNAL, "coordinator error: " + e.getMessage());
+    }
+  }
+
+  private void onHeader(eu.hanse.protocol.v1.UpdateHeader proto) {
+    if (header != null) {
+      throw new RefusedException(Refusal.MALFORMED, "a second header arrived in one upload");
+    }
+    header = Wire.fromProto(proto);
+    admission = job.admit(site, header);
+    writer = spool.open(job.id(), admission.round(), site.name(), HexFormat.of().formatHex(header.nonce()));
+  }
+
+  private void onChunk(UpdateChunk chunk) {
+    if (header == null) {
+      throw new RefusedException(Refusal.MALFORMED, "a chunk arrived before the header");
+    }
+    if (chunk.getIndex() != nextChunk) {
+      throw new RefusedException(Refusal.MALFORMED, "chunk " + chunk.getIndex() + " arrived where chunk " + nextChunk
+          + " was due");
+    }
+    if (nextChunk >= admission.chunks()) {
+      throw new RefusedException(Refusal.OVERSIZED, "chunk " + nextChunk + " is beyond the " + admission.chunks()
+          + " chunks the header announced");
+    }
+    long expected = Math.min(admission.chunkBytes(), admission.totalBytes() - (long) nextChunk * admission.chunkBytes());
+    int size = chunk.getData().size();
+    if (size != expected) {
+      throw new RefusedException(size > expected ? Refusal.OVERSIZED : Refusal.SHAPE_MISMATCH,
+          "chunk " + nextChunk + " has " + size + " bytes where " + expected + " were due");
+    }
+    ByteBuffer data = chunk.getData().asReadOnlyByteBuffer();
+    digest.update(data.duplicate());
+    byte[] hash = digest.digest();
+    if (!MessageDigest.isEqual(hash, header.chunkSha256().get(nextChunk))) {
+      throw new RefusedException(Refusal.CHUNK_HASH_MISMATCH, "chunk " + nextChunk
+          + " does not hash to the value in the header (tampered or corrupted in transit)");
+    }
+    requireFinite(data.duplicate().order(ByteOrder.LITTLE_ENDIAN), nextChunk);
+    writer.write(data);
+    nextChunk++;
+  }
+
+  private static void requireFinite(ByteBuffer values, int chunk) {
+    int count = values.remaining() / Float.BYTES;
+    for (int i = 0; i < count; i++) {
+      float value = values.getFloat(i * Float.BYTES);
+      if (!Float.isFinite(value)) {
+        throw new RefusedException(Refusal.NON_FINITE, "element " + i + " of chunk " + chunk + " is " + value);
+      }
+    }
+  }
+
+  @Override
+  public void onCompleted() {
+    if (finished) {
+      return;
+    }
+    try {
+      if (header == null) {
+        throw new RefusedException(Refusal.MALFORMED, "upload ended before its header");
+      }
+      if (nextChunk != admission.chunks()) {
+        throw new RefusedException(Refusal.TRUNCATED, "upload ended after " + nextChunk + " of "
+            + admission.chunks() + " chunks");
+      }
+      long bytes = writer.bytes();
+      java.nio.file.Path spooled = writer.complete();
+      job.accept(site, header, spooled, bytes);
+      finished = true;
+      response.onNext(UploadReceipt.newBuilder()
+          .setUpdateId(spooled.getFileName().toString()).setBytesReceived(bytes).build());
+      response.onCompleted();
+    } catch (RefusedException e) {
+      refuse(e.reason(), e.getMessage());
+    } catch (RuntimeException e) {
+      log.error("upload from {} failed", site, e);
+      refuse(Refusal.INTERNAL, "coordinator error: " + e.getMessage());
+    }
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    closeWriter();
+    if (admission != null) {
+      log.info("upload from {} for round {} broke off: {}", site, admission.round(), t.toString());
+      job.abandon(site, admission.round());
+    }
+  }
+
+  private void refuse(Refusal reason, String message) {
+    finished = true;
+    closeWriter();
+    if (header != null) {
+      job.refuse(site, header.round(), reason, message, admission != null);
+    } else {
+      log.warn("refused update from {}: {} {}", site, reason, message);
+    }
+    response.onError(Wire.toStatus(reason, message));
+  }
+
+  private void closeWriter() {
+    if (writer != null) {
+      writer.close();
+    }
+  }
+}

@@ -1,0 +1,510 @@
+package eu.hanse.kernels;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * {@link TensorBackend} in plain Java loops shaped for the JIT's auto-vectorizer.
+ *
+ * <p>Matrix multiplies of at least 2<sup>18</sup> multiply-adds, and element-wise operations over
+ * at least 2<sup>16</sup> elements, are split across a fixed pool of {@code threads} daemon
+ * threads named {@code hanse-kernels-N} while the caller waits; smaller ones run on the caller,
+ * where the hand-off would cost more than it saves. With one thread no pool exists.
+ *
+ * <p>Not thread-safe: one caller thread at a time (the backend keeps per-thread scratch for
+ * transposed multiplies). Every output array is bit-identical for any thread count; only the
+ * values returned by {@link #softmaxCrossEntropy}, {@link #dot} and {@link #l2Norm} sum per-thread
+ * partial results, in a fixed order, so they are reproducible for a given thread count.
+ */
+public final class CpuBackend implements TensorBackend {
+  /** Element count from which element-wise operations use the pool. */
+  static final int PARALLEL_ELEMENTS = 1 << 16;
+
+  /** Multiply-add count ({@code m * n * k}) from which {@link #matmul} uses the pool. */
+  static final long MATMUL_PARALLEL_WORK = 1 << 18;
+
+  /** Floats per part boundary, one 64-byte cache line, so parts never write the same line. */
+  private static final int LINE = 16;
+
+  /** Elements per allFinite block: checked between blocks so a bad value stops the scan early. */
+  private static final int FINITE_BLOCK = 1024;
+
+  private final WorkerPool pool;
+  private final float[][] packs;
+  private volatile boolean closed;
+
+  /**
+   * A backend splitting large operations across {@code threads} threads.
+   *
+   * @throws IllegalArgumentException if {@code threads < 1}
+   */
+  public CpuBackend(int threads) {
+    this.pool = new WorkerPool(threads);
+    this.packs = new float[threads][];
+  }
+
+  @Override
+  public String name() {
+    int t = pool.threads();
+    return "cpu (" + t + (t == 1 ? " thread)" : " threads)");
+  }
+
+  @Override
+  public void matmul(
+      float[] a,
+      boolean transA,
+      float[] b,
+      boolean transB,
+      float[] c,
+      int m,
+      int n,
+      int k,
+      boolean accumulate) {
+    ensureOpen();
+    nonNegative(m, "m");
+    nonNegative(n, "n");
+    nonNegative(k, "k");
+    requireLength(a, (long) m * k, "a");
+    requireLength(b, (long) k * n, "b");
+    requireLength(c, (long) m * n, "c");
+    if (m == 0 || n == 0) {
+      return;
+    }
+    int threads = pool.threads();
+    if (threads == 1 || (long) m * n * k < MATMUL_PARALLEL_WORK) {
+      Gemm.compute(a, transA, b, transB, c, m, n, k, accumulate, 0, m, 0, n, pack(0, transB));
+    } else if (m >= 4 * threads || n < 32 * threads) {
+      pool.forEach(
+          m,
+          1,
+          (part, from, to) ->
+              Gemm.compute(
+                  a, transA, b, transB, c, m, n, k, accumulate, from, to, 0, n,
+                  pack(part, transB)));
+    } else {
+      // Too few rows to share out evenly (a batch of one, say): split the columns instead.
+      pool.forEach(
+          n,
+          LINE,
+          (part, from, to) ->
+              Gemm.compute(
+                  a, transA, b, transB, c, m, n, k, accumulate, 0, m, from, to,
+                  pack(part, transB)));
+    }
+  }
+
+  @Override
+  public void addRowBias(float[] x, float[] bias, int rows, int cols) {
+    ensureOpen();
+    nonNegative(rows, "rows");
+    nonNegative(cols, "cols");
+    requireLength(x, (long) rows * cols, "x");
+    requireLength(bias, cols, "bias");
+    WorkerPool.RangeTask task =
+        (part, from, to) -> {
+          for (int r = from; r < to; r++) {
+            int base = r * cols;
+            for (int col = 0; col < cols; col++) {
+              x[base + col] += bias[col];
+            }
+          }
+        };
+    if (isLarge((long) rows * cols)) {
+      pool.forEach(rows, 1, task);
+    } else {
+      task.run(0, 0, rows);
+    }
+  }
+
+  @Override
+  public void sumRows(float[] x, int rows, int cols, float[] out, boolean accumulate) {
+    ensureOpen();
+    nonNegative(rows, "rows");
+    nonNegative(cols, "cols");
+    requireLength(x, (long) rows * cols, "x");
+    requireLength(out, cols, "out");
+    // Split by columns, not rows: each output element is then summed by one thread, in row order,
+    // with no partial sums to combine.
+    WorkerPool.RangeTask task =
+        (part, from, to) -> {
+          if (!accumulate) {
+            Arrays.fill(out, from, to, 0f);
+          }
+          for (int r = 0; r < rows; r++) {
+            int base = r * cols;
+            for (int col = from; col < to; col++) {
+              out[col] += x[base + col];
+            }
+          }
+        };
+    if (isLarge((long) rows * cols)) {
+      pool.forEach(cols, LINE, task);
+    } else {
+      task.run(0, 0, cols);
+    }
+  }
+
+  @Override
+  public void tanhForward(float[] x, float[] y, int n) {
+    ensureOpen();
+    nonNegative(n, "n");
+    requireLength(x, n, "x");
+    requireLength(y, n, "y");
+    elementwise(
+        n,
+        (part, from, to) -> {
+          for (int i = from; i < to; i++) {
+            y[i] = (float) Math.tanh(x[i]);
+          }
+        });
+  }
+
+  @Override
+  public void tanhBackward(float[] y, float[] dy, float[] dx, int n) {
+    ensureOpen();
+    nonNegative(n, "n");
+    requireLength(y, n, "y");
+    requireLength(dy, n, "dy");
+    requireLength(dx, n, "dx");
+    elementwise(
+        n,
+        (part, from, to) -> {
+          for (int i = from; i < to; i++) {
+            float yi = y[i];
+            dx[i] = dy[i] * (1f - yi * yi);
+          }
+        });
+  }
+
+  @Override
+  public double softmaxCrossEntropy(
+      float[] logits, int[] targets, int rows, int classes, float[] grad, float gradScale) {
+    ensureOpen();
+    nonNegative(rows, "rows");
+    nonNegative(classes, "classes");
+    requireLength(logits, (long) rows * classes, "logits");
+    Objects.requireNonNull(targets, "targets");
+    if (targets.length < rows) {
+      throw new IllegalArgumentException(
+          "targets holds " + targets.length + " elements, needs " + rows);
+    }
+    if (grad != null) {
+      requireLength(grad, (long) rows * classes, "grad");
+    }
+    // Checked before any row is touched, so a bad batch leaves grad (possibly logits) intact.
+    for (int r = 0; r < rows; r++) {
+      if (targets[r] < 0 || targets[r] >= classes) {
+        throw new IllegalArgumentException(
+            "target " + targets[r] + " of row " + r + " is outside [0, " + classes + ")");
+      }
+    }
+    WorkerPool.RangeSum rowsLoss =
+        (from, to) -> {
+          double loss = 0;
+          for (int r = from; r < to; r++) {
+            loss += softmaxRow(logits, targets[r], r * classes, classes, grad, gradScale);
+          }
+          return loss;
+        };
+    return isLarge((long) rows * classes) ? pool.sum(rows, 1, rowsLoss) : rowsLoss.sum(0, rows);
+  }
+
+  /** Loss of one row; writes its gradient when grad is non-null, reading each logit first. */
+  private static double softmaxRow(
+      float[] logits, int target, int base, int classes, float[] grad, float gradScale) {
+    float max = logits[base];
+    for (int col = 1; col < classes; col++) {
+      max = Math.max(max, logits[base + col]);
+    }
+    double shiftedTarget = (double) logits[base + target] - max;
+    double sum = 0;
+    if (grad == null) {
+      for (int col = 0; col < classes; col++) {
+        sum += Math.exp((double) logits[base + col] - max);
+      }
+    } else {
+      // Park each exponential in grad so the second pass need not recompute it; when grad is
+      // logits this overwrites each logit only after reading it.
+      for (int col = 0; col < classes; col++) {
+        double e = Math.exp((double) logits[base + col] - max);
+        sum += e;
+        grad[base + col] = (float) e;
+      }
+      double scaleOverSum = gradScale / sum;
+      for (int col = 0; col < classes; col++) {
+        grad[base + col] = (float) (grad[base + col] * scaleOverSum);
+      }
+      grad[base + target] = (float) ((Math.exp(shiftedTarget) / sum - 1.0) * gradScale);
+    }
+    return Math.log(sum) - shiftedTarget;
+  }
+
+  @Override
+  public void gatherRows(float[] table, int dim, int[] indices, int count, float[] out) {
+    ensureOpen();
+    nonNegative(dim, "dim");
+    nonNegative(count, "count");
+    requireIndices(indices, count, table, dim, "table");
+    requireLength(out, (long) count * dim, "out");
+    WorkerPool.RangeTask task =
+        (part, from, to) -> {
+          for (int i = from; i < to; i++) {
+            System.arraycopy(table, indices[i] * dim, out, i * dim, dim);
+          }
+        };
+    if (isLarge((long) count * dim)) {
+      pool.forEach(count, 1, task);
+    } else {
+      task.run(0, 0, count);
+    }
+  }
+
+  @Override
+  public void scatterAddRows(
+      float[] rowsGrad, int dim, int[] indices, int count, float[] tableGrad) {
+    ensureOpen();
+    nonNegative(dim, "dim");
+    nonNegative(count, "count");
+    requireLength(rowsGrad, (long) count * dim, "rowsGrad");
+    requireIndices(indices, count, tableGrad, dim, "tableGrad");
+    // Split by columns: repeated indices make different rows of rowsGrad land on the same table
+    // row, which two threads must not update at once.
+    WorkerPool.RangeTask task =
+        (part, from, to) -> {
+          for (int i = 0; i < count; i++) {
+            int src = i * dim;
+            int dst = indices[i] * dim;
+            for (int d = from; d < to; d++) {
+              tableGrad[dst + d] += rowsGrad[src + d];
+            }
+          }
+        };
+    if (isLarge((long) count * dim)) {
+      pool.forEach(dim, LINE, task);
+    } else {
+      task.run(0, 0, dim);
+    }
+  }
+
+  @Override
+  public void adamW(
+      float[] params,
+      float[] grads,
+      float[] m,
+      float[] v,
+      int n,
+      long step,
+      float lr,
+      float beta1,
+      float beta2,
+      float eps,
+      float weightDecay) {
+    ensureOpen();
+    nonNegative(n, "n");
+    if (step < 1) {
+      throw new IllegalArgumentException("step counts from 1, got " + step);
+    }
+    requireLength(params, n, "params");
+    requireLength(grads, n, "grads");
+    requireLength(m, n, "m");
+    requireLength(v, n, "v");
+    // Per-step constants in double, once; the per-element work stays in float so it vectorizes.
+    float decay = (float) (1.0 - (double) lr * weightDecay);
+    float oneMinusBeta1 = (float) (1.0 - beta1);
+    float oneMinusBeta2 = (float) (1.0 - beta2);
+    double correction1 = 1.0 - Math.pow(beta1, step);
+    double correction2 = 1.0 - Math.pow(beta2, step);
+    float stepSize = (float) (lr / correction1);
+    float rootCorrection2 = (float) (1.0 / Math.sqrt(correction2));
+    elementwise(
+        n,
+        (part, from, to) -> {
+          for (int i = from; i < to; i++) {
+            float g = grads[i];
+            float mi = beta1 * m[i] + oneMinusBeta1 * g;
+            float vi = beta2 * v[i] + oneMinusBeta2 * g * g;
+            m[i] = mi;
+            v[i] = vi;
+            float denom = (float) Math.sqrt(vi) * rootCorrection2 + eps;
+            params[i] = params[i] * decay - stepSize * mi / denom;
+          }
+        });
+  }
+
+  @Override
+  public void axpy(float w, float[] x, float[] y, int n) {
+    ensureOpen();
+    nonNegative(n, "n");
+    requireLength(x, n, "x");
+    requireLength(y, n, "y");
+    elementwise(
+        n,
+        (part, from, to) -> {
+          for (int i = from; i < to; i++) {
+            y[i] += w * x[i];
+          }
+        });
+  }
+
+  @Override
+  public void scale(float[] x, float s, int n) {
+    ensureOpen();
+    nonNegative(n, "n");
+    requireLength(x, n, "x");
+    elementwise(
+        n,
+        (part, from, to) -> {
+          for (int i = from; i < to; i++) {
+            x[i] *= s;
+          }
+        });
+  }
+
+  @Override
+  public void difference(float[] a, float[] b, float[] out, int n) {
+    ensureOpen();
+    nonNegative(n, "n");
+    requireLength(a, n, "a");
+    requireLength(b, n, "b");
+    requireLength(out, n, "out");
+    elementwise(
+        n,
+        (part, from, to) -> {
+          for (int i = from; i < to; i++) {
+            out[i] = a[i] - b[i];
+          }
+        });
+  }
+
+  @Override
+  public double dot(float[] a, float[] b, int n) {
+    ensureOpen();
+    nonNegative(n, "n");
+    requireLength(a, n, "a");
+    requireLength(b, n, "b");
+    WorkerPool.RangeSum partial =
+        (from, to) -> {
+          // Four running sums break the add-latency chain; float products are exact in double.
+          double s0 = 0;
+          double s1 = 0;
+          double s2 = 0;
+          double s3 = 0;
+          int i = from;
+          for (; i + 4 <= to; i += 4) {
+            s0 += (double) a[i] * b[i];
+            s1 += (double) a[i + 1] * b[i + 1];
+            s2 += (double) a[i + 2] * b[i + 2];
+            s3 += (double) a[i + 3] * b[i + 3];
+          }
+          for (; i < to; i++) {
+            s0 += (double) a[i] * b[i];
+          }
+          return (s0 + s1) + (s2 + s3);
+        };
+    return isLarge(n) ? pool.sum(n, LINE, partial) : partial.sum(0, n);
+  }
+
+  @Override
+  public double l2Norm(float[] a, int n) {
+    return Math.sqrt(dot(a, a, n));
+  }
+
+  @Override
+  public boolean allFinite(float[] x, int n) {
+    ensureOpen();
+    nonNegative(n, "n");
+    requireLength(x, n, "x");
+    WorkerPool.RangeSum nonFinite =
+        (from, to) -> {
+          for (int start = from; start < to; start += FINITE_BLOCK) {
+            int end = Math.min(to, start + FINITE_BLOCK);
+            // A branch-free max reduction vectorizes; Math.max carries NaN through and
+            // infinities are the largest magnitudes, so one test per block suffices.
+            float largest = 0f;
+            for (int i = start; i < end; i++) {
+              largest = Math.max(largest, Math.abs(x[i]));
+            }
+            if (!(largest <= Float.MAX_VALUE)) {
+              return 1;
+            }
+          }
+          return 0;
+        };
+    double bad = isLarge(n) ? pool.sum(n, LINE, nonFinite) : nonFinite.sum(0, n);
+    return bad == 0;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    pool.close();
+  }
+
+  @Override
+  public String toString() {
+    return name();
+  }
+
+  private void elementwise(int n, WorkerPool.RangeTask task) {
+    if (isLarge(n)) {
+      pool.forEach(n, LINE, task);
+    } else {
+      task.run(0, 0, n);
+    }
+  }
+
+  private boolean isLarge(long elements) {
+    return elements >= PARALLEL_ELEMENTS && pool.threads() > 1;
+  }
+
+  /** The transposition scratch of one part, allocated on first use and kept for later calls. */
+  private float[] pack(int part, boolean needed) {
+    if (!needed) {
+      return null;
+    }
+    float[] p = packs[part];
+    if (p == null) {
+      p = new float[Gemm.PACK_SIZE];
+      packs[part] = p;
+    }
+    return p;
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException(name() + " is closed");
+    }
+  }
+
+  private static void nonNegative(int value, String what) {
+    if (value < 0) {
+      throw new IllegalArgumentException(what + " must not be negative, got " + value);
+    }
+  }
+
+  private static void requireLength(float[] array, long needed, String what) {
+    Objects.requireNonNull(array, what);
+    if (array.length < needed) {
+      throw new IllegalArgumentException(
+          what + " holds " + array.length + " elements, needs " + needed);
+    }
+  }
+
+  /** Every index selects a whole row of the table with {@code dim} columns. */
+  private static void requireIndices(
+      int[] indices, int count, float[] table, int dim, String what) {
+    Objects.requireNonNull(indices, "indices");
+    Objects.requireNonNull(table, what);
+    if (indices.length < count) {
+      throw new IllegalArgumentException(
+          "indices holds " + indices.length + " elements, needs " + count);
+    }
+    long rows = dim == 0 ? Long.MAX_VALUE : table.length / dim;
+    for (int i = 0; i < count; i++) {
+      if (indices[i] < 0 || indices[i] >= rows) {
+        throw new IndexOutOfBoundsException(
+            "index " + indices[i] + " at " + i + " is outside the " + rows + " rows of " + what);
+      }
+    }
+  }
+}

@@ -1,0 +1,269 @@
+package eu.hanse.launcher;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import eu.hanse.agent.AgentConfig;
+import eu.hanse.agent.data.SiteData;
+import eu.hanse.agent.data.SyntheticLanguage;
+import eu.hanse.agent.data.TextFolder;
+import eu.hanse.aggregation.ModelState;
+import eu.hanse.aggregation.Safetensors;
+import eu.hanse.coordinator.JobSpec;
+import eu.hanse.coordinator.JobStatus;
+import eu.hanse.security.CertificateAuthority;
+import eu.hanse.security.NodeIdentity;
+import eu.hanse.security.SiteId;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {
+        "Runs a whole federation on this machine: a throw-away consortium CA, a coordinator and three",
+        "site agents (jupiter, leonardo, marenostrum) as separate processes talking gRPC over mutual TLS",
+        "on 127.0.0.1. Each site trains the built-in character model on its own text. Afterwards each",
+        "site also trains alone for the same number of steps, and the held-out losses are compared on",
+        "the union of the three sites' held-out text. Everything it starts stops with it, Ctrl-C included."})
+final class DemoCommand implements Callable<Integer> {
+  static final List<String> SITES = List.of("jupiter", "leonardo", "marenostrum");
+  private static final String MARKER = ".hanse-demo";
+
+  @Option(names = "--work-dir", defaultValue = "demo-run", paramLabel = "DIR",
+      description = "Where the CA, certificates, checkpoints and logs go; emptied first (default: ${DEFAULT-VALUE}).")
+  Path workDir;
+
+  @Option(names = "--json", paramLabel = "FILE", description = "Also write a summary of the run as JSON to FILE.")
+  Path json;
+
+  @Option(names = "--corpus", paramLabel = "SITE=DIR",
+      description = "Make SITE train on the UTF-8 text files in DIR instead of its synthetic language; repeatable.")
+  Map<String, Path> corpora = new LinkedHashMap<>();
+
+  @Option(names = "--synthetic-chars", defaultValue = "" + AgentConfig.DEFAULT_SYNTHETIC_CHARACTERS, paramLabel = "N",
+      description = "Characters of each synthetic corpus, a tenth held out (default: ${DEFAULT-VALUE}).")
+  int syntheticChars;
+
+  @Option(names = "--threads-per-site", defaultValue = "1", paramLabel = "N",
+      description = "CPU threads each site agent trains with (default: ${DEFAULT-VALUE}).")
+  int threadsPerSite;
+
+  @Option(names = "--skip-site-alone",
+      description = "Skip the comparison with each site training alone.")
+  boolean skipSiteAlone;
+
+  @Option(names = "--parent-pid", hidden = true, description = "Unused; accepted for symmetry with the children.")
+  Long parentPid;
+
+  @Mixin JobOptions job = new JobOptions();
+
+  @Mixin ModelOptions model = new ModelOptions();
+
+  @Override
+  public Integer call() throws Exception {
+    // The demo's own log lines (certificates issued) would bury the progress; the children log to files.
+    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+    PrintStream out = System.out;
+    for (String site : corpora.keySet()) {
+      if (!SITES.contains(site)) {
+        throw new IllegalArgumentException("--corpus names site '" + site + "'; the demo's sites are " + SITES);
+      }
+    }
+    job.minSites = SITES.size();
+    JobSpec spec = job.spec();
+    model.config();
+    long started = System.nanoTime();
+    prepareWorkDir();
+    Path coordinatorDir = workDir.resolve("coordinator");
+    Path logs = Files.createDirectories(workDir.resolve("logs"));
+    CertificateAuthority ca = CertificateAuthority.create(workDir.resolve("ca"), "Hanse demo consortium", true,
+        Clock.systemUTC());
+    ca.issue(NodeIdentity.coordinator("coordinator"), List.of("localhost", "127.0.0.1"), Duration.ofDays(1),
+        coordinatorDir.resolve("tls"));
+    for (String site : SITES) {
+      ca.issue(NodeIdentity.site(new SiteId(site)), List.of(), Duration.ofDays(1), siteDir(site).resolve("tls"));
+    }
+    out.printf("Hanse demo: coordinator and %d site agents as separate processes, gRPC over mutual TLS on 127.0.0.1%n",
+        SITES.size());
+    out.printf("  throw-away CA and certificates in %s; logs in %s%n", workDir.resolve("ca"), logs);
+
+    JobStatus status;
+    try (ChildProcesses children = new ChildProcesses()) {
+      List<String> coordinatorArgs = new ArrayList<>(List.of("coordinator", "--data-dir", coordinatorDir.toString(),
+          "--listen", "127.0.0.1:0"));
+      coordinatorArgs.addAll(job.asArguments());
+      coordinatorArgs.addAll(model.asArguments());
+      Process coordinator = children.startEchoing(coordinatorArgs, logs.resolve("coordinator.log"), out);
+      String address = awaitAddress(coordinatorDir, coordinator, logs.resolve("coordinator.log"));
+      Map<String, Process> agents = new LinkedHashMap<>();
+      for (String site : SITES) {
+        List<String> args = new ArrayList<>(List.of("agent", "--data-dir", siteDir(site).toString(),
+            "--coordinator", address, "--threads", Integer.toString(threadsPerSite),
+            "--synthetic-chars", Integer.toString(syntheticChars), "--exit-when-finished"));
+        if (corpora.containsKey(site)) {
+          args.addAll(List.of("--corpus", corpora.get(site).toString()));
+        }
+        agents.put(site, children.start(args, logs.resolve("agent-" + site + ".log")));
+        out.printf("  site %-12s agent pid %d, data %s%n", site, agents.get(site).pid(),
+            corpora.containsKey(site) ? corpora.get(site) : "synthetic language of " + site);
+      }
+      int exit = awaitCoordinator(coordinator, agents, logs);
+      status = readStatus(coordinatorDir, spec);
+      for (Process agent : agents.values()) {
+        agent.waitFor(10, TimeUnit.SECONDS);
+      }
+      if (exit != 0 || !JobStatus.FINISHED.equals(status.state())) {
+        out.println("The federation did not finish (coordinator exit " + exit + ", job " + status.state()
+            + "); see " + logs);
+        return 1;
+      }
+    }
+
+    ModelState initial = Safetensors.read(Path.of(status.initialCheckpoint()));
+    ModelState federated = Safetensors.read(Path.of(status.finalCheckpoint()));
+    SiteComparison comparison = new SiteComparison(siteData(), spec);
+    double federatedLoss = comparison.unionLoss(federated);
+    Map<String, Double> aloneLoss = new LinkedHashMap<>();
+    if (!skipSiteAlone) {
+      long steps = (long) spec.rounds() * spec.localSteps();
+      out.printf("%nTraining each site alone for %d steps (the same local steps, no federation)...%n", steps);
+      aloneLoss = comparison.siteAloneLosses(initial, Math.toIntExact(steps));
+    }
+    printComparison(out, federatedLoss, aloneLoss);
+    out.println("Final checkpoint (safetensors): " + status.finalCheckpoint());
+    out.printf(Locale.ROOT, "Demo took %.1f s.%n", (System.nanoTime() - started) / 1e9);
+    if (json != null) {
+      writeJson(status, federatedLoss, aloneLoss);
+      out.println("Summary written to " + json);
+    }
+    return 0;
+  }
+
+  private Map<String, SiteData> siteData() {
+    Map<String, SiteData> data = new LinkedHashMap<>();
+    for (String site : SITES) {
+      data.put(site, corpora.containsKey(site) ? TextFolder.read(corpora.get(site))
+          : SyntheticLanguage.siteData(site, syntheticChars));
+    }
+    return data;
+  }
+
+  private void printComparison(PrintStream out, double federatedLoss, Map<String, Double> aloneLoss) {
+    out.printf("%nHeld-out loss on the union of the %d sites' held-out text (lower is better):%n", SITES.size());
+    out.printf(Locale.ROOT, "  %-22s %.4f%n", "federated (all sites)", federatedLoss);
+    aloneLoss.forEach((site, loss) -> out.printf(Locale.ROOT, "  %-22s %.4f%n", site + " alone", loss));
+    if (!aloneLoss.isEmpty()) {
+      double bestAlone = aloneLoss.values().stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+      out.println(federatedLoss < bestAlone
+          ? String.format(Locale.ROOT, "The federated model is the best: %.4f below the best site alone.", bestAlone - federatedLoss)
+          : "The federated model is NOT the best here: a site alone did as well or better.");
+    }
+  }
+
+  private void writeJson(JobStatus status, double federatedLoss, Map<String, Double> aloneLoss) throws IOException {
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("sites", SITES);
+    summary.put("roundsCompleted", status.roundsCompleted());
+    summary.put("heldOutLoss", status.heldOutLoss());
+    summary.put("federatedHeldOutLoss", federatedLoss);
+    summary.put("siteAloneHeldOutLoss", aloneLoss);
+    summary.put("bytesUploaded", status.bytesUploaded());
+    summary.put("mtls", status.mutualTls());
+    summary.put("checkpoint", status.finalCheckpoint());
+    summary.put("outer", status.outer());
+    summary.put("rounds", status.rounds());
+    Path parent = json.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), summary);
+  }
+
+  private Path siteDir(String site) {
+    return workDir.resolve("sites").resolve(site);
+  }
+
+  /** Empties the work directory, but only if it is missing, empty, or an earlier demo's. */
+  private void prepareWorkDir() throws IOException {
+    if (Files.isDirectory(workDir)) {
+      boolean empty;
+      try (var entries = Files.list(workDir)) {
+        empty = entries.findAny().isEmpty();
+      }
+      if (!empty && !Files.exists(workDir.resolve(MARKER))) {
+        throw new IllegalArgumentException("work directory " + workDir
+            + " is not empty and was not made by the demo; choose another with --work-dir");
+      }
+      try (var walk = Files.walk(workDir)) {
+        for (Path path : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          if (!path.equals(workDir)) {
+            Files.delete(path);
+          }
+        }
+      }
+    }
+    Files.createDirectories(workDir);
+    Files.writeString(workDir.resolve(MARKER), "made by 'hanse demo'; emptied by the next run\n");
+  }
+
+  private static String awaitAddress(Path coordinatorDir, Process coordinator, Path log) throws Exception {
+    Path file = coordinatorDir.resolve(CoordinatorCommand.ADDRESS_FILE);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      if (Files.exists(file)) {
+        String address = Files.readString(file).strip();
+        if (!address.isEmpty()) {
+          return address;
+        }
+      }
+      if (!coordinator.isAlive()) {
+        throw new IllegalStateException("the coordinator exited (" + coordinator.exitValue() + ") before listening: "
+            + tail(log));
+      }
+      Thread.sleep(50);
+    }
+    throw new IllegalStateException("the coordinator did not start listening within 60 s: " + tail(log));
+  }
+
+  /** Waits for the coordinator; gives up if an agent dies first, since the job could never finish. */
+  private static int awaitCoordinator(Process coordinator, Map<String, Process> agents, Path logs) throws Exception {
+    while (!coordinator.waitFor(200, TimeUnit.MILLISECONDS)) {
+      for (Map.Entry<String, Process> agent : agents.entrySet()) {
+        if (!agent.getValue().isAlive() && agent.getValue().exitValue() != 0) {
+          throw new IllegalStateException("site agent " + agent.getKey() + " exited with " + agent.getValue().exitValue()
+              + ": " + tail(logs.resolve("agent-" + agent.getKey() + ".log")));
+        }
+      }
+    }
+    return coordinator.exitValue();
+  }
+
+  private static JobStatus readStatus(Path coordinatorDir, JobSpec spec) throws IOException {
+    Path file = coordinatorDir.resolve("jobs").resolve(spec.id().value()).resolve("status.json");
+    if (!Files.exists(file)) {
+      throw new IllegalStateException("the coordinator wrote no job status at " + file);
+    }
+    return new ObjectMapper().readValue(file.toFile(), JobStatus.class);
+  }
+
+  private static String tail(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
+    } catch (IOException e) {
+      return "(no log at " + log + ")";
+    }
+  }
+}

@@ -1,0 +1,53 @@
+package eu.hanse.launcher;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code hanse} command line: one entry point over the coordinator, the site agent and the demo. */
+@Command(
+    name = "hanse",
+    mixinStandardHelpOptions = true,
+    versionProvider = Hanse.Version.class,
+    description = {
+        "Federated training across supercomputing centres: a coordinator schedules rounds, a site agent at",
+        "each centre trains on local data and streams back an update, over mutually authenticated TLS."},
+    subcommands = {
+        DemoCommand.class,
+        CoordinatorCommand.class,
+        AgentCommand.class,
+        CaCommand.class,
+        CommandLine.HelpCommand.class})
+public final class Hanse implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command line with Hanse's error handling: a bad option or a refused input is one clear line. */
+  public static CommandLine commandLine() {
+    CommandLine commandLine = new CommandLine(new Hanse());
+    commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (e instanceof IllegalArgumentException || e instanceof IllegalStateException
+          || e instanceof java.io.UncheckedIOException) {
+        cmd.getErr().println("hanse: " + e.getMessage());
+        return 2;
+      }
+      throw e;
+    });
+    return commandLine;
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String version = Hanse.class.getPackage().getImplementationVersion();
+      return new String[] {"hanse " + (version == null ? "(development build)" : version)};
+    }
+  }
+}

@@ -1,0 +1,84 @@
+package eu.hanse.launcher;
+
+import eu.hanse.aggregation.OuterOptimizerSpec;
+import eu.hanse.coordinator.JobId;
+import eu.hanse.coordinator.JobSpec;
+import eu.hanse.coordinator.TrainerSettings;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** The training job a coordinator runs: rounds, local work, outer optimizer. */
+final class JobOptions {
+  @Option(names = "--job", defaultValue = "demo", paramLabel = "ID",
+      description = "Job id: lower-case letters, digits, '-' (default: ${DEFAULT-VALUE}).")
+  String job;
+
+  @Option(names = "--rounds", defaultValue = "10", paramLabel = "R",
+      description = "Rounds to run (default: ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--local-steps", defaultValue = "60", paramLabel = "H",
+      description = "AdamW steps each site runs per round (default: ${DEFAULT-VALUE}).")
+  int localSteps;
+
+  @Option(names = "--batch", defaultValue = "32", paramLabel = "N",
+      description = "Characters predicted per local step (default: ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--lr", defaultValue = "0.003", paramLabel = "LR",
+      description = "Sites' AdamW learning rate (default: ${DEFAULT-VALUE}).")
+  double learningRate;
+
+  @Option(names = "--weight-decay", defaultValue = "0.0001", paramLabel = "WD",
+      description = "Sites' AdamW weight decay, not applied to biases (default: ${DEFAULT-VALUE}).")
+  double weightDecay;
+
+  @Option(names = "--outer", defaultValue = "nesterov", paramLabel = "NAME",
+      description = "Outer optimizer: nesterov (DiLoCo: lr 0.7, momentum 0.9) or sgd (lr 1.0 is FedAvg) "
+          + "(default: ${DEFAULT-VALUE}).")
+  String outer;
+
+  @Option(names = "--outer-lr", paramLabel = "LR",
+      description = "Outer learning rate (default: 0.7 for nesterov, 1.0 for sgd).")
+  Double outerLearningRate;
+
+  @Option(names = "--outer-momentum", paramLabel = "M",
+      description = "Outer Nesterov momentum (default: 0.9).")
+  Double outerMomentum;
+
+  @Option(names = "--min-sites", defaultValue = "1", paramLabel = "N",
+      description = "Sites that must be online before a round opens, and updates a round needs (default: ${DEFAULT-VALUE}).")
+  int minSites;
+
+  @Option(names = "--round-deadline", defaultValue = "PT10M", paramLabel = "DURATION",
+      description = "How long a round waits for updates, ISO-8601 (e.g. PT30S, PT2H) (default: ${DEFAULT-VALUE}).")
+  Duration roundDeadline;
+
+  @Option(names = "--seed", defaultValue = "42", paramLabel = "N",
+      description = "Seed for the initial model and the sites' sampling (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  JobSpec spec() {
+    return new JobSpec(new JobId(job), rounds, localSteps, minSites, roundDeadline,
+        new TrainerSettings(batch, learningRate, weightDecay),
+        OuterOptimizerSpec.parse(outer, outerLearningRate, outerMomentum), seed, JobSpec.DEFAULT_CHUNK_BYTES);
+  }
+
+  /** The same options as arguments, to pass to a child process. */
+  List<String> asArguments() {
+    List<String> args = new ArrayList<>(List.of("--job", job, "--rounds", Integer.toString(rounds),
+        "--local-steps", Integer.toString(localSteps), "--batch", Integer.toString(batch),
+        "--lr", Double.toString(learningRate), "--weight-decay", Double.toString(weightDecay),
+        "--outer", outer, "--min-sites", Integer.toString(minSites),
+        "--round-deadline", roundDeadline.toString(), "--seed", Long.toString(seed)));
+    if (outerLearningRate != null) {
+      args.addAll(List.of("--outer-lr", outerLearningRate.toString()));
+    }
+    if (outerMomentum != null) {
+      args.addAll(List.of("--outer-momentum", outerMomentum.toString()));
+    }
+    return args;
+  }
+}

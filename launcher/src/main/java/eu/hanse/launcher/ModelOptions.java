@@ -1,0 +1,31 @@
+package eu.hanse.launcher;
+
+import eu.hanse.agent.data.Vocabulary;
+import eu.hanse.agent.trainer.CharModelConfig;
+import picocli.CommandLine.Option;
+
+/** The built-in character model's size. */
+final class ModelOptions {
+  @Option(names = "--context", defaultValue = "8", paramLabel = "N",
+      description = "Characters the model sees before the one it predicts (default: ${DEFAULT-VALUE}).")
+  int context;
+
+  @Option(names = "--embed", defaultValue = "32", paramLabel = "N",
+      description = "Width of each character's embedding (default: ${DEFAULT-VALUE}).")
+  int embed;
+
+  @Option(names = "--hidden", defaultValue = "256", paramLabel = "N",
+      description = "Width of the hidden layer (default: ${DEFAULT-VALUE}). "
+          + "About 100K parameters by default; --context 24 --embed 512 --hidden 8192 gives about 100M.")
+  int hidden;
+
+  CharModelConfig config() {
+    return new CharModelConfig(Vocabulary.SIZE, context, embed, hidden);
+  }
+
+  /** The same options as arguments, to pass to a child process. */
+  java.util.List<String> asArguments() {
+    return java.util.List.of("--context", Integer.toString(context), "--embed", Integer.toString(embed),
+        "--hidden", Integer.toString(hidden));
+  }
+}

@@ -1,0 +1,77 @@
+package eu.hanse.security;
+
+import io.grpc.netty.GrpcSslContexts;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import java.util.Objects;
+import javax.net.ssl.SSLException;
+
+/**
+ * Netty TLS contexts for Hanse's gRPC connections: mutual TLS 1.3, trusting only the consortium
+ * CA.
+ *
+ * <p>Both sides use the JDK's TLS implementation ({@link SslProvider#JDK}) so behaviour does not
+ * depend on whether a native BoringSSL happens to be on the class path. The contexts come from
+ * {@link GrpcSslContexts}, which adds the HTTP/2 ALPN and cipher settings gRPC needs.
+ */
+public final class TlsContexts {
+  private static final String TLS_1_3 = "TLSv1.3";
+
+  private TlsContexts() {}
+
+  /**
+   * A server context that presents {@code files.certificate()} and requires every client to
+   * present a certificate issued by {@code files.caCertificate()}.
+   *
+   * <p>Pair it with {@link PeerIdentityInterceptor} to learn which node a call comes from.
+   *
+   * @throws IllegalStateException if a file is missing or unusable, with what to do about it
+   */
+  public static SslContext forServer(TlsFiles files) {
+    Objects.requireNonNull(files, "files").requireReadable();
+    try {
+      SslContextBuilder builder = SslContextBuilder.forServer(
+          files.certificate().toFile(), files.privateKey().toFile());
+      return GrpcSslContexts.configure(builder, SslProvider.JDK)
+          .trustManager(files.caCertificate().toFile())
+          .clientAuth(ClientAuth.REQUIRE)
+          .protocols(TLS_1_3)
+          .build();
+    } catch (SSLException | IllegalArgumentException e) {
+      throw unusable("server", files, e);
+    }
+  }
+
+  /**
+   * A client context that presents {@code files.certificate()} and trusts only servers whose
+   * certificate {@code files.caCertificate()} issued.
+   *
+   * <p>Hostname verification stays on: the server certificate must name the host or IP address
+   * the client dials (see the {@code hosts} of {@link CertificateAuthority#issue}).
+   *
+   * @throws IllegalStateException if a file is missing or unusable, with what to do about it
+   */
+  public static SslContext forClient(TlsFiles files) {
+    Objects.requireNonNull(files, "files").requireReadable();
+    try {
+      // configure() also sets endpoint identification to HTTPS, i.e. hostname verification.
+      return GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
+          .keyManager(files.certificate().toFile(), files.privateKey().toFile())
+          .trustManager(files.caCertificate().toFile())
+          .protocols(TLS_1_3)
+          .build();
+    } catch (SSLException | IllegalArgumentException e) {
+      throw unusable("client", files, e);
+    }
+  }
+
+  private static IllegalStateException unusable(String side, TlsFiles files, Exception e) {
+    return new IllegalStateException(
+        "Could not set up TLS " + side + " from " + files.certificate() + ", "
+            + files.privateKey() + " and " + files.caCertificate() + ": " + e.getMessage()
+            + ". The files must be PEM, node.key the PKCS#8 key of node.crt, and ca.crt the CA"
+            + " that issued node.crt; re-issue them with `hanse ca issue-site` if unsure.", e);
+  }
+}

@@ -1,0 +1,41 @@
+package eu.hanse.agent;
+
+import eu.hanse.security.TlsFiles;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * How to start a site agent.
+ *
+ * @param dataDir the site's own folder: its TLS files under {@code tls/}, downloaded checkpoints
+ * @param coordinator host:port of the coordinator
+ * @param tls the site's certificate and key and the consortium CA; the certificate names the site
+ * @param threads CPU threads for training
+ * @param corpus a folder of UTF-8 text to train on; empty for the site's synthetic language
+ * @param syntheticCharacters length of the synthetic corpus
+ * @param evalPositions held-out positions evaluated at most
+ * @param exitWhenFinished stop when the coordinator says the job finished, instead of waiting for more work
+ */
+public record AgentConfig(
+    Path dataDir,
+    String coordinator,
+    TlsFiles tls,
+    int threads,
+    Optional<Path> corpus,
+    int syntheticCharacters,
+    int evalPositions,
+    boolean exitWhenFinished) {
+  public static final int DEFAULT_SYNTHETIC_CHARACTERS = 200_000;
+
+  public AgentConfig {
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads must be at least 1, was " + threads);
+    }
+    if (!coordinator.matches("[^\\s:]+:\\d{1,5}") && !coordinator.matches("\\[[0-9a-fA-F:]+\\]:\\d{1,5}")) {
+      throw new IllegalArgumentException("coordinator must be HOST:PORT, was '" + coordinator + "'");
+    }
+    if (syntheticCharacters < 1000) {
+      throw new IllegalArgumentException("synthetic corpus must be at least 1000 characters, was " + syntheticCharacters);
+    }
+  }
+}

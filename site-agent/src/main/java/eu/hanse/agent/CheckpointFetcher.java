@@ -1,0 +1,123 @@
+package eu.hanse.agent;
+
+import eu.hanse.aggregation.ModelState;
+import eu.hanse.aggregation.Safetensors;
+import eu.hanse.protocol.v1.CheckpointChunk;
+import eu.hanse.protocol.v1.CheckpointRef;
+import eu.hanse.protocol.v1.FederationGrpc;
+import eu.hanse.protocol.v1.FetchCheckpointRequest;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Downloads checkpoints into {@code <data-dir>/checkpoints}, in chunks, resuming a broken download
+ * from the bytes already on disk, and keeps a file only if its SHA-256 is the checkpoint's id.
+ * Remembers the last checkpoint it read, since a round's evaluation and training use the same one.
+ */
+final class CheckpointFetcher {
+  private static final Logger log = LoggerFactory.getLogger(CheckpointFetcher.class);
+  private static final int ATTEMPTS = 4;
+
+  private final FederationGrpc.FederationBlockingStub stub;
+  private final Path directory;
+  private String cachedSha;
+  private ModelState cached;
+
+  CheckpointFetcher(FederationGrpc.FederationBlockingStub stub, Path dataDir) {
+    this.stub = stub;
+    this.directory = dataDir.resolve("checkpoints");
+  }
+
+  /** The checkpoint's parameters, downloaded if this site does not have them yet. */
+  ModelState fetch(CheckpointRef ref) {
+    if (ref.getSha256().equals(cachedSha)) {
+      return cached;
+    }
+    Path file = directory.resolve(ref.getSha256() + ".safetensors");
+    try {
+      Files.createDirectories(directory);
+      if (!Files.isRegularFile(file)) {
+        download(ref, file);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot store checkpoint " + ref.getSha256() + ": " + e.getMessage(), e);
+    }
+    ModelState state = Safetensors.read(file);
+    cachedSha = ref.getSha256();
+    cached = state;
+    return state;
+  }
+
+  private void download(CheckpointRef ref, Path file) throws IOException {
+    Path partial = file.resolveSibling(file.getFileName() + ".part");
+    for (int attempt = 1; ; attempt++) {
+      try {
+        downloadFrom(ref, partial);
+        break;
+      } catch (StatusRuntimeException e) {
+        if (attempt == ATTEMPTS) {
+          throw e;
+        }
+        log.warn("checkpoint download broke off after {} bytes ({}); resuming", Files.size(partial), e.getStatus());
+      }
+    }
+    String actual = sha256(partial);
+    if (!actual.equals(ref.getSha256())) {
+      Files.delete(partial);
+      throw new IllegalStateException("downloaded checkpoint hashes to " + actual + ", not its id " + ref.getSha256());
+    }
+    Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  private void downloadFrom(CheckpointRef ref, Path partial) throws IOException {
+    try (FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      long offset = out.size();
+      if (offset > ref.getSizeBytes()) {
+        out.truncate(0);
+        offset = 0;
+      }
+      out.position(offset);
+      Iterator<CheckpointChunk> chunks = stub.withDeadlineAfter(10, TimeUnit.MINUTES)
+          .fetchCheckpoint(FetchCheckpointRequest.newBuilder().setSha256(ref.getSha256()).setOffset(offset).build());
+      while (chunks.hasNext()) {
+        CheckpointChunk chunk = chunks.next();
+        if (chunk.getOffset() != offset) {
+          throw new IllegalStateException("checkpoint chunk at offset " + chunk.getOffset() + ", expected " + offset);
+        }
+        for (var buffer : chunk.getData().asReadOnlyByteBufferList()) {
+          while (buffer.hasRemaining()) {
+            out.write(buffer);
+          }
+        }
+        offset += chunk.getData().size();
+      }
+      out.force(true);
+    }
+  }
+
+  private static String sha256(Path file) throws IOException {
+    try (InputStream in = Files.newInputStream(file)) {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      byte[] buffer = new byte[1 << 20];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        digest.update(buffer, 0, n);
+      }
+      return HexFormat.of().formatHex(digest.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

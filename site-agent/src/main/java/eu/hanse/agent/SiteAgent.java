@@ -1,0 +1,237 @@
+package eu.hanse.agent;
+
+import com.google.protobuf.ByteString;
+import eu.hanse.agent.data.SiteData;
+import eu.hanse.agent.data.SyntheticLanguage;
+import eu.hanse.agent.data.TextFolder;
+import eu.hanse.agent.trainer.HeldOutLoss;
+import eu.hanse.agent.trainer.LocalTrainer;
+import eu.hanse.agent.trainer.TrainResult;
+import eu.hanse.aggregation.FlatView;
+import eu.hanse.aggregation.ModelState;
+import eu.hanse.kernels.TensorBackend;
+import eu.hanse.protocol.HanseErrors;
+import eu.hanse.protocol.v1.AttendRequest;
+import eu.hanse.protocol.v1.EvaluateTask;
+import eu.hanse.protocol.v1.EvaluationReport;
+import eu.hanse.protocol.v1.FederationGrpc;
+import eu.hanse.protocol.v1.Instruction;
+import eu.hanse.protocol.v1.JobFinished;
+import eu.hanse.protocol.v1.TrainTask;
+import eu.hanse.protocol.v1.UpdateHeader;
+import eu.hanse.protocol.v1.UploadReceipt;
+import eu.hanse.security.NodeIdentity;
+import eu.hanse.security.SiteId;
+import eu.hanse.security.TlsContexts;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import java.security.SecureRandom;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A site agent: holds one control stream open to the coordinator and does what arrives on it, one
+ * instruction at a time: evaluate a checkpoint on the site's held-out text, or train on the site's
+ * own data from a checkpoint and upload the update Δ = θ_global − θ_site. Its data never leaves it.
+ *
+ * <p>A lost connection is retried with exponential backoff and jitter. {@link #run()} returns when
+ * the coordinator reports the job finished (if so configured) or when {@link #close()} is called.
+ */
+public final class SiteAgent implements Runnable, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SiteAgent.class);
+  private static final long MAX_BACKOFF_MILLIS = 30_000;
+
+  private final AgentConfig config;
+  private final SiteId site;
+  private final TensorBackend backend;
+  private final LocalTrainer trainer;
+  private final ManagedChannel channel;
+  private final CheckpointFetcher fetcher;
+  private final UpdateUploader uploader;
+  private final FederationGrpc.FederationBlockingStub blocking;
+  private final SecureRandom nonces = new SecureRandom();
+  private volatile boolean closed;
+  private volatile JobFinished finished;
+
+  public SiteAgent(AgentConfig config) {
+    this.config = config;
+    this.site = siteOf(config);
+    SiteData data = config.corpus().map(TextFolder::read)
+        .orElseGet(() -> SyntheticLanguage.siteData(site.name(), config.syntheticCharacters()));
+    this.backend = TensorBackend.cpu(config.threads());
+    this.trainer = new LocalTrainer(backend, data, config.evalPositions());
+    this.channel = NettyChannelBuilder.forTarget(config.coordinator())
+        .sslContext(TlsContexts.forClient(config.tls().requireReadable()))
+        .keepAliveTime(30, TimeUnit.SECONDS)
+        .maxInboundMessageSize(8 << 20)
+        .build();
+    this.blocking = FederationGrpc.newBlockingStub(channel);
+    this.fetcher = new CheckpointFetcher(blocking, config.dataDir());
+    this.uploader = new UpdateUploader(FederationGrpc.newStub(channel));
+    log.info("site {} on {}: {} training and {} held-out characters from {}", site, backend.name(),
+        data.train().length, data.heldOut().length, data.source());
+  }
+
+  public SiteId site() {
+    return site;
+  }
+
+  /** The job-finished notice, once the coordinator has sent one. */
+  public JobFinished finished() {
+    return finished;
+  }
+
+  @Override
+  public void run() {
+    long backoff = 500;
+    while (!closed) {
+      try {
+        attend();
+        backoff = 500;
+        if (finished != null && config.exitWhenFinished()) {
+          return;
+        }
+      } catch (StatusRuntimeException e) {
+        if (closed) {
+          return;
+        }
+        log.warn("connection to coordinator {} lost or refused: {}", config.coordinator(), HanseErrors.detailOf(e).getMessage());
+      }
+      if (finished != null && config.exitWhenFinished()) {
+        return;
+      }
+      long sleep = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
+      try {
+        Thread.sleep(sleep);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      backoff = Math.min(MAX_BACKOFF_MILLIS, backoff * 2);
+    }
+  }
+
+  private void attend() {
+    AttendRequest hello = AttendRequest.newBuilder()
+        .setAgentVersion("hanse-0.1")
+        .setDevice(backend.name())
+        .setTrainSamples(trainer.trainSamples())
+        .setHeldOutSamples(trainer.data().heldOut().length)
+        .build();
+    Iterator<Instruction> instructions = blocking.attend(hello);
+    log.info("connected to coordinator {} as site {}", config.coordinator(), site);
+    while (!closed && instructions.hasNext()) {
+      Instruction instruction = instructions.next();
+      if (instruction.hasFinished()) {
+        finished = instruction.getFinished();
+        log.info("job {} finished after {} rounds; final checkpoint {}", finished.getJobId(),
+            finished.getRoundsCompleted(), finished.getFinalCheckpoint().getSha256());
+        if (config.exitWhenFinished()) {
+          return;
+        }
+      } else {
+        perform(instruction);
+      }
+    }
+  }
+
+  /** Does one piece of work; a failure is logged and the agent stays up for the next one. */
+  private void perform(Instruction instruction) {
+    try {
+      switch (instruction.getKindCase()) {
+        case TRAIN -> train(instruction.getTrain());
+        case EVALUATE -> evaluate(instruction.getEvaluate());
+        default -> log.warn("ignoring an instruction this agent does not know: {}", instruction.getKindCase());
+      }
+    } catch (StatusRuntimeException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      log.error("{} failed: {}", instruction.getKindCase(), e.getMessage(), e);
+    }
+  }
+
+  private void evaluate(EvaluateTask task) {
+    ModelState model = fetcher.fetch(task.getCheckpoint());
+    HeldOutLoss loss = trainer.evaluate(model);
+    log.info("checkpoint of round {}: held-out loss {} over {} characters", task.getCheckpoint().getRound(),
+        String.format(Locale.ROOT, "%.4f", loss.loss()), loss.samples());
+    try {
+      blocking.withDeadlineAfter(1, TimeUnit.MINUTES).reportEvaluation(EvaluationReport.newBuilder()
+          .setJobId(task.getJobId()).setCheckpointSha256(task.getCheckpoint().getSha256())
+          .setLoss(loss.loss()).setSamples(loss.samples()).build());
+    } catch (StatusRuntimeException e) {
+      log.warn("coordinator refused the evaluation: {}", HanseErrors.detailOf(e).getMessage());
+    }
+  }
+
+  private void train(TrainTask task) {
+    ModelState global = fetcher.fetch(task.getBase());
+    long seed = task.getSeed() ^ siteSeed(site.name());
+    TrainResult result = trainer.train(global, task.getLocalSteps(), task.getTrainer().getBatchSize(),
+        task.getTrainer().getLearningRate(), task.getTrainer().getWeightDecay(), seed);
+    float[] delta = FlatView.difference(global, result.model());
+    byte[] nonce = new byte[16];
+    nonces.nextBytes(nonce);
+    UpdateHeader.Builder header = UpdateHeader.newBuilder()
+        .setJobId(task.getJobId())
+        .setRound(task.getRound())
+        .setBaseCheckpointSha256(task.getBase().getSha256())
+        .setSampleCount(trainer.trainSamples())
+        .setNonce(ByteString.copyFrom(nonce))
+        .setTrainLoss(result.meanLoss())
+        .setLocalSteps(result.steps());
+    try {
+      UploadReceipt receipt = uploader.upload(header, delta, task.getMaxChunkBytes());
+      log.info("round {}: trained {} steps in {} s, train loss {}, uploaded {} bytes", task.getRound(), result.steps(),
+          String.format(Locale.ROOT, "%.1f", result.seconds()), String.format(Locale.ROOT, "%.4f", result.meanLoss()),
+          receipt.getBytesReceived());
+    } catch (StatusRuntimeException e) {
+      log.warn("round {}: coordinator refused the update: {}", task.getRound(), HanseErrors.detailOf(e).getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while uploading", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    channel.shutdownNow();
+    try {
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    backend.close();
+  }
+
+  private static SiteId siteOf(AgentConfig config) {
+    config.tls().requireReadable();
+    try (InputStream in = Files.newInputStream(config.tls().certificate())) {
+      X509Certificate certificate = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+      NodeIdentity identity = NodeIdentity.fromCertificate(certificate).orElseThrow(() -> new IllegalStateException(
+          config.tls().certificate() + " carries no Hanse identity; issue it with 'hanse ca issue-site'"));
+      return identity.siteId();
+    } catch (java.io.IOException | java.security.cert.CertificateException e) {
+      throw new IllegalStateException("cannot read certificate " + config.tls().certificate() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Mixes the site into the round's seed, so sites sample differently in the same round. */
+  private static long siteSeed(String name) {
+    long h = 1125899906842597L;
+    for (int i = 0; i < name.length(); i++) {
+      h = 31 * h + name.charAt(i);
+    }
+    return h;
+  }
+}

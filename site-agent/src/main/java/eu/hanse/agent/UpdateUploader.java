@@ -1,0 +1,122 @@
+package eu.hanse.agent;
+
+import com.google.protobuf.ByteString;
+import eu.hanse.protocol.v1.FederationGrpc;
+import eu.hanse.protocol.v1.UpdateChunk;
+import eu.hanse.protocol.v1.UpdateHeader;
+import eu.hanse.protocol.v1.UpdateMessage;
+import eu.hanse.protocol.v1.UploadReceipt;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Streams an update as fp32 chunks: first a header listing every chunk's SHA-256, then the chunks,
+ * each sent only when the transport is ready for it, so memory stays at one chunk beyond the update
+ * itself however slow the link. The chunks are encoded twice (once to hash, once to send) rather
+ * than held encoded.
+ */
+final class UpdateUploader {
+  private final FederationGrpc.FederationStub stub;
+
+  UpdateUploader(FederationGrpc.FederationStub stub) {
+    this.stub = stub;
+  }
+
+  /** Sends {@code delta}; {@code header} gets the codec, element count and chunk hashes filled in here. */
+  UploadReceipt upload(UpdateHeader.Builder header, float[] delta, int chunkBytes) throws InterruptedException {
+    int perChunk = chunkBytes / Float.BYTES;
+    int chunks = (delta.length + perChunk - 1) / perChunk;
+    header.setCodec("fp32").setElementCount(delta.length).clearChunkSha256();
+    MessageDigest digest = sha256();
+    for (int c = 0; c < chunks; c++) {
+      digest.update(encode(delta, c, perChunk));
+      header.addChunkSha256(ByteString.copyFrom(digest.digest()));
+    }
+
+    CompletableFuture<UploadReceipt> receipt = new CompletableFuture<>();
+    Object ready = new Object();
+    ClientResponseObserver<UpdateMessage, UploadReceipt> responses = new ClientResponseObserver<>() {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<UpdateMessage> requests) {
+        requests.setOnReadyHandler(() -> {
+          synchronized (ready) {
+            ready.notifyAll();
+          }
+        });
+      }
+
+      @Override
+      public void onNext(UploadReceipt value) {
+        receipt.complete(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        receipt.completeExceptionally(t);
+        synchronized (ready) {
+          ready.notifyAll();
+        }
+      }
+
+      @Override
+      public void onCompleted() {
+        receipt.completeExceptionally(new IllegalStateException("coordinator closed the upload without a receipt"));
+      }
+    };
+    ClientCallStreamObserver<UpdateMessage> requests =
+        (ClientCallStreamObserver<UpdateMessage>) stub.withDeadlineAfter(30, TimeUnit.MINUTES).uploadUpdate(responses);
+    requests.onNext(UpdateMessage.newBuilder().setHeader(header).build());
+    for (int c = 0; c < chunks && !receipt.isDone(); c++) {
+      synchronized (ready) {
+        while (!requests.isReady() && !receipt.isDone()) {
+          ready.wait(100);
+        }
+      }
+      if (receipt.isDone()) {
+        break;
+      }
+      requests.onNext(UpdateMessage.newBuilder()
+          .setChunk(UpdateChunk.newBuilder().setIndex(c).setData(ByteString.copyFrom(encode(delta, c, perChunk))))
+          .build());
+    }
+    if (!receipt.isDone()) {
+      requests.onCompleted();
+    }
+    try {
+      return receipt.get(10, TimeUnit.MINUTES);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (TimeoutException e) {
+      requests.cancel("no receipt within 10 minutes", e);
+      throw new IllegalStateException("coordinator sent no receipt within 10 minutes of the last chunk");
+    }
+  }
+
+  /** Chunk {@code c} of the update as little-endian fp32 bytes. */
+  static ByteBuffer encode(float[] delta, int c, int perChunk) {
+    int from = c * perChunk;
+    int count = Math.min(perChunk, delta.length - from);
+    ByteBuffer bytes = ByteBuffer.allocate(count * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    bytes.asFloatBuffer().put(delta, from, count);
+    return bytes;
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
