@@ -81,7 +81,7 @@ final class JobRun implements Runnable {
   }
 
   private void runRounds() throws InterruptedException {
-    awaitQuorum();
+    awaitSites(spec.startSites());
     latest = initial = checkpoints.commit(withRound(0), 0);
     OptionalDouble initialLoss = evaluate(initial);
     initialLoss.ifPresent(heldOutLoss::add);
@@ -102,7 +102,7 @@ final class JobRun implements Runnable {
   /** Runs a round until it commits, reopening it if too few updates arrive; null if it never does. */
   private RoundRecord runRound(int round) throws InterruptedException {
     for (int attempt = 1; attempt <= ATTEMPTS_PER_ROUND; attempt++) {
-      awaitQuorum();
+      awaitSites(spec.minSites());
       OpenRound open = open(round);
       long deadline = System.nanoTime() + spec.roundDeadline().toNanos();
       awaitUntil(() -> open.everyoneReported(sessions), deadline);
@@ -262,15 +262,13 @@ final class JobRun implements Runnable {
     return global.withMetadata(metadata);
   }
 
-  private void awaitQuorum() throws InterruptedException {
-    long lastLog = System.nanoTime();
-    while (sessions.online().size() < spec.minSites()) {
-      if (System.nanoTime() - lastLog > TimeUnit.SECONDS.toNanos(30)) {
+  private void awaitSites(int needed) throws InterruptedException {
+    while (sessions.online().size() < needed) {
+      awaitUntil(() -> sessions.online().size() >= needed, System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
+      if (sessions.online().size() < needed) {
         progress.line("job " + spec.id() + ": waiting for sites (" + sessions.online().size() + " of "
-            + spec.minSites() + " online)");
-        lastLog = System.nanoTime();
+            + needed + " online)");
       }
-      awaitUntil(() -> sessions.online().size() >= spec.minSites(), System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
     }
   }
 

@@ -10,6 +10,7 @@ import java.time.Duration;
  * @param rounds rounds to run, at least 1
  * @param localSteps optimizer steps each site runs per round (H in DiLoCo)
  * @param minSites sites that must be online before a round opens, and updates a round needs to commit
+ * @param startSites sites that must be online before the first round opens, at least {@code minSites}
  * @param roundDeadline how long a round waits for updates before it closes with what it has
  * @param trainer the sites' local training settings
  * @param outer the coordinator's outer optimizer
@@ -21,6 +22,7 @@ public record JobSpec(
     int rounds,
     int localSteps,
     int minSites,
+    int startSites,
     Duration roundDeadline,
     TrainerSettings trainer,
     OuterOptimizerSpec outer,
@@ -38,6 +40,9 @@ public record JobSpec(
     }
     if (minSites < 1) {
       throw new IllegalArgumentException("min sites must be at least 1, was " + minSites);
+    }
+    if (startSites < minSites) {
+      throw new IllegalArgumentException("start sites (" + startSites + ") must be at least min sites (" + minSites + ")");
     }
     if (roundDeadline.isNegative() || roundDeadline.isZero()) {
       throw new IllegalArgumentException("round deadline must be positive, was " + roundDeadline);

@@ -52,6 +52,10 @@ final class JobOptions {
       description = "Sites that must be online before a round opens, and updates a round needs (default: ${DEFAULT-VALUE}).")
   int minSites;
 
+  @Option(names = "--start-sites", paramLabel = "N",
+      description = "Sites that must be online before the first round opens (default: --min-sites).")
+  Integer startSites;
+
   @Option(names = "--round-deadline", defaultValue = "PT10M", paramLabel = "DURATION",
       description = "How long a round waits for updates, ISO-8601 (e.g. PT30S, PT2H) (default: ${DEFAULT-VALUE}).")
   Duration roundDeadline;
@@ -61,7 +65,8 @@ final class JobOptions {
   long seed;
 
   JobSpec spec() {
-    return new JobSpec(new JobId(job), rounds, localSteps, minSites, roundDeadline,
+    return new JobSpec(new JobId(job), rounds, localSteps, minSites, startSites != null ? startSites : minSites,
+        roundDeadline,
         new TrainerSettings(batch, learningRate, weightDecay),
         OuterOptimizerSpec.parse(outer, outerLearningRate, outerMomentum), seed, JobSpec.DEFAULT_CHUNK_BYTES);
   }
@@ -75,6 +80,9 @@ final class JobOptions {
         "--round-deadline", roundDeadline.toString(), "--seed", Long.toString(seed)));
     if (outerLearningRate != null) {
       args.addAll(List.of("--outer-lr", outerLearningRate.toString()));
+    }
+    if (startSites != null) {
+      args.addAll(List.of("--start-sites", startSites.toString()));
     }
     if (outerMomentum != null) {
       args.addAll(List.of("--outer-momentum", outerMomentum.toString()));

@@ -103,6 +103,11 @@ public final class CharModel {
     if (!names.equals(List.of(EMBEDDING, HIDDEN_WEIGHT, HIDDEN_BIAS, OUTPUT_WEIGHT, OUTPUT_BIAS))) {
       throw new IllegalArgumentException("checkpoint is not a " + MODEL_NAME + " model: its tensors are " + names);
     }
+    for (TensorSpec matrix : specs.subList(0, 2)) {
+      if (matrix.shape().size() != 2) {
+        throw new IllegalArgumentException(matrix.name() + " has shape " + matrix.shape() + ", not a matrix");
+      }
+    }
     int vocab = specs.get(0).shape().get(0);
     int embed = specs.get(0).shape().get(1);
     int width = specs.get(1).shape().get(0);

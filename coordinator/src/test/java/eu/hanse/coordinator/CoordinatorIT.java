@@ -1,0 +1,324 @@
+package eu.hanse.coordinator;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import eu.hanse.aggregation.ModelState;
+import eu.hanse.aggregation.OuterOptimizerSpec;
+import eu.hanse.aggregation.Safetensors;
+import eu.hanse.aggregation.TensorSpec;
+import eu.hanse.protocol.HanseErrors;
+import eu.hanse.protocol.v1.ErrorCode;
+import eu.hanse.protocol.v1.TrainTask;
+import eu.hanse.protocol.v1.UpdateChunk;
+import eu.hanse.protocol.v1.UpdateMessage;
+import eu.hanse.security.CertificateAuthority;
+import eu.hanse.security.NodeIdentity;
+import eu.hanse.security.SiteId;
+import eu.hanse.security.TlsFiles;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A real coordinator over mutual TLS on 127.0.0.1 with scripted agents: honest sites alpha and beta,
+ * and mallory, who sends one bad update per run. Every bad update must be refused with its own code,
+ * and the round's checkpoint must be bit-identical to the one committed without mallory at all.
+ */
+class CoordinatorIT {
+  private static final int ELEMENTS = 1000;
+  private static final int CHUNK_BYTES = 256;
+
+  @TempDir static Path pki;
+  @TempDir Path dataDir;
+  private static CertificateAuthority ca;
+  private static TlsFiles coordinatorTls;
+  private static byte[] baselineCheckpoint;
+  /** The agents of the run under way, by site, so one site's script can wait for another. */
+  private static final Map<String, ScriptedAgent> RUNNING = new java.util.concurrent.ConcurrentHashMap<>();
+
+  @BeforeAll
+  static void createPkiAndBaseline(@TempDir Path baselineDir) throws Exception {
+    ca = CertificateAuthority.create(pki.resolve("ca"), "test consortium", false, Clock.systemUTC());
+    coordinatorTls = ca.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"), Duration.ofDays(1),
+        pki.resolve("coordinator"));
+    for (String site : List.of("alpha", "beta", "mallory")) {
+      ca.issue(NodeIdentity.site(new SiteId(site)), List.of(), Duration.ofDays(1), pki.resolve(site));
+    }
+    baselineCheckpoint = runOneRound(baselineDir, OuterOptimizerSpec.diloco(), Map.of()).checkpoint;
+  }
+
+  private static ModelState initialModel() {
+    Random random = new Random(3);
+    float[] a = new float[400];
+    float[] b = new float[ELEMENTS - 400];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = (float) random.nextGaussian();
+    }
+    for (int i = 0; i < b.length; i++) {
+      b[i] = (float) random.nextGaussian();
+    }
+    return new ModelState(List.of(TensorSpec.of("a", 8, 50), TensorSpec.of("b", ELEMENTS - 400)), List.of(a, b),
+        Map.of("test", "model"));
+  }
+
+  /** An honest site's update: random values seeded by its name, with its sample count. */
+  private static List<List<UpdateMessage>> honest(TrainTask task, String site, long samples) {
+    ScriptedAgent.Update update = ScriptedAgent.update(task, ELEMENTS, site.hashCode());
+    update.header.setSampleCount(samples);
+    return List.of(update.messages());
+  }
+
+  record Outcome(byte[] checkpoint, JobStatus status, ScriptedAgent mallory) {}
+
+  /** One round with alpha and beta honest, plus mallory running {@code extra} if given. */
+  private static Outcome runOneRound(Path dataDir, OuterOptimizerSpec outer,
+      Map<String, Function<TrainTask, List<List<UpdateMessage>>>> extra) throws Exception {
+    Map<String, Function<TrainTask, List<List<UpdateMessage>>>> scripts = new LinkedHashMap<>();
+    scripts.put("alpha", task -> honest(task, "alpha", 100));
+    scripts.put("beta", task -> honest(task, "beta", 300));
+    scripts.putAll(extra);
+    // Honest updates arrive at once; the deadline only closes rounds where mallory sent nothing valid.
+    JobSpec spec = new JobSpec(new JobId("test"), 1, 5, 2, scripts.size(), Duration.ofSeconds(5),
+        new TrainerSettings(4, 0.01, 0.0), outer, 7, CHUNK_BYTES);
+    CoordinatorConfig config = new CoordinatorConfig(dataDir, "127.0.0.1", 0, coordinatorTls);
+    List<ScriptedAgent> agents = new ArrayList<>();
+    try (Coordinator coordinator = new Coordinator(config, spec, initialModel(),
+        new PrintStream(new ByteArrayOutputStream())).start()) {
+      RUNNING.clear();
+      for (var script : scripts.entrySet()) {
+        ScriptedAgent agent = new ScriptedAgent(TlsFiles.in(pki.resolve(script.getKey())), coordinator.port(),
+            script.getValue());
+        agents.add(agent);
+        RUNNING.put(script.getKey(), agent);
+      }
+      assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)), "job did not finish");
+      JobStatus status = coordinator.status();
+      assertEquals(JobStatus.FINISHED, status.state());
+      ScriptedAgent mallory = extra.isEmpty() ? null : agents.get(2);
+      if (mallory != null) {
+        mallory.finished.get(10, TimeUnit.SECONDS);
+      }
+      return new Outcome(Files.readAllBytes(Path.of(status.finalCheckpoint())), status, mallory);
+    } finally {
+      agents.forEach(ScriptedAgent::close);
+    }
+  }
+
+  /** Ways to spoil an update, and the code each must be refused with. */
+  enum Attack {
+    NAN(ErrorCode.NON_FINITE, u -> {
+      u.values[3] = Float.NaN;
+      return u.messages();
+    }),
+    INFINITY_IN_LAST_ELEMENT(ErrorCode.NON_FINITE, u -> {
+      u.values[ELEMENTS - 1] = Float.POSITIVE_INFINITY;
+      return u.messages();
+    }),
+    TAMPERED_CHUNK(ErrorCode.CHUNK_HASH_MISMATCH, u -> {
+      List<ByteString> sent = new ArrayList<>(u.chunks());
+      byte[] bytes = sent.get(2).toByteArray();
+      bytes[5] ^= 1;
+      sent.set(2, ByteString.copyFrom(bytes));
+      return u.messages(u.chunks(), sent);
+    }),
+    STALE_BASE(ErrorCode.STALE_BASE, u -> {
+      u.header.setBaseCheckpointSha256("0".repeat(64));
+      return u.messages();
+    }),
+    REPLAYED_OLD_ROUND(ErrorCode.NOT_OPEN_ROUND, u -> {
+      u.header.setRound(u.task.getRound() - 1);
+      return u.messages();
+    }),
+    FUTURE_ROUND(ErrorCode.NOT_OPEN_ROUND, u -> {
+      u.header.setRound(u.task.getRound() + 1);
+      return u.messages();
+    }),
+    OTHER_JOB(ErrorCode.NOT_OPEN_ROUND, u -> {
+      u.header.setJobId("another-job");
+      return u.messages();
+    }),
+    WRONG_SHAPE(ErrorCode.SHAPE_MISMATCH, u -> {
+      ScriptedAgent.Update longer = new ScriptedAgent.Update(u.task, java.util.Arrays.copyOf(u.values, ELEMENTS + 1));
+      return longer.messages();
+    }),
+    TRUNCATED(ErrorCode.TRUNCATED, u -> {
+      List<ByteString> chunks = u.chunks();
+      return u.messages(chunks, chunks.subList(0, chunks.size() - 1));
+    }),
+    OVERSIZED_CHUNK(ErrorCode.OVERSIZED, u -> {
+      List<ByteString> chunks = new ArrayList<>(u.chunks());
+      chunks.set(0, chunks.get(0).concat(ByteString.copyFrom(new byte[8])));
+      return u.messages(chunks, chunks);
+    }),
+    EXTRA_CHUNK(ErrorCode.OVERSIZED, u -> {
+      List<UpdateMessage> messages = new ArrayList<>(u.messages());
+      messages.add(UpdateMessage.newBuilder().setChunk(UpdateChunk.newBuilder()
+          .setIndex(u.chunks().size()).setData(ByteString.copyFrom(new byte[4]))).build());
+      return messages;
+    }),
+    UNKNOWN_CODEC(ErrorCode.UNSUPPORTED_CODEC, u -> {
+      u.header.setCodec("int3");
+      return u.messages();
+    }),
+    ZERO_SAMPLES(ErrorCode.BAD_SAMPLE_COUNT, u -> {
+      u.header.setSampleCount(0);
+      return u.messages();
+    }),
+    SHORT_NONCE(ErrorCode.MALFORMED, u -> {
+      u.header.setNonce(ByteString.copyFrom(new byte[4]));
+      return u.messages();
+    }),
+    CHUNKS_OUT_OF_ORDER(ErrorCode.MALFORMED, u -> {
+      List<UpdateMessage> messages = new ArrayList<>(u.messages());
+      UpdateMessage first = messages.get(1);
+      messages.set(1, messages.get(2));
+      messages.set(2, first);
+      return messages;
+    }),
+    CHUNK_BEFORE_HEADER(ErrorCode.MALFORMED, u -> {
+      List<UpdateMessage> messages = new ArrayList<>(u.messages());
+      messages.add(0, messages.remove(1));
+      return messages;
+    });
+
+    final ErrorCode expected;
+    final Function<ScriptedAgent.Update, List<UpdateMessage>> spoil;
+    final boolean aimsAtTheOpenRound;
+
+    Attack(ErrorCode expected, Function<ScriptedAgent.Update, List<UpdateMessage>> spoil) {
+      this.expected = expected;
+      this.spoil = spoil;
+      this.aimsAtTheOpenRound = !List.of("REPLAYED_OLD_ROUND", "FUTURE_ROUND", "CHUNK_BEFORE_HEADER").contains(name());
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Attack.class)
+  void badUpdateIsRefusedWithItsReasonAndChangesNothing(Attack attack) throws Exception {
+    Outcome outcome = runOneRound(dataDir, OuterOptimizerSpec.diloco(), Map.of("mallory",
+        task -> List.of(attack.spoil.apply(ScriptedAgent.update(task, ELEMENTS, 99)))));
+
+    assertEquals(List.of(attack.expected), outcome.mallory().outcomes, outcome.mallory().messages.toString());
+    assertFalse(outcome.mallory().messages.get(0).isBlank());
+    assertArrayEquals(baselineCheckpoint, outcome.checkpoint(), "checkpoint differs from the run without mallory");
+    RoundRecord round = outcome.status().rounds().get(0);
+    assertEquals(List.of("alpha", "beta"), round.acceptedSites());
+    if (attack.aimsAtTheOpenRound) {
+      assertEquals(List.of("mallory"), round.refusedSites().stream().map(RoundRecord.RefusedSite::site).toList());
+      assertEquals(attack.expected.name(), round.refusedSites().get(0).reason());
+    } else {
+      // Not an update for this round at all: mallory may still send one, so the round waits for it.
+      assertEquals(List.of(), round.refusedSites());
+    }
+  }
+
+  @Test
+  void secondUpdateFromTheSameSiteIsRefusedAndCountedOnce() throws Exception {
+    Outcome outcome = runOneRound(dataDir, OuterOptimizerSpec.diloco(), Map.of("mallory", task -> {
+      List<UpdateMessage> update = ScriptedAgent.update(task, ELEMENTS, 99).messages();
+      return List.of(update, update);
+    }, "alpha", task -> {
+      // Holds the round open until mallory's second upload has been answered.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (RUNNING.get("mallory").outcomes.size() < 2 && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+      }
+      return honest(task, "alpha", 100);
+    }));
+    assertEquals(List.of(ErrorCode.ERROR_CODE_UNSPECIFIED, ErrorCode.DUPLICATE_UPDATE), outcome.mallory().outcomes);
+    RoundRecord round = outcome.status().rounds().get(0);
+    assertEquals(List.of("alpha", "beta", "mallory"), round.acceptedSites());
+    assertEquals(ELEMENTS * 4L, round.bytesUploaded().get("mallory"));
+  }
+
+  @Test
+  void fedAvgCommitsTheSampleWeightedMeanOfTheSitesModels() throws Exception {
+    Outcome outcome = runOneRound(dataDir, OuterOptimizerSpec.fedAvg(), Map.of());
+    ModelState committed = Safetensors.read(Path.of(outcome.status().finalCheckpoint()));
+    ModelState initial = initialModel();
+    float[] alpha = new float[ELEMENTS];
+    float[] beta = new float[ELEMENTS];
+    Random ra = new Random("alpha".hashCode());
+    Random rb = new Random("beta".hashCode());
+    for (int i = 0; i < ELEMENTS; i++) {
+      alpha[i] = (float) ra.nextGaussian() * 0.01f;
+      beta[i] = (float) rb.nextGaussian() * 0.01f;
+    }
+    int offset = 0;
+    for (int t = 0; t < initial.tensorCount(); t++) {
+      for (int i = 0; i < initial.data(t).length; i++) {
+        double meanDelta = (100.0 * alpha[offset + i] + 300.0 * beta[offset + i]) / 400.0;
+        assertEquals(initial.data(t)[i] - meanDelta, committed.data(t)[i], 1e-6, "element " + (offset + i));
+      }
+      offset += initial.data(t).length;
+    }
+    assertEquals("1", committed.metadata().get("hanse.round"));
+    assertEquals("model", committed.metadata().get("test"));
+    String parent = committed.metadata().get("hanse.parent");
+    assertTrue(outcome.status().initialCheckpoint().contains(parent), "lineage names the parent checkpoint");
+  }
+
+  @Test
+  void checkpointsStreamFromAnyOffsetAndAreContentAddressed() throws Exception {
+    JobSpec spec = new JobSpec(new JobId("fetch"), 1, 1, 1, 1, Duration.ofSeconds(30), new TrainerSettings(1, 0.1, 0),
+        OuterOptimizerSpec.fedAvg(), 1, CHUNK_BYTES);
+    try (Coordinator coordinator = new Coordinator(new CoordinatorConfig(dataDir, "127.0.0.1", 0, coordinatorTls),
+        spec, initialModel(), new PrintStream(new ByteArrayOutputStream())).start();
+        ScriptedAgent alpha = new ScriptedAgent(TlsFiles.in(pki.resolve("alpha")), coordinator.port(),
+            task -> honest(task, "alpha", 10))) {
+      assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)));
+      Path file = Path.of(coordinator.status().finalCheckpoint());
+      String sha = file.getFileName().toString().replace(".safetensors", "");
+      byte[] whole = alpha.fetch(sha, 0);
+      assertEquals(sha, java.util.HexFormat.of().formatHex(ScriptedAgent.sha256(whole)));
+      assertArrayEquals(java.util.Arrays.copyOfRange(whole, 100, whole.length), alpha.fetch(sha, 100));
+      StatusRuntimeException unknown = assertThrows(StatusRuntimeException.class, () -> alpha.fetch("ab".repeat(32), 0));
+      assertEquals(ErrorCode.UNKNOWN_CHECKPOINT, HanseErrors.detailOf(unknown).getCode());
+      StatusRuntimeException badOffset = assertThrows(StatusRuntimeException.class, () -> alpha.fetch(sha, whole.length + 1));
+      assertEquals(ErrorCode.MALFORMED, HanseErrors.detailOf(badOffset).getCode());
+    }
+  }
+
+  @Test
+  void aCertificateThatNamesNoSiteIsRefusedAndAForeignCaCannotConnect(@TempDir Path other) throws Exception {
+    TlsFiles intruder = ca.issue(NodeIdentity.coordinator("intruder"), List.of(), Duration.ofDays(1), other.resolve("intruder"));
+    CertificateAuthority foreignCa = CertificateAuthority.create(other.resolve("foreign-ca"), "foreign", false, Clock.systemUTC());
+    TlsFiles foreign = foreignCa.issue(NodeIdentity.site(new SiteId("alpha")), List.of(), Duration.ofDays(1), other.resolve("foreign"));
+    JobSpec spec = new JobSpec(new JobId("guard"), 1, 1, 5, 5, Duration.ofSeconds(30), new TrainerSettings(1, 0.1, 0),
+        OuterOptimizerSpec.fedAvg(), 1, CHUNK_BYTES);
+    try (Coordinator coordinator = new Coordinator(new CoordinatorConfig(dataDir, "127.0.0.1", 0, coordinatorTls),
+        spec, initialModel(), new PrintStream(new ByteArrayOutputStream())).start();
+        ScriptedAgent notASite = new ScriptedAgent(intruder, coordinator.port(), task -> List.of());
+        ScriptedAgent stranger = new ScriptedAgent(foreign, coordinator.port(), task -> List.of())) {
+      Throwable refused = assertThrows(java.util.concurrent.ExecutionException.class,
+          () -> notASite.finished.get(10, TimeUnit.SECONDS)).getCause();
+      assertEquals(ErrorCode.UNKNOWN_SITE, HanseErrors.detailOf(refused).getCode());
+      Throwable handshake = assertThrows(java.util.concurrent.ExecutionException.class,
+          () -> stranger.finished.get(10, TimeUnit.SECONDS)).getCause();
+      assertEquals(Status.Code.UNAVAILABLE, Status.fromThrowable(handshake).getCode());
+      assertTrue(coordinator.status().sites().isEmpty(), "no one got in");
+    }
+  }
+}

@@ -1,0 +1,196 @@
+package eu.hanse.coordinator;
+
+import com.google.protobuf.ByteString;
+import eu.hanse.protocol.HanseErrors;
+import eu.hanse.protocol.v1.AttendRequest;
+import eu.hanse.protocol.v1.CheckpointChunk;
+import eu.hanse.protocol.v1.ErrorCode;
+import eu.hanse.protocol.v1.EvaluationReport;
+import eu.hanse.protocol.v1.FederationGrpc;
+import eu.hanse.protocol.v1.FetchCheckpointRequest;
+import eu.hanse.protocol.v1.Instruction;
+import eu.hanse.protocol.v1.TrainTask;
+import eu.hanse.protocol.v1.UpdateChunk;
+import eu.hanse.protocol.v1.UpdateHeader;
+import eu.hanse.protocol.v1.UpdateMessage;
+import eu.hanse.protocol.v1.UploadReceipt;
+import eu.hanse.security.TlsContexts;
+import eu.hanse.security.TlsFiles;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * A test site agent over real mTLS gRPC that sends whatever messages its script builds from a
+ * train task, and records how the coordinator answered each upload.
+ */
+final class ScriptedAgent implements AutoCloseable {
+  private final ManagedChannel channel;
+  private final FederationGrpc.FederationBlockingStub blocking;
+  private final FederationGrpc.FederationStub async;
+  private final Function<TrainTask, List<List<UpdateMessage>>> script;
+  private final Thread thread;
+  final List<ErrorCode> outcomes = new CopyOnWriteArrayList<>();
+  final List<String> messages = new CopyOnWriteArrayList<>();
+  final CompletableFuture<Instruction> finished = new CompletableFuture<>();
+
+  /** @param script for each train task, the uploads to make, each a list of messages */
+  ScriptedAgent(TlsFiles tls, int port, Function<TrainTask, List<List<UpdateMessage>>> script) {
+    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).sslContext(TlsContexts.forClient(tls)).build();
+    this.blocking = FederationGrpc.newBlockingStub(channel);
+    this.async = FederationGrpc.newStub(channel);
+    this.script = script;
+    this.thread = Thread.ofPlatform().daemon().start(this::attend);
+  }
+
+  private void attend() {
+    try {
+      Iterator<Instruction> instructions = blocking.attend(AttendRequest.newBuilder().setDevice("test").setTrainSamples(100).build());
+      while (instructions.hasNext()) {
+        Instruction instruction = instructions.next();
+        switch (instruction.getKindCase()) {
+          case EVALUATE -> blocking.reportEvaluation(EvaluationReport.newBuilder()
+              .setJobId(instruction.getEvaluate().getJobId())
+              .setCheckpointSha256(instruction.getEvaluate().getCheckpoint().getSha256())
+              .setLoss(1.0).setSamples(100).build());
+          case TRAIN -> {
+            for (List<UpdateMessage> upload : script.apply(instruction.getTrain())) {
+              send(upload);
+            }
+          }
+          case FINISHED -> finished.complete(instruction);
+          default -> { }
+        }
+      }
+    } catch (RuntimeException e) {
+      finished.completeExceptionally(e);
+    }
+  }
+
+  private void send(List<UpdateMessage> upload) {
+    CompletableFuture<UploadReceipt> receipt = new CompletableFuture<>();
+    StreamObserver<UpdateMessage> requests = async.uploadUpdate(new StreamObserver<>() {
+      @Override
+      public void onNext(UploadReceipt value) {
+        receipt.complete(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        receipt.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {}
+    });
+    upload.forEach(requests::onNext);
+    requests.onCompleted();
+    try {
+      receipt.get(30, TimeUnit.SECONDS);
+      outcomes.add(ErrorCode.ERROR_CODE_UNSPECIFIED);
+      messages.add("accepted");
+    } catch (java.util.concurrent.ExecutionException e) {
+      outcomes.add(HanseErrors.detailOf(e.getCause()).getCode());
+      messages.add(HanseErrors.detailOf(e.getCause()).getMessage());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Downloads a checkpoint whole, through the streaming call. */
+  byte[] fetch(String sha256, long offset) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    Iterator<CheckpointChunk> chunks = blocking.fetchCheckpoint(
+        FetchCheckpointRequest.newBuilder().setSha256(sha256).setOffset(offset).build());
+    chunks.forEachRemaining(c -> out.writeBytes(c.getData().toByteArray()));
+    return out.toByteArray();
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    thread.interrupt();
+  }
+
+  /** A well-formed update of random values for a task: the header and its chunks. */
+  static Update update(TrainTask task, long elements, long seed) {
+    Random random = new Random(seed);
+    float[] values = new float[(int) elements];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = (float) random.nextGaussian() * 0.01f;
+    }
+    return new Update(task, values);
+  }
+
+  /** An update under construction: values, then a header and chunks that tests may spoil. */
+  static final class Update {
+    final TrainTask task;
+    final float[] values;
+    final UpdateHeader.Builder header;
+
+    Update(TrainTask task, float[] values) {
+      this.task = task;
+      this.values = values;
+      byte[] nonce = new byte[16];
+      new Random(values.length).nextBytes(nonce);
+      this.header = UpdateHeader.newBuilder()
+          .setJobId(task.getJobId()).setRound(task.getRound()).setBaseCheckpointSha256(task.getBase().getSha256())
+          .setCodec("fp32").setElementCount(values.length).setSampleCount(100)
+          .setNonce(ByteString.copyFrom(nonce)).setTrainLoss(1.5).setLocalSteps(task.getLocalSteps());
+    }
+
+    List<ByteString> chunks() {
+      int perChunk = task.getMaxChunkBytes() / 4;
+      List<ByteString> chunks = new ArrayList<>();
+      for (int from = 0; from < values.length; from += perChunk) {
+        int count = Math.min(perChunk, values.length - from);
+        ByteBuffer bytes = ByteBuffer.allocate(count * 4).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(values, from, count);
+        chunks.add(ByteString.copyFrom(bytes));
+      }
+      return chunks;
+    }
+
+    /** The header with the hashes of {@link #chunks()}, then those chunks. */
+    List<UpdateMessage> messages() {
+      return messages(chunks());
+    }
+
+    /** The header with the hashes of {@code hashed}, then the chunks {@code sent}. */
+    List<UpdateMessage> messages(List<ByteString> sent) {
+      return messages(chunks(), sent);
+    }
+
+    List<UpdateMessage> messages(List<ByteString> hashed, List<ByteString> sent) {
+      UpdateHeader.Builder withHashes = header.clone().clearChunkSha256();
+      for (ByteString chunk : hashed) {
+        withHashes.addChunkSha256(ByteString.copyFrom(sha256(chunk.toByteArray())));
+      }
+      List<UpdateMessage> messages = new ArrayList<>();
+      messages.add(UpdateMessage.newBuilder().setHeader(withHashes).build());
+      for (int i = 0; i < sent.size(); i++) {
+        messages.add(UpdateMessage.newBuilder().setChunk(UpdateChunk.newBuilder().setIndex(i).setData(sent.get(i))).build());
+      }
+      return messages;
+    }
+  }
+
+  static byte[] sha256(byte[] data) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(data);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
