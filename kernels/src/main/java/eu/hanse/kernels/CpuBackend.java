@@ -11,8 +11,8 @@ import java.util.Objects;
  * threads named {@code hanse-kernels-N} while the caller waits; smaller ones run on the caller,
  * where the hand-off would cost more than it saves. With one thread no pool exists.
  *
- * <p>Not thread-safe: one caller thread at a time (the backend keeps per-thread scratch for
- * transposed multiplies). Every output array is bit-identical for any thread count; only the
+ * <p>Not thread-safe: one caller thread at a time (the backend keeps per-thread matmul scratch, up
+ * to 258 KiB per thread). Every output array is bit-identical for any thread count; only the
  * values returned by {@link #softmaxCrossEntropy}, {@link #dot} and {@link #l2Norm} sum per-thread
  * partial results, in a fixed order, so they are reproducible for a given thread count.
  */
@@ -30,7 +30,7 @@ public final class CpuBackend implements TensorBackend {
   private static final int FINITE_BLOCK = 1024;
 
   private final WorkerPool pool;
-  private final float[][] packs;
+  private final Gemm.Scratch[] scratch;
   private volatile boolean closed;
 
   /**
@@ -40,7 +40,7 @@ public final class CpuBackend implements TensorBackend {
    */
   public CpuBackend(int threads) {
     this.pool = new WorkerPool(threads);
-    this.packs = new float[threads][];
+    this.scratch = new Gemm.Scratch[threads];
   }
 
   @Override
@@ -72,7 +72,7 @@ public final class CpuBackend implements TensorBackend {
     }
     int threads = pool.threads();
     if (threads == 1 || (long) m * n * k < MATMUL_PARALLEL_WORK) {
-      Gemm.compute(a, transA, b, transB, c, m, n, k, accumulate, 0, m, 0, n, pack(0, transB));
+      Gemm.compute(a, transA, b, transB, c, m, n, k, accumulate, 0, m, 0, n, scratch(0));
     } else if (m >= 4 * threads || n < 32 * threads) {
       pool.forEach(
           m,
@@ -80,7 +80,7 @@ public final class CpuBackend implements TensorBackend {
           (part, from, to) ->
               Gemm.compute(
                   a, transA, b, transB, c, m, n, k, accumulate, from, to, 0, n,
-                  pack(part, transB)));
+                  scratch(part)));
     } else {
       // Too few rows to share out evenly (a batch of one, say): split the columns instead.
       pool.forEach(
@@ -89,7 +89,7 @@ public final class CpuBackend implements TensorBackend {
           (part, from, to) ->
               Gemm.compute(
                   a, transA, b, transB, c, m, n, k, accumulate, 0, m, from, to,
-                  pack(part, transB)));
+                  scratch(part)));
     }
   }
 
@@ -457,17 +457,17 @@ public final class CpuBackend implements TensorBackend {
     return elements >= PARALLEL_ELEMENTS && pool.threads() > 1;
   }
 
-  /** The transposition scratch of one part, allocated on first use and kept for later calls. */
-  private float[] pack(int part, boolean needed) {
-    if (!needed) {
-      return null;
+  /**
+   * The matmul buffers of one part, allocated on first use and kept: a part number is used by one
+   * thread at a time, and the pool's hand-over orders a later call's use after an earlier one's.
+   */
+  private Gemm.Scratch scratch(int part) {
+    Gemm.Scratch s = scratch[part];
+    if (s == null) {
+      s = new Gemm.Scratch();
+      scratch[part] = s;
     }
-    float[] p = packs[part];
-    if (p == null) {
-      p = new float[Gemm.PACK_SIZE];
-      packs[part] = p;
-    }
-    return p;
+    return s;
   }
 
   private void ensureOpen() {

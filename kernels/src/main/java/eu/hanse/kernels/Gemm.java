@@ -3,29 +3,45 @@ package eu.hanse.kernels;
 import java.util.Arrays;
 
 /**
- * Single-threaded matrix-multiply kernel over a rectangle of C, in i-k-j order so that the
- * innermost loop runs along contiguous rows of op(B) and C, which the JIT vectorizes.
+ * Single-threaded matrix-multiply kernels over a rectangle of C.
  *
- * <p>Every element of C receives its products in increasing k order, starting from its previous
- * value or zero, whatever the blocking and whichever rectangle a thread computes; results are
- * therefore identical for any split of C across threads.
+ * <p>The main path packs a panel of op(B) into separate row arrays and updates a copy of each C
+ * row segment, so that the innermost loop reads and writes every array at the same index {@code
+ * jj}: HotSpot's auto-vectorizer gives up on loops that index one float array at a loop-variant
+ * offset and another at a different one (it cannot rule out that they are the same array), which
+ * made the direct i-k-j loop over B and C run at scalar speed. When B is transposed and C has few
+ * rows, packing (a transposition) would cost as much as the multiply, so such products are
+ * computed as dot products over contiguous rows of B instead.
+ *
+ * <p>Each element of C receives its products in increasing k order, added one by one to its
+ * previous value (or zero) on the main path, or summed from zero and then added on the dot-product
+ * path; which path runs depends only on the shapes, so results are identical however C is split
+ * across threads.
  */
 final class Gemm {
-  /** Rows of op(B) per panel; with {@link #WIDTH_BLOCK} sized so a panel stays in L2. */
+  /** Rows of op(B) per packed panel. */
   static final int DEPTH_BLOCK = 128;
 
-  /** Columns of op(B) and C per panel. */
+  /** Columns of op(B) and C per packed panel; 128 x 512 floats, 256 KiB, stay in L2. */
   static final int WIDTH_BLOCK = 512;
 
-  /** Scratch size {@link #compute} needs when B is transposed. */
-  static final int PACK_SIZE = DEPTH_BLOCK * WIDTH_BLOCK;
+  /** Below this many rows of C a transposed B is multiplied by dot products, not packed. */
+  static final int DOT_ROWS = 8;
+
+  /** Side of the square tiles in which a transposed panel is packed, to keep writes local. */
+  private static final int TILE = 16;
+
+  /** Per-thread buffers for {@link #compute}; allocated once per thread and reused. */
+  static final class Scratch {
+    final float[][] panel = new float[DEPTH_BLOCK][WIDTH_BLOCK];
+    final float[] row = new float[WIDTH_BLOCK];
+  }
 
   private Gemm() {}
 
   /**
    * Computes rows {@code [i0, i1)} and columns {@code [j0, j1)} of C; see {@link
-   * TensorBackend#matmul} for the layouts. {@code pack} holds at least {@link #PACK_SIZE} floats
-   * when {@code transB} and is not used otherwise.
+   * TensorBackend#matmul} for the layouts.
    */
   static void compute(
       float[] a,
@@ -41,91 +57,140 @@ final class Gemm {
       int i1,
       int j0,
       int j1,
-      float[] pack) {
+      Scratch scratch) {
+    if (transB && m < DOT_ROWS) {
+      dotProducts(a, transA, b, c, m, n, k, accumulate, i0, i1, j0, j1);
+      return;
+    }
     if (!accumulate) {
       for (int i = i0; i < i1; i++) {
         Arrays.fill(c, i * n + j0, i * n + j1, 0f);
       }
     }
+    float[][] panel = scratch.panel;
+    float[] row = scratch.row;
     for (int p0 = 0; p0 < k; p0 += DEPTH_BLOCK) {
       int depth = Math.min(DEPTH_BLOCK, k - p0);
       for (int jb = j0; jb < j1; jb += WIDTH_BLOCK) {
         int width = Math.min(WIDTH_BLOCK, j1 - jb);
         if (transB) {
-          // B's rows are op(B)'s columns: copy the panel out transposed once and reuse it for
-          // every row of C, rather than striding through B in the inner loop.
-          packTransposed(b, k, p0, depth, jb, width, pack);
-          multiplyPanel(a, transA, m, k, i0, i1, p0, depth, pack, 0, width, c, n, jb, width);
+          packTransposed(b, k, p0, depth, jb, width, panel);
         } else {
-          multiplyPanel(a, transA, m, k, i0, i1, p0, depth, b, p0 * n + jb, n, c, n, jb, width);
+          for (int pp = 0; pp < depth; pp++) {
+            System.arraycopy(b, (p0 + pp) * n + jb, panel[pp], 0, width);
+          }
+        }
+        for (int i = i0; i < i1; i++) {
+          int cRow = i * n + jb;
+          System.arraycopy(c, cRow, row, 0, width);
+          int aAt = transA ? p0 * m + i : i * k + p0;
+          multiplyRow(a, aAt, transA ? m : 1, panel, depth, row, width);
+          System.arraycopy(row, 0, c, cRow, width);
         }
       }
     }
   }
 
-  /** {@code pack[pp][jj] = opB[p0 + pp][jb + jj] = b[jb + jj][p0 + pp]}, with B stored n x k. */
+  /** {@code row[jj] += sum over pp of a[aAt + pp * aStep] * panel[pp][jj]}, pp in order. */
+  private static void multiplyRow(
+      float[] a, int aAt, int aStep, float[][] panel, int depth, float[] row, int width) {
+    int pp = 0;
+    // Four panel rows per pass cut the loads and stores of row by four. The sum is written left
+    // to right, so it rounds exactly like four separate passes.
+    for (; pp + 4 <= depth; pp += 4) {
+      float a0 = a[aAt + pp * aStep];
+      float a1 = a[aAt + (pp + 1) * aStep];
+      float a2 = a[aAt + (pp + 2) * aStep];
+      float a3 = a[aAt + (pp + 3) * aStep];
+      float[] b0 = panel[pp];
+      float[] b1 = panel[pp + 1];
+      float[] b2 = panel[pp + 2];
+      float[] b3 = panel[pp + 3];
+      for (int jj = 0; jj < width; jj++) {
+        row[jj] = row[jj] + a0 * b0[jj] + a1 * b1[jj] + a2 * b2[jj] + a3 * b3[jj];
+      }
+    }
+    for (; pp < depth; pp++) {
+      float a0 = a[aAt + pp * aStep];
+      float[] b0 = panel[pp];
+      for (int jj = 0; jj < width; jj++) {
+        row[jj] += a0 * b0[jj];
+      }
+    }
+  }
+
+  /** {@code panel[pp][jj] = b[jb + jj][p0 + pp]}, B stored n x k, in tiles to keep writes local. */
   private static void packTransposed(
-      float[] b, int k, int p0, int depth, int jb, int width, float[] pack) {
-    for (int jj = 0; jj < width; jj++) {
-      int src = (jb + jj) * k + p0;
-      for (int pp = 0; pp < depth; pp++) {
-        pack[pp * width + jj] = b[src + pp];
+      float[] b, int k, int p0, int depth, int jb, int width, float[][] panel) {
+    for (int jt = 0; jt < width; jt += TILE) {
+      int jEnd = Math.min(width, jt + TILE);
+      for (int pt = 0; pt < depth; pt += TILE) {
+        int pEnd = Math.min(depth, pt + TILE);
+        for (int jj = jt; jj < jEnd; jj++) {
+          int src = (jb + jj) * k + p0;
+          for (int pp = pt; pp < pEnd; pp++) {
+            panel[pp][jj] = b[src + pp];
+          }
+        }
       }
     }
   }
 
   /**
-   * {@code C[i][jb + jj] += sum over pp of opA[i][p0 + pp] * panel[off + pp * ld + jj]} for rows
-   * {@code [i0, i1)}, {@code pp < depth}, {@code jj < width}.
+   * {@code C[i][j] (+)= dot(op(A) row i, B row j)} with B stored n x k, four rows of B per pass so
+   * each element of A is loaded once per four products.
    */
-  private static void multiplyPanel(
+  private static void dotProducts(
       float[] a,
       boolean transA,
+      float[] b,
+      float[] c,
       int m,
+      int n,
       int k,
+      boolean accumulate,
       int i0,
       int i1,
-      int p0,
-      int depth,
-      float[] panel,
-      int off,
-      int ld,
-      float[] c,
-      int n,
-      int jb,
-      int width) {
+      int j0,
+      int j1) {
     int aStep = transA ? m : 1;
     for (int i = i0; i < i1; i++) {
-      int aAt = transA ? p0 * m + i : i * k + p0;
-      int cRow = i * n + jb;
-      int pp = 0;
-      // Four rows of the panel per pass cut C's loads and stores by four. The sum is written
-      // left to right, so it rounds exactly like four separate passes.
-      for (; pp + 4 <= depth; pp += 4) {
-        float a0 = a[aAt + pp * aStep];
-        float a1 = a[aAt + (pp + 1) * aStep];
-        float a2 = a[aAt + (pp + 2) * aStep];
-        float a3 = a[aAt + (pp + 3) * aStep];
-        int b0 = off + pp * ld;
-        int b1 = b0 + ld;
-        int b2 = b1 + ld;
-        int b3 = b2 + ld;
-        for (int jj = 0; jj < width; jj++) {
-          c[cRow + jj] =
-              c[cRow + jj]
-                  + a0 * panel[b0 + jj]
-                  + a1 * panel[b1 + jj]
-                  + a2 * panel[b2 + jj]
-                  + a3 * panel[b3 + jj];
+      int aAt = transA ? i : i * k;
+      int cRow = i * n;
+      int j = j0;
+      for (; j + 4 <= j1; j += 4) {
+        int o0 = j * k;
+        int o1 = o0 + k;
+        int o2 = o1 + k;
+        int o3 = o2 + k;
+        float s0 = 0f;
+        float s1 = 0f;
+        float s2 = 0f;
+        float s3 = 0f;
+        for (int p = 0; p < k; p++) {
+          float ap = a[aAt + p * aStep];
+          s0 += ap * b[o0 + p];
+          s1 += ap * b[o1 + p];
+          s2 += ap * b[o2 + p];
+          s3 += ap * b[o3 + p];
         }
+        store(c, cRow + j, s0, accumulate);
+        store(c, cRow + j + 1, s1, accumulate);
+        store(c, cRow + j + 2, s2, accumulate);
+        store(c, cRow + j + 3, s3, accumulate);
       }
-      for (; pp < depth; pp++) {
-        float a0 = a[aAt + pp * aStep];
-        int b0 = off + pp * ld;
-        for (int jj = 0; jj < width; jj++) {
-          c[cRow + jj] += a0 * panel[b0 + jj];
+      for (; j < j1; j++) {
+        int o0 = j * k;
+        float s0 = 0f;
+        for (int p = 0; p < k; p++) {
+          s0 += a[aAt + p * aStep] * b[o0 + p];
         }
+        store(c, cRow + j, s0, accumulate);
       }
     }
+  }
+
+  private static void store(float[] c, int at, float sum, boolean accumulate) {
+    c[at] = accumulate ? c[at] + sum : sum;
   }
 }

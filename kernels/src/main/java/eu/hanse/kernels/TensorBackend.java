@@ -44,9 +44,10 @@ public interface TensorBackend extends AutoCloseable {
    * {@code C = op(A) * op(B)}, or {@code C += op(A) * op(B)} when {@code accumulate}.
    *
    * <p>{@code op(A)} is {@code m x k}: A is stored {@code m x k}, or {@code k x m} when {@code
-   * transA}. {@code op(B)} is {@code k x n}: B is stored {@code k x n}, or {@code n x k} when {@code
-   * transB}. C is stored {@code m x n}. Products are accumulated in {@code float}. C must not alias
-   * A or B. When {@code accumulate} is false the previous contents of C are ignored, even NaN.
+   * transA}. {@code op(B)} is {@code k x n}: B is stored {@code k x n}, or {@code n x k} when
+   * {@code transB}. C is stored {@code m x n}. Products are accumulated in {@code float}. C must
+   * not alias A or B. When {@code accumulate} is false the previous contents of C are ignored, even
+   * NaN.
    */
   void matmul(
       float[] a,
