@@ -82,6 +82,8 @@ final class JobRun implements Runnable {
 
   private void runRounds() throws InterruptedException {
     awaitSites(spec.startSites());
+    progress.line("sites online: " + String.join(", ", sessions.online().stream()
+        .map(link -> link.site() + " (" + link.device() + ")").toList()));
     latest = initial = checkpoints.commit(withRound(0), 0);
     OptionalDouble initialLoss = evaluate(initial);
     initialLoss.ifPresent(heldOutLoss::add);

@@ -15,11 +15,11 @@ final class JobOptions {
       description = "Job id: lower-case letters, digits, '-' (default: ${DEFAULT-VALUE}).")
   String job;
 
-  @Option(names = "--rounds", defaultValue = "10", paramLabel = "R",
+  @Option(names = "--rounds", defaultValue = "20", paramLabel = "R",
       description = "Rounds to run (default: ${DEFAULT-VALUE}).")
   int rounds;
 
-  @Option(names = "--local-steps", defaultValue = "60", paramLabel = "H",
+  @Option(names = "--local-steps", defaultValue = "100", paramLabel = "H",
       description = "AdamW steps each site runs per round (default: ${DEFAULT-VALUE}).")
   int localSteps;
 

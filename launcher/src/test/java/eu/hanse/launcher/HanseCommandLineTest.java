@@ -1,0 +1,138 @@
+package eu.hanse.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import eu.hanse.coordinator.JobSpec;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+class HanseCommandLineTest {
+  @TempDir Path dir;
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run run(String... args) {
+    CommandLine commandLine = Hanse.commandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    commandLine.setOut(new PrintWriter(out));
+    commandLine.setErr(new PrintWriter(err));
+    int exit = commandLine.execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @Test
+  void helpListsEveryCommand() {
+    Run help = run("--help");
+    assertEquals(0, help.exit());
+    for (String command : List.of("demo", "coordinator", "agent", "ca")) {
+      assertTrue(help.out().contains("  " + command), help.out());
+    }
+  }
+
+  @Test
+  void everyOptionOfEveryCommandSaysWhatItDoes() {
+    List<String> undocumented = new ArrayList<>();
+    collectUndocumented(Hanse.commandLine(), undocumented);
+    assertEquals(List.of(), undocumented);
+  }
+
+  private static void collectUndocumented(CommandLine commandLine, List<String> undocumented) {
+    CommandSpec spec = commandLine.getCommandSpec();
+    if (spec.usageMessage().description().length == 0) {
+      undocumented.add(spec.qualifiedName() + " (the command itself)");
+    }
+    for (OptionSpec option : spec.options()) {
+      if (!option.hidden() && String.join("", option.description()).isBlank()) {
+        undocumented.add(spec.qualifiedName() + " " + option.longestName());
+      }
+    }
+    commandLine.getSubcommands().values().forEach(sub -> collectUndocumented(sub, undocumented));
+  }
+
+  @Test
+  void unknownOptionIsOneClearError() {
+    Run bad = run("demo", "--rounds", "3", "--no-such-option");
+    assertEquals(2, bad.exit());
+    assertTrue(bad.err().contains("Unknown option: '--no-such-option'"), bad.err());
+  }
+
+  @Test
+  void demoRefusesACorpusForASiteItDoesNotRun() {
+    Run bad = run("demo", "--work-dir", dir.resolve("w").toString(), "--corpus", "mars=" + dir);
+    assertEquals(2, bad.exit());
+    assertTrue(bad.err().contains("hanse: --corpus names site 'mars'; the demo's sites are [jupiter, leonardo, marenostrum]"),
+        bad.err());
+  }
+
+  @Test
+  void invalidJobSettingsAreRefusedBeforeAnythingStarts() {
+    Run bad = run("coordinator", "--data-dir", dir.toString(), "--rounds", "0");
+    assertEquals(2, bad.exit());
+    assertTrue(bad.err().contains("rounds must be at least 1, was 0"), bad.err());
+    Run outer = run("coordinator", "--data-dir", dir.toString(), "--outer", "adam");
+    assertTrue(outer.err().contains("unknown outer optimizer 'adam': use sgd or nesterov"), outer.err());
+  }
+
+  @Test
+  void coordinatorWithoutCertificatesSaysHowToMakeThem() {
+    Run bad = run("coordinator", "--data-dir", dir.toString(), "--listen", "127.0.0.1:0");
+    assertEquals(2, bad.exit());
+    assertTrue(bad.err().contains("hanse ca init"), bad.err());
+  }
+
+  @Test
+  void caInitWritesOwnerOnlyKeysAndNeverOverwritesWithoutForce() throws Exception {
+    assertEquals(0, run("ca", "init", "--data-dir", dir.toString()).exit());
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("ca/ca.key"))));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("tls/node.key"))));
+    byte[] key = Files.readAllBytes(dir.resolve("ca/ca.key"));
+    Run again = run("ca", "init", "--data-dir", dir.toString());
+    assertEquals(2, again.exit());
+    assertTrue(again.err().contains("--force"), again.err());
+    assertTrue(java.util.Arrays.equals(key, Files.readAllBytes(dir.resolve("ca/ca.key"))), "CA key was replaced");
+
+    assertEquals(0, run("ca", "issue-site", "jupiter", "--data-dir", dir.toString(), "--out", dir.resolve("site").toString()).exit());
+    assertTrue(Files.exists(dir.resolve("site/tls/node.crt")));
+    Run badName = run("ca", "issue-site", "Jupiter!", "--data-dir", dir.toString(), "--out", dir.resolve("x").toString());
+    assertEquals(2, badName.exit());
+    assertFalse(Files.exists(dir.resolve("x/tls/node.key")));
+  }
+
+  @Test
+  void jobOptionsPassedToAChildProcessGiveTheSameJob() {
+    JobOptions options = new JobOptions();
+    new CommandLine(new Object() {
+      @CommandLine.Mixin JobOptions job = options;
+    }).parseArgs("--rounds", "7", "--local-steps", "11", "--outer", "sgd", "--outer-lr", "0.5", "--min-sites", "2",
+        "--start-sites", "3", "--round-deadline", "PT45S", "--lr", "0.02");
+    JobSpec spec = options.spec();
+    JobOptions child = new JobOptions();
+    new CommandLine(new Object() {
+      @CommandLine.Mixin JobOptions job = child;
+    }).parseArgs(options.asArguments().toArray(String[]::new));
+    assertEquals(spec, child.spec());
+  }
+
+  @Test
+  void hostPortParsesNamesAndBracketedIpv6AndRefusesTheRest() {
+    assertEquals(new HostPort("127.0.0.1", 7443), HostPort.parse("127.0.0.1:7443"));
+    assertEquals(new HostPort("::1", 0), HostPort.parse("[::1]:0"));
+    assertThrows(IllegalArgumentException.class, () -> HostPort.parse("localhost"));
+    assertThrows(IllegalArgumentException.class, () -> HostPort.parse("localhost:http"));
+    assertThrows(IllegalArgumentException.class, () -> HostPort.parse("localhost:70000"));
+  }
+}
