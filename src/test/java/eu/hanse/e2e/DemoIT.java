@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,8 +62,35 @@ class DemoIT {
     Path checkpoint = Path.of(summary.get("checkpoint").asText());
     ModelState model = Safetensors.read(checkpoint);
     assertEquals("3", model.metadata().get("hanse.round"));
+    assertReadableByAnIndependentReader(checkpoint, model);
     assertTrue(printed.contains("round  3/3"), printed);
     assertTrue(printed.contains(checkpoint.toString()), "final checkpoint is named in the output");
+  }
+
+  /** Reads the checkpoint with a stdlib-only Python reader and compares every tensor with Hanse's reading. */
+  private void assertReadableByAnIndependentReader(Path checkpoint, ModelState model) throws Exception {
+    Path python = Path.of("/usr/bin/python3");
+    Assumptions.assumeTrue(Files.isExecutable(python), "no /usr/bin/python3: independent safetensors check skipped");
+    Path script = dir.resolve("read_safetensors.py");
+    try (var in = getClass().getResourceAsStream("/read_safetensors.py")) {
+      Files.copy(in, script);
+    }
+    Process reader = new ProcessBuilder(python.toString(), script.toString(), checkpoint.toString())
+        .redirectErrorStream(true).start();
+    String json = new String(reader.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, reader.waitFor(), json);
+    JsonNode read = new ObjectMapper().readTree(json);
+    assertEquals("3", read.get("metadata").get("hanse.round").asText());
+    assertEquals(model.tensorCount(), read.get("tensors").size());
+    for (int t = 0; t < model.tensorCount(); t++) {
+      JsonNode tensor = read.get("tensors").get(model.specs().get(t).name());
+      assertEquals(model.specs().get(t).shape().toString(), tensor.get("shape").toString().replace(",", ", "));
+      double sum = 0;
+      for (float value : model.data(t)) {
+        sum += value;
+      }
+      assertEquals(sum, tensor.get("sum").asDouble(), 1e-9 * (1 + Math.abs(sum)), model.specs().get(t).name());
+    }
   }
 
   @Test

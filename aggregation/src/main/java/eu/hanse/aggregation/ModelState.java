@@ -79,16 +79,16 @@ public final class ModelState {
 
   /** A deep copy of the tensors, with the same metadata. */
   public ModelState copy() {
-    return withMetadata(metadata);
-  }
-
-  /** A deep copy of the tensors with other metadata. */
-  public ModelState withMetadata(Map<String, String> newMetadata) {
     List<float[]> copies = new ArrayList<>(data.size());
     for (float[] tensor : data) {
       copies.add(tensor.clone());
     }
-    return new ModelState(specs, copies, new LinkedHashMap<>(newMetadata));
+    return new ModelState(specs, copies, metadata);
+  }
+
+  /** The same tensors (shared, not copied) with other metadata: for writing a checkpoint. */
+  public ModelState withMetadata(Map<String, String> newMetadata) {
+    return new ModelState(specs, data, new LinkedHashMap<>(newMetadata));
   }
 
   /** A state of the same layout whose every element is zero. */

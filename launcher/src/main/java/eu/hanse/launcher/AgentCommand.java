@@ -11,10 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "agent", mixinStandardHelpOptions = true,
-    description = {
-        "Runs a site agent: connects out to the coordinator (no inbound port), trains on this site's",
-        "data when asked and uploads its update. The site's name comes from its certificate in",
-        "DATA-DIR/tls (see 'hanse ca issue-site'). Reconnects with backoff if the link drops."})
+    description = "Runs a site agent: connects out to the coordinator (no inbound port), trains on this site's data when asked and uploads its update. The site's name comes from its certificate in DATA-DIR/tls (see 'hanse ca issue-site'). Reconnects with backoff if the link drops.")
 final class AgentCommand implements Runnable {
   @Option(names = "--data-dir", required = true, paramLabel = "DIR",
       description = "The site's directory: tls/ and downloaded checkpoints.")

@@ -24,8 +24,7 @@ final class CaCommand implements Runnable {
   }
 
   @Command(name = "init", mixinStandardHelpOptions = true,
-      description = {"Creates the consortium CA in DATA-DIR/ca and the coordinator's certificate in DATA-DIR/tls.",
-          "Keys are owner-only. An existing CA is never replaced without --force."})
+      description = "Creates the consortium CA in DATA-DIR/ca and the coordinator's certificate in DATA-DIR/tls. Keys are owner-only. An existing CA is never replaced without --force.")
   static final class Init implements Runnable {
     @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "The coordinator's data directory.")
     Path dataDir;
@@ -52,8 +51,7 @@ final class CaCommand implements Runnable {
   }
 
   @Command(name = "issue-site", mixinStandardHelpOptions = true,
-      description = {"Issues a site's certificate and key into SITE-DIR/tls, for 'hanse agent --data-dir SITE-DIR'.",
-          "The key is generated here: copy SITE-DIR to the site over a trusted channel."})
+      description = "Issues a site's certificate and key into SITE-DIR/tls, for 'hanse agent --data-dir SITE-DIR'. The key is generated here: copy SITE-DIR to the site over a trusted channel.")
   static final class IssueSite implements Runnable {
     @Parameters(index = "0", paramLabel = "NAME", description = "The site's name: lower-case letters, digits and '-'.")
     String name;

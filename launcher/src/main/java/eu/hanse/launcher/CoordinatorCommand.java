@@ -16,11 +16,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "coordinator", mixinStandardHelpOptions = true,
-    description = {
-        "Runs a coordinator: listens for site agents over mutual TLS and runs one training job of the",
-        "built-in character model. Its certificate, key and the consortium CA are read from",
-        "DATA-DIR/tls (see 'hanse ca init'). Checkpoints go to DATA-DIR/checkpoints, the job's status",
-        "to DATA-DIR/jobs/JOB/status.json. Exits when the job has finished."})
+    description = "Runs a coordinator: listens for site agents over mutual TLS and runs one training job of the built-in character model. Its certificate, key and the consortium CA are read from DATA-DIR/tls (see 'hanse ca init'). Checkpoints go to DATA-DIR/checkpoints, the job's status to DATA-DIR/jobs/JOB/status.json. Exits when the job has finished.")
 final class CoordinatorCommand implements Callable<Integer> {
   /** Name of the file, in the data directory, where a started coordinator writes HOST:PORT. */
   static final String ADDRESS_FILE = "coordinator.address";
@@ -53,8 +49,8 @@ final class CoordinatorCommand implements Callable<Integer> {
       coordinator.start();
       String bound = address.host() + ":" + coordinator.port();
       Files.writeString(dataDir.resolve(ADDRESS_FILE), bound + "\n", StandardCharsets.UTF_8);
-      System.out.println("coordinator listening on " + bound + " (mutual TLS); job " + spec.id() + " waits for "
-          + spec.minSites() + " site" + (spec.minSites() == 1 ? "" : "s"));
+      System.out.println("coordinator listening on " + bound + " (mutual TLS); job " + spec.id() + " starts when "
+          + spec.startSites() + " site" + (spec.startSites() == 1 ? " is" : "s are") + " online");
       Runtime.getRuntime().addShutdownHook(new Thread(coordinator::close));
       while (!coordinator.awaitJob(Duration.ofHours(1))) {
         // A job may run for days; keep waiting.

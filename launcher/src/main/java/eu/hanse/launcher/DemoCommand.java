@@ -31,12 +31,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {
-        "Runs a whole federation on this machine: a throw-away consortium CA, a coordinator and three",
-        "site agents (jupiter, leonardo, marenostrum) as separate processes talking gRPC over mutual TLS",
-        "on 127.0.0.1. Each site trains the built-in character model on its own text. Afterwards each",
-        "site also trains alone for the same number of steps, and the held-out losses are compared on",
-        "the union of the three sites' held-out text. Everything it starts stops with it, Ctrl-C included."})
+    description = "Runs a whole federation on this machine: a throw-away consortium CA, a coordinator and three site agents (jupiter, leonardo, marenostrum) as separate processes talking gRPC over mutual TLS on 127.0.0.1. Each site trains the built-in character model on its own text. Afterwards each site also trains alone for the same number of steps, and the held-out losses are compared on the union of the three sites' held-out text. Round 1 opens once all three sites are online (unless --start-sites says otherwise). Everything it starts stops with it, Ctrl-C included.")
 final class DemoCommand implements Callable<Integer> {
   static final List<String> SITES = List.of("jupiter", "leonardo", "marenostrum");
   private static final String MARKER = ".hanse-demo";
@@ -81,7 +76,9 @@ final class DemoCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--corpus names site '" + site + "'; the demo's sites are " + SITES);
       }
     }
-    job.minSites = SITES.size();
+    if (job.startSites == null) {
+      job.startSites = SITES.size();
+    }
     JobSpec spec = job.spec();
     model.config();
     long started = System.nanoTime();

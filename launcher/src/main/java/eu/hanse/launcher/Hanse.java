@@ -8,9 +8,7 @@ import picocli.CommandLine.Command;
     name = "hanse",
     mixinStandardHelpOptions = true,
     versionProvider = Hanse.Version.class,
-    description = {
-        "Federated training across supercomputing centres: a coordinator schedules rounds, a site agent at",
-        "each centre trains on local data and streams back an update, over mutually authenticated TLS."},
+    description = "Federated training across supercomputing centres: a coordinator schedules rounds, a site agent at each centre trains on local data and streams back an update, over mutually authenticated TLS.",
     subcommands = {
         DemoCommand.class,
         CoordinatorCommand.class,

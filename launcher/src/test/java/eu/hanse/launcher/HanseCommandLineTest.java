@@ -64,6 +64,28 @@ class HanseCommandLineTest {
   }
 
   @Test
+  void theReadmeNamesEveryCommandAndOption() throws Exception {
+    String readme = Files.readString(Path.of("..", "README.md"));
+    List<String> missing = new ArrayList<>();
+    collectMissing(Hanse.commandLine(), readme, missing);
+    assertEquals(List.of(), missing, "README.md's command-line section is out of date");
+  }
+
+  private static void collectMissing(CommandLine commandLine, String readme, List<String> missing) {
+    CommandSpec spec = commandLine.getCommandSpec();
+    if (!spec.name().equals("help") && !readme.contains(spec.qualifiedName())) {
+      missing.add(spec.qualifiedName());
+    }
+    for (OptionSpec option : spec.options()) {
+      boolean standard = option.longestName().equals("--help") || option.longestName().equals("--version");
+      if (!option.hidden() && !standard && !readme.contains("`" + option.longestName())) {
+        missing.add(spec.qualifiedName() + " " + option.longestName());
+      }
+    }
+    commandLine.getSubcommands().values().forEach(sub -> collectMissing(sub, readme, missing));
+  }
+
+  @Test
   void unknownOptionIsOneClearError() {
     Run bad = run("demo", "--rounds", "3", "--no-such-option");
     assertEquals(2, bad.exit());
