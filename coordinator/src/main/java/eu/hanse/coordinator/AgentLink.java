@@ -20,4 +20,7 @@ interface AgentLink {
   void sendEvaluate(JobId job, CheckpointRef checkpoint);
 
   void sendFinished(JobId job, CheckpointRef last, long roundsCompleted);
+
+  /** Ends the control stream, e.g. when the same site connected again. */
+  void close();
 }

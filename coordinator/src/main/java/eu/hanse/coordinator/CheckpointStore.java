@@ -2,6 +2,7 @@ package eu.hanse.coordinator;
 
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.Safetensors;
+import eu.hanse.security.Digests;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -35,7 +36,7 @@ final class CheckpointStore {
     try {
       Path temporary = Files.createTempFile(directory, "commit-", ".part");
       Safetensors.write(state, temporary);
-      String sha = Sha256.ofFile(temporary);
+      String sha = Digests.sha256Hex(temporary);
       Path target = directory.resolve(sha + ".safetensors");
       Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       forceDirectory();

@@ -87,11 +87,7 @@ public final class Coordinator implements AutoCloseable {
   @Override
   public void close() {
     jobThread.interrupt();
-    for (AgentLink link : sessions.online()) {
-      if (link instanceof GrpcAgentLink grpc) {
-        grpc.complete();
-      }
-    }
+    sessions.online().forEach(AgentLink::close);
     server.shutdown();
     try {
       if (!server.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -65,7 +65,8 @@ final class GrpcAgentLink implements AgentLink {
         .setJobId(job.value()).setFinalCheckpoint(Wire.toProto(last)).setRoundsCompleted(roundsCompleted)).build());
   }
 
-  void complete() {
+  @Override
+  public void close() {
     synchronized (stream) {
       try {
         stream.onCompleted();

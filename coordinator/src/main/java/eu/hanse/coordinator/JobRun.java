@@ -108,12 +108,10 @@ final class JobRun implements Runnable {
       OpenRound open = open(round);
       long deadline = System.nanoTime() + spec.roundDeadline().toNanos();
       awaitUntil(() -> open.everyoneReported(sessions), deadline);
-      synchronized (this) {
-        open.close();
-        openRound = null;
-        if (open.accepted().size() >= spec.minSites()) {
-          return commit(open);
-        }
+      if (close(open)) {
+        CheckpointRef committed = commit(open);
+        OptionalDouble loss = evaluate(committed);
+        return record(open, committed, loss);
       }
       log.warn("round {} of job {}: {} of {} needed updates accepted (refused: {}); opening it again",
           round, spec.id(), open.accepted().size(), spec.minSites(), open.refused().keySet());
@@ -133,11 +131,21 @@ final class JobRun implements Runnable {
     return openRound;
   }
 
-  /** Applies the outer step, writes the checkpoint, evaluates it. Called with the lock held. */
-  private RoundRecord commit(OpenRound round) throws InterruptedException {
-    float[] mean = round.fold().mean();
-    outer.step(global, mean);
+  /** Takes no more updates for the round; true if it has enough to commit. */
+  private synchronized boolean close(OpenRound round) {
+    round.close();
+    openRound = null;
+    return round.accepted().size() >= spec.minSites();
+  }
+
+  /** Applies the outer step to the round's mean and writes the new checkpoint. */
+  private synchronized CheckpointRef commit(OpenRound round) {
+    outer.step(global, round.fold().mean());
     latest = checkpoints.commit(withRound(round.number), round.number);
+    return latest;
+  }
+
+  private synchronized RoundRecord record(OpenRound round, CheckpointRef committed, OptionalDouble loss) {
     Map<String, Double> trainLoss = new LinkedHashMap<>();
     Map<String, Long> bytes = new LinkedHashMap<>();
     round.accepted().values().stream()
@@ -147,13 +155,12 @@ final class JobRun implements Runnable {
           bytes.put(u.site().name(), u.bytes());
         });
     bytesUploaded += bytes.values().stream().mapToLong(Long::longValue).sum();
-    OptionalDouble loss = evaluate(latest);
     loss.ifPresent(heldOutLoss::add);
     List<RoundRecord.RefusedSite> refused = round.refused().values().stream()
         .map(r -> new RoundRecord.RefusedSite(r.site().name(), r.reason().name(), r.message()))
         .toList();
     RoundRecord record = new RoundRecord(round.number, "COMMITTED", List.copyOf(trainLoss.keySet()), refused,
-        latest.sha256(), latest.path().toString(), trainLoss, bytes,
+        committed.sha256(), committed.path().toString(), trainLoss, bytes,
         loss.isPresent() ? loss.getAsDouble() : null,
         (System.nanoTime() - round.startNanos) / 1e9);
     records.add(record);

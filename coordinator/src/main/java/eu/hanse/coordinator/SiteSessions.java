@@ -24,10 +24,14 @@ final class SiteSessions {
   }
 
   void connected(AgentLink link) {
+    AgentLink previous;
     synchronized (this) {
-      AgentLink previous = links.put(link.site(), link);
+      previous = links.put(link.site(), link);
       log.info("site {} {} ({}, {} training examples)", link.site(),
           previous == null ? "online" : "reconnected", link.device(), link.trainSamples());
+    }
+    if (previous != null) {
+      previous.close();
     }
     notifyListeners();
   }

@@ -3,12 +3,12 @@ package eu.hanse.coordinator;
 import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.UpdateMessage;
 import eu.hanse.protocol.v1.UploadReceipt;
+import eu.hanse.security.Digests;
 import eu.hanse.security.SiteId;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.MessageDigest;
-import java.util.HexFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +27,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private final JobRun job;
   private final UpdateSpool spool;
   private final StreamObserver<UploadReceipt> response;
-  private final MessageDigest digest = Sha256.newDigest();
+  private final MessageDigest digest = Digests.sha256();
 
   private UpdateHeader header;
   private OpenRound.Admission admission;
@@ -67,7 +67,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     }
     header = Wire.fromProto(proto);
     admission = job.admit(site, header);
-    writer = spool.open(job.id(), admission.round(), site.name(), HexFormat.of().formatHex(header.nonce()));
+    writer = spool.open(job.id(), admission.round(), site.name(), Digests.hex(header.nonce()));
   }
 
   private void onChunk(UpdateChunk chunk) {

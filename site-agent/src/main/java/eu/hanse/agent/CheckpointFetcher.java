@@ -6,17 +6,15 @@ import eu.hanse.protocol.v1.CheckpointChunk;
 import eu.hanse.protocol.v1.CheckpointRef;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.FetchCheckpointRequest;
+import eu.hanse.security.Digests;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -74,7 +72,7 @@ final class CheckpointFetcher {
         log.warn("checkpoint download broke off after {} bytes ({}); resuming", Files.size(partial), e.getStatus());
       }
     }
-    String actual = sha256(partial);
+    String actual = Digests.sha256Hex(partial);
     if (!actual.equals(ref.getSha256())) {
       Files.delete(partial);
       throw new IllegalStateException("downloaded checkpoint hashes to " + actual + ", not its id " + ref.getSha256());
@@ -105,19 +103,6 @@ final class CheckpointFetcher {
         offset += chunk.getData().size();
       }
       out.force(true);
-    }
-  }
-
-  private static String sha256(Path file) throws IOException {
-    try (InputStream in = Files.newInputStream(file)) {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      byte[] buffer = new byte[1 << 20];
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        digest.update(buffer, 0, n);
-      }
-      return HexFormat.of().formatHex(digest.digest());
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -6,12 +6,12 @@ import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.UpdateHeader;
 import eu.hanse.protocol.v1.UpdateMessage;
 import eu.hanse.protocol.v1.UploadReceipt;
+import eu.hanse.security.Digests;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +35,7 @@ final class UpdateUploader {
     int perChunk = chunkBytes / Float.BYTES;
     int chunks = (delta.length + perChunk - 1) / perChunk;
     header.setCodec("fp32").setElementCount(delta.length).clearChunkSha256();
-    MessageDigest digest = sha256();
+    MessageDigest digest = Digests.sha256();
     for (int c = 0; c < chunks; c++) {
       digest.update(encode(delta, c, perChunk));
       header.addChunkSha256(ByteString.copyFrom(digest.digest()));
@@ -110,13 +110,5 @@ final class UpdateUploader {
     ByteBuffer bytes = ByteBuffer.allocate(count * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     bytes.asFloatBuffer().put(delta, from, count);
     return bytes;
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -1,4 +1,4 @@
-package eu.hanse.coordinator;
+package eu.hanse.security;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,11 +8,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
-/** SHA-256 through the JDK's provider, which uses the CPU's SHA instructions. */
-final class Sha256 {
-  private Sha256() {}
+/**
+ * SHA-256, the hash that names checkpoints and update chunks. Uses the JDK's provider, which runs on
+ * the CPU's SHA instructions (several times faster than a pure-Java digest for bulk data).
+ */
+public final class Digests {
+  private Digests() {}
 
-  static MessageDigest newDigest() {
+  /** A fresh SHA-256 digest; not thread-safe, like every MessageDigest. */
+  public static MessageDigest sha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
@@ -20,12 +24,14 @@ final class Sha256 {
     }
   }
 
-  static String hex(byte[] digest) {
+  /** Lower-case hex of a digest. */
+  public static String hex(byte[] digest) {
     return HexFormat.of().formatHex(digest);
   }
 
-  static String ofFile(Path file) throws IOException {
-    MessageDigest digest = newDigest();
+  /** Lower-case hex SHA-256 of a file's bytes, read in 1 MiB pieces. */
+  public static String sha256Hex(Path file) throws IOException {
+    MessageDigest digest = sha256();
     byte[] buffer = new byte[1 << 20];
     try (InputStream in = Files.newInputStream(file)) {
       for (int n; (n = in.read(buffer)) > 0; ) {
