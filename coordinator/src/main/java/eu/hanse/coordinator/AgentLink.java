@@ -12,6 +12,9 @@ interface AgentLink {
   /** The device the agent reported, for the operator. */
   String device();
 
+  /** The certificate the agent connected with. */
+  java.security.cert.X509Certificate certificate();
+
   /** Training examples the site holds, as it declared when it connected. */
   long trainSamples();
 

@@ -40,7 +40,7 @@ final class CheckpointStore {
       Path target = directory.resolve(sha + ".safetensors");
       Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       forceDirectory();
-      return new CheckpointRef(sha, Files.size(target), round, target);
+      return CheckpointRef.unsealed(sha, Files.size(target), round, target);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot commit checkpoint of round " + round + ": " + e.getMessage(), e);
     }

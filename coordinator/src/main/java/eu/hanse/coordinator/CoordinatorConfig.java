@@ -9,12 +9,17 @@ import java.nio.file.Path;
  * @param dataDir where checkpoints, spooled updates and job status live
  * @param listenHost the address to listen on; 127.0.0.1 unless sites connect from other machines
  * @param listenPort the port; 0 picks a free one (see {@link Coordinator#port()})
+ * @param enrolPort the port on {@code listenHost} where sites without a certificate enrol with a token;
+ *     0 picks a free one (see {@link Coordinator#enrolPort()})
  * @param tls the coordinator's certificate, key and the consortium CA
  */
-public record CoordinatorConfig(Path dataDir, String listenHost, int listenPort, TlsFiles tls) {
+public record CoordinatorConfig(Path dataDir, String listenHost, int listenPort, int enrolPort, TlsFiles tls) {
   public CoordinatorConfig {
     if (listenPort < 0 || listenPort > 65535) {
       throw new IllegalArgumentException("port must be in 0-65535, was " + listenPort);
+    }
+    if (enrolPort < 0 || enrolPort > 65535) {
+      throw new IllegalArgumentException("enrolment port must be in 0-65535, was " + enrolPort);
     }
     if (listenHost == null || listenHost.isBlank()) {
       throw new IllegalArgumentException("listen host must not be empty");

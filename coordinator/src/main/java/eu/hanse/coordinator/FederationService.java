@@ -29,8 +29,11 @@ final class FederationService extends FederationGrpc.FederationImplBase {
   private final JobRun job;
   private final CheckpointStore checkpoints;
   private final UpdateSpool spool;
+  private final Consortium consortium;
 
-  FederationService(SiteSessions sessions, JobRun job, CheckpointStore checkpoints, UpdateSpool spool) {
+  FederationService(SiteSessions sessions, JobRun job, CheckpointStore checkpoints, UpdateSpool spool,
+      Consortium consortium) {
+    this.consortium = consortium;
     this.sessions = sessions;
     this.job = job;
     this.checkpoints = checkpoints;
@@ -45,7 +48,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     }
     ServerCallStreamObserver<Instruction> stream = (ServerCallStreamObserver<Instruction>) responseObserver;
     String device = request.getDevice().isBlank() ? "unknown device" : request.getDevice();
-    GrpcAgentLink link = new GrpcAgentLink(site.get(), device, Math.max(0, request.getTrainSamples()), stream);
+    GrpcAgentLink link = new GrpcAgentLink(site.get(), PeerCertificateInterceptor.current(), device, Math.max(0, request.getTrainSamples()), stream);
     stream.setOnCancelHandler(() -> sessions.disconnected(link));
     sessions.connected(link);
   }
@@ -81,7 +84,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     if (site.isEmpty()) {
       return new DiscardingObserver<>();
     }
-    return new UpdateUpload(site.get(), job, spool, responseObserver);
+    return new UpdateUpload(site.get(), PeerCertificateInterceptor.current(), consortium, job, spool, responseObserver);
   }
 
   @Override
@@ -100,12 +103,37 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     }
   }
 
-  /** The calling site, or empty after refusing the call because the certificate names no site. */
-  private static Optional<SiteId> callingSite(StreamObserver<?> responseObserver) {
+  @Override
+  public void renew(eu.hanse.protocol.v1.CertificateRequest request,
+      StreamObserver<eu.hanse.protocol.v1.IssuedCertificate> responseObserver) {
+    Optional<SiteId> site = callingSite(responseObserver);
+    if (site.isEmpty()) {
+      return;
+    }
+    try {
+      java.security.cert.X509Certificate renewed = consortium.renew(site.get(), request.getCsrDer().toByteArray(),
+          request.getSigningPublicKey().toByteArray());
+      responseObserver.onNext(EnrolmentService.issued(consortium, renewed));
+      responseObserver.onCompleted();
+    } catch (RefusedException e) {
+      responseObserver.onError(Wire.toStatus(e.reason(), e.getMessage()));
+    }
+  }
+
+  /**
+   * The calling site, or empty after refusing the call: the certificate names no site, or it was
+   * revoked after the connection was made.
+   */
+  private Optional<SiteId> callingSite(StreamObserver<?> responseObserver) {
     NodeIdentity peer = PeerIdentityInterceptor.current();
     if (peer.role() != NodeIdentity.Role.SITE) {
       responseObserver.onError(Wire.toStatus(Refusal.UNKNOWN_SITE,
           "certificate of " + peer.uri() + " names no site; only sites may call this service"));
+      return Optional.empty();
+    }
+    if (consortium.isRevoked(PeerCertificateInterceptor.current())) {
+      consortium.audit("call.refused", java.util.Map.of("site", peer.name(), "reason", "REVOKED"));
+      responseObserver.onError(Wire.toStatus(Refusal.REVOKED, "site " + peer.name() + "'s certificate is revoked"));
       return Optional.empty();
     }
     return Optional.of(peer.siteId());

@@ -13,9 +13,12 @@ final class GrpcAgentLink implements AgentLink {
   private final String device;
   private final long trainSamples;
   private final ServerCallStreamObserver<Instruction> stream;
+  private final java.security.cert.X509Certificate certificate;
 
-  GrpcAgentLink(SiteId site, String device, long trainSamples, ServerCallStreamObserver<Instruction> stream) {
+  GrpcAgentLink(SiteId site, java.security.cert.X509Certificate certificate, String device, long trainSamples,
+      ServerCallStreamObserver<Instruction> stream) {
     this.site = site;
+    this.certificate = certificate;
     this.device = device;
     this.trainSamples = trainSamples;
     this.stream = stream;
@@ -24,6 +27,11 @@ final class GrpcAgentLink implements AgentLink {
   @Override
   public SiteId site() {
     return site;
+  }
+
+  @Override
+  public java.security.cert.X509Certificate certificate() {
+    return certificate;
   }
 
   @Override

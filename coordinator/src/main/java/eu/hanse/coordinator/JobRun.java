@@ -41,6 +41,11 @@ final class JobRun implements Runnable {
   private final CheckpointStore checkpoints;
   private final ProgressPrinter progress;
   private final Path statusFile;
+  private final Consortium consortium;
+  /** Every (site, nonce) admitted in this job: a second admission of one is a replay. */
+  private final java.util.Set<String> seenNonces = new java.util.HashSet<>();
+  private boolean paused;
+  private boolean cancelled;
 
   private OpenRound openRound;
   private Evaluation evaluation;
@@ -52,7 +57,8 @@ final class JobRun implements Runnable {
   private String state = JobStatus.RUNNING;
 
   JobRun(JobSpec spec, ModelState initialModel, SiteSessions sessions, CheckpointStore checkpoints,
-      ProgressPrinter progress, Path dataDir) {
+      ProgressPrinter progress, Path dataDir, Consortium consortium) {
+    this.consortium = consortium;
     this.spec = spec;
     this.global = initialModel.copy();
     this.outer = OuterOptimizer.create(spec.outer());
@@ -72,8 +78,9 @@ final class JobRun implements Runnable {
     try {
       runRounds();
     } catch (InterruptedException e) {
+      // Record the end first: with the interrupt flag set, the audit trail's file lock would refuse.
+      finish(JobStatus.FAILED, "stopped before it finished");
       Thread.currentThread().interrupt();
-      finish(JobStatus.FAILED, "interrupted");
     } catch (RuntimeException e) {
       log.error("job {} failed", spec.id(), e);
       finish(JobStatus.FAILED, e.getMessage());
@@ -84,12 +91,17 @@ final class JobRun implements Runnable {
     awaitSites(spec.startSites());
     progress.line("sites online: " + String.join(", ", sessions.online().stream()
         .map(link -> link.site() + " (" + link.device() + ")").toList()));
-    latest = initial = checkpoints.commit(withRound(0), 0);
+    latest = initial = seal(checkpoints.commit(withRound(0), 0), List.of());
     OptionalDouble initialLoss = evaluate(initial);
     initialLoss.ifPresent(heldOutLoss::add);
     progress.started(spec, global.elementCount(), format(initialLoss));
     writeStatus();
     for (int round = 1; round <= spec.rounds(); round++) {
+      awaitUnpaused();
+      if (isCancelled()) {
+        finish(JobStatus.CANCELLED, "cancelled by a training lead");
+        return;
+      }
       RoundRecord record = runRound(round);
       if (record == null) {
         finish(JobStatus.FAILED, "round " + round + " got fewer than " + spec.minSites()
@@ -141,8 +153,23 @@ final class JobRun implements Runnable {
   /** Applies the outer step to the round's mean and writes the new checkpoint. */
   private synchronized CheckpointRef commit(OpenRound round) {
     outer.step(global, round.fold().mean());
-    latest = checkpoints.commit(withRound(round.number), round.number);
+    List<String> updateIds = round.accepted().values().stream().map(OpenRound.AcceptedUpdate::updateId).toList();
+    latest = seal(checkpoints.commit(withRound(round.number), round.number), updateIds);
     return latest;
+  }
+
+  /** Signs a written checkpoint's claims (job, round, hash, parent, updates) and audits the commit. */
+  private CheckpointRef seal(CheckpointRef written, List<String> updateIds) {
+    String parent = latest == null ? "" : latest.sha256();
+    byte[] signature = consortium.signCheckpoint(written.claims(spec.id().value(), parent, updateIds));
+    Map<String, String> fields = new LinkedHashMap<>();
+    fields.put("job", spec.id().value());
+    fields.put("round", Long.toString(written.round()));
+    fields.put("checkpoint", written.sha256());
+    fields.put("parent", parent);
+    fields.put("updates", String.join(",", updateIds));
+    consortium.audit("checkpoint.committed", fields);
+    return written.sealed(spec.id().value(), parent, updateIds, signature);
   }
 
   private synchronized RoundRecord record(OpenRound round, CheckpointRef committed, OptionalDouble loss) {
@@ -191,15 +218,31 @@ final class JobRun implements Runnable {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "no round of job " + spec.id() + " is open"
           + (state.equals(JobStatus.RUNNING) ? "" : " (job " + state.toLowerCase(java.util.Locale.ROOT) + ")"));
     }
-    return openRound.admit(site, header);
+    String nonce = site.name() + ":" + eu.hanse.security.Digests.hex(header.nonce());
+    if (seenNonces.contains(nonce)) {
+      throw new RefusedException(Refusal.REPLAYED, "an update with nonce " + eu.hanse.security.Digests.hex(header.nonce())
+          + " was already received from site " + site + " in job " + spec.id());
+    }
+    OpenRound.Admission admission = openRound.admit(site, header);
+    seenNonces.add(nonce);
+    return admission;
   }
 
   /** A verified, durable update is complete: fold it. */
-  synchronized void accept(SiteId site, UpdateHeader header, Path spoolFile, long bytes) {
+  synchronized void accept(SiteId site, String updateId, UpdateHeader header, Path spoolFile, long bytes) {
     if (openRound == null || openRound.number != header.round()) {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + header.round() + " closed before the upload completed");
     }
-    openRound.accept(site, header, spoolFile, bytes);
+    openRound.accept(site, updateId, header, spoolFile, bytes);
+    Map<String, String> fields = new LinkedHashMap<>();
+    fields.put("job", spec.id().value());
+    fields.put("round", Long.toString(header.round()));
+    fields.put("site", site.name());
+    fields.put("update", updateId);
+    fields.put("nonce", eu.hanse.security.Digests.hex(header.nonce()));
+    fields.put("samples", Long.toString(header.sampleCount()));
+    fields.put("bytes", Long.toString(bytes));
+    consortium.audit("update.accepted", fields);
     log.info("round {}: accepted update from {} ({} bytes, {} samples)", header.round(), site, bytes, header.sampleCount());
     notifyAll();
   }
@@ -207,10 +250,73 @@ final class JobRun implements Runnable {
   /** An admitted upload failed a check or broke off. */
   synchronized void refuse(SiteId site, long round, Refusal reason, String message, boolean admitted) {
     log.warn("round {}: refused update from {}: {} {}", round, site, reason, message);
+    auditRefusal(site, round, reason, message);
     if (openRound != null && openRound.number == round) {
       openRound.refuse(site, reason, message, admitted);
     }
     notifyAll();
+  }
+
+  /** Audits an update refused before or after its header was admitted. */
+  synchronized void auditRefusal(SiteId site, long round, Refusal reason, String message) {
+    Map<String, String> fields = new LinkedHashMap<>();
+    fields.put("job", spec.id().value());
+    fields.put("round", Long.toString(round));
+    fields.put("site", site.name());
+    fields.put("reason", reason.name());
+    fields.put("message", message);
+    consortium.audit("update.refused", fields);
+  }
+
+  /** The site's certificate was revoked: its update in the open round no longer counts. */
+  synchronized void revoked(SiteId site) {
+    if (openRound != null && openRound.participants.contains(site)) {
+      boolean discarded = openRound.discard(site, "certificate revoked during round " + openRound.number);
+      if (discarded) {
+        consortium.audit("update.discarded", Map.of("job", spec.id().value(), "round",
+            Long.toString(openRound.number), "site", site.name(), "reason", "revoked"));
+      }
+      log.warn("round {}: site {} revoked{}", openRound.number, site, discarded ? "; its update was discarded" : "");
+    }
+    notifyAll();
+  }
+
+  synchronized void pause(String by) {
+    if (!isDone()) {
+      paused = true;
+      consortium.audit("job.paused", Map.of("job", spec.id().value(), "by", by));
+      writeStatus();
+    }
+  }
+
+  synchronized void resume(String by) {
+    if (paused) {
+      paused = false;
+      consortium.audit("job.resumed", Map.of("job", spec.id().value(), "by", by));
+      writeStatus();
+      notifyAll();
+    }
+  }
+
+  synchronized void cancel(String by) {
+    if (!isDone()) {
+      cancelled = true;
+      paused = false;
+      consortium.audit("job.cancelled", Map.of("job", spec.id().value(), "by", by));
+      notifyAll();
+    }
+  }
+
+  private synchronized boolean isCancelled() {
+    return cancelled;
+  }
+
+  private void awaitUnpaused() throws InterruptedException {
+    synchronized (this) {
+      while (paused && !cancelled) {
+        wait();
+      }
+    }
   }
 
   /** An upload that was admitted ended without a verdict (the connection dropped). */
@@ -234,7 +340,8 @@ final class JobRun implements Runnable {
 
   /** The job's current status; safe from any thread. */
   synchronized JobStatus status() {
-    return new JobStatus(spec.id().value(), state, spec.rounds(), records.size(), spec.outer().describe(),
+    String shown = state.equals(JobStatus.RUNNING) && paused ? JobStatus.PAUSED : state;
+    return new JobStatus(spec.id().value(), shown, spec.rounds(), records.size(), spec.outer().describe(),
         sessions.online().stream().map(l -> l.site().name()).toList(),
         initial == null ? null : initial.path().toString(),
         latest == null ? null : latest.path().toString(),
@@ -251,13 +358,17 @@ final class JobRun implements Runnable {
       notifyAll();
     }
     writeStatus();
+    consortium.audit("job." + finalState.toLowerCase(java.util.Locale.ROOT), Map.of("job", spec.id().value(),
+        "rounds", Integer.toString(records.size()), "reason", reason == null ? "" : reason));
     if (finalState.equals(JobStatus.FINISHED)) {
       progress.line("job " + spec.id() + " finished: " + records.size() + " rounds; final checkpoint " + latest.path());
+    } else {
+      progress.line("job " + spec.id() + " " + finalState.toLowerCase(java.util.Locale.ROOT) + ": " + reason);
+    }
+    if (!finalState.equals(JobStatus.FAILED) && latest != null) {
       for (AgentLink link : sessions.online()) {
         link.sendFinished(spec.id(), latest, records.size());
       }
-    } else {
-      progress.line("job " + spec.id() + " failed: " + reason);
     }
   }
 

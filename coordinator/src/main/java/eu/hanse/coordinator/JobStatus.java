@@ -26,4 +26,6 @@ public record JobStatus(
   public static final String RUNNING = "RUNNING";
   public static final String FINISHED = "FINISHED";
   public static final String FAILED = "FAILED";
+  public static final String PAUSED = "PAUSED";
+  public static final String CANCELLED = "CANCELLED";
 }

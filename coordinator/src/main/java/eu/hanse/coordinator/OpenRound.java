@@ -28,13 +28,13 @@ final class OpenRound {
   final long startNanos = System.nanoTime();
   private final JobSpec job;
   private final long elementCount;
-  private final WeightedMeanFold fold;
+  private WeightedMeanFold fold;
   private final Map<SiteId, AcceptedUpdate> accepted = new LinkedHashMap<>();
   private final Map<SiteId, RefusedUpdate> refused = new LinkedHashMap<>();
   private final Set<SiteId> uploading = new HashSet<>();
   private boolean closed;
 
-  record AcceptedUpdate(SiteId site, long sampleCount, double trainLoss, long bytes, Path spoolFile) {}
+  record AcceptedUpdate(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile) {}
 
   record RefusedUpdate(SiteId site, Refusal reason, String message) {}
 
@@ -111,12 +111,35 @@ final class OpenRound {
   }
 
   /** Folds a complete, verified, durably spooled update into the mean. */
-  void accept(SiteId site, UpdateHeader header, Path spoolFile, long bytes) {
+  void accept(SiteId site, String updateId, UpdateHeader header, Path spoolFile, long bytes) {
     uploading.remove(site);
     if (closed) {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + number + " closed before the upload completed");
     }
-    double weight = header.sampleCount();
+    foldFromSpool(spoolFile, header.sampleCount());
+    accepted.put(site, new AcceptedUpdate(site, updateId, header.sampleCount(), header.trainLoss(), bytes, spoolFile));
+  }
+
+  /**
+   * Takes a site's update back out of the round (its certificate was revoked before the round
+   * committed): the mean is rebuilt from the other accepted updates' spool files, in their order.
+   * Returns true if there was an accepted update to discard.
+   */
+  boolean discard(SiteId site, String why) {
+    uploading.remove(site);
+    AcceptedUpdate removed = accepted.remove(site);
+    refused.put(site, new RefusedUpdate(site, Refusal.REVOKED, why));
+    if (removed == null) {
+      return false;
+    }
+    fold = new WeightedMeanFold(elementCount);
+    for (AcceptedUpdate update : accepted.values()) {
+      foldFromSpool(update.spoolFile(), update.sampleCount());
+    }
+    return true;
+  }
+
+  private void foldFromSpool(Path spoolFile, double weight) {
     ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
     try (FileChannel in = FileChannel.open(spoolFile, StandardOpenOption.READ)) {
       long element = 0;
@@ -133,7 +156,6 @@ final class OpenRound {
       throw new UncheckedIOException("cannot read spooled update " + spoolFile + ": " + e.getMessage(), e);
     }
     fold.completeUpdate(weight);
-    accepted.put(site, new AcceptedUpdate(site, header.sampleCount(), header.trainLoss(), bytes, spoolFile));
   }
 
   /**

@@ -17,4 +17,6 @@ record UpdateHeader(
     byte[] nonce,
     List<byte[]> chunkSha256,
     double trainLoss,
-    int localSteps) {}
+    int localSteps,
+    byte[] signature,
+    String claimedSite) {}

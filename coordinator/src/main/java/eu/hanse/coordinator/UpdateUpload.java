@@ -4,6 +4,9 @@ import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.UpdateMessage;
 import eu.hanse.protocol.v1.UploadReceipt;
 import eu.hanse.security.Digests;
+import eu.hanse.security.Signatures;
+import eu.hanse.security.SigningKeyExtension;
+import eu.hanse.security.UpdateClaims;
 import eu.hanse.security.SiteId;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
@@ -24,19 +27,25 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private static final Logger log = LoggerFactory.getLogger(UpdateUpload.class);
 
   private final SiteId site;
+  private final java.security.cert.X509Certificate certificate;
+  private final Consortium consortium;
   private final JobRun job;
   private final UpdateSpool spool;
   private final StreamObserver<UploadReceipt> response;
   private final MessageDigest digest = Digests.sha256();
 
   private UpdateHeader header;
+  private String updateId;
   private OpenRound.Admission admission;
   private UpdateSpool.Writer writer;
   private int nextChunk;
   private boolean finished;
 
-  UpdateUpload(SiteId site, JobRun job, UpdateSpool spool, StreamObserver<UploadReceipt> response) {
+  UpdateUpload(SiteId site, java.security.cert.X509Certificate certificate, Consortium consortium, JobRun job,
+      UpdateSpool spool, StreamObserver<UploadReceipt> response) {
     this.site = site;
+    this.certificate = certificate;
+    this.consortium = consortium;
     this.job = job;
     this.spool = spool;
     this.response = response;
@@ -66,8 +75,35 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       throw new RefusedException(Refusal.MALFORMED, "a second header arrived in one upload");
     }
     header = Wire.fromProto(proto);
+    if (!header.claimedSite().isEmpty() && !header.claimedSite().equals(site.name())) {
+      throw new RefusedException(Refusal.FORBIDDEN, "the update names site '" + header.claimedSite()
+          + "' but the caller's certificate is site " + site + "'s");
+    }
+    updateId = verifySignature();
     admission = job.admit(site, header);
     writer = spool.open(job.id(), admission.round(), site.name(), Digests.hex(header.nonce()));
+  }
+
+  /** Checks the site's signature over the header's claims; returns the update's id (hash of the claims). */
+  private String verifySignature() {
+    if (header.signature().length == 0) {
+      throw new RefusedException(Refusal.BAD_SIGNATURE, "the update is not signed");
+    }
+    java.security.PublicKey key = SigningKeyExtension.read(certificate).orElseThrow(() -> new RefusedException(
+        Refusal.BAD_SIGNATURE, "the caller's certificate carries no signing key; enrol again with 'hanse agent enroll'"));
+    UpdateClaims claims;
+    try {
+      claims = new UpdateClaims(header.jobId(), header.round(), site, header.baseSha256(), header.codec(),
+          header.elementCount(), header.sampleCount(), header.nonce(), UpdateClaims.chunkRoot(header.chunkSha256()));
+    } catch (IllegalArgumentException e) {
+      throw new RefusedException(Refusal.MALFORMED, "header: " + e.getMessage());
+    }
+    byte[] canonical = claims.canonicalBytes();
+    if (!Signatures.verify(key, canonical, header.signature())) {
+      throw new RefusedException(Refusal.BAD_SIGNATURE, "the signature does not verify with site " + site
+          + "'s signing key (forged, or the header was changed after signing)");
+    }
+    return Digests.hex(Digests.sha256().digest(canonical));
   }
 
   private void onChunk(UpdateChunk chunk) {
@@ -123,9 +159,12 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
         throw new RefusedException(Refusal.TRUNCATED, "upload ended after " + nextChunk + " of "
             + admission.chunks() + " chunks");
       }
+      if (consortium.isRevoked(certificate)) {
+        throw new RefusedException(Refusal.REVOKED, "site " + site + "'s certificate was revoked during the upload");
+      }
       long bytes = writer.bytes();
       java.nio.file.Path spooled = writer.complete();
-      job.accept(site, header, spooled, bytes);
+      job.accept(site, updateId, header, spooled, bytes);
       finished = true;
       response.onNext(UploadReceipt.newBuilder()
           .setUpdateId(spooled.getFileName().toString()).setBytesReceived(bytes).build());
@@ -158,6 +197,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       job.refuse(site, header.round(), reason, message, admission != null);
     } else {
       log.warn("refused update from {}: {} {}", site, reason, message);
+      job.auditRefusal(site, -1, reason, message);
     }
     response.onError(Wire.toStatus(reason, message));
   }

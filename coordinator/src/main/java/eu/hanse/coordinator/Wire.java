@@ -11,14 +11,17 @@ final class Wire {
 
   static eu.hanse.protocol.v1.CheckpointRef toProto(CheckpointRef ref) {
     return eu.hanse.protocol.v1.CheckpointRef.newBuilder()
-        .setSha256(ref.sha256()).setSizeBytes(ref.sizeBytes()).setRound(ref.round()).build();
+        .setSha256(ref.sha256()).setSizeBytes(ref.sizeBytes()).setRound(ref.round())
+        .setJobId(ref.jobId()).setParentSha256(ref.parentSha256()).addAllUpdateIds(ref.updateIds())
+        .setSignature(com.google.protobuf.ByteString.copyFrom(ref.signature()))
+        .build();
   }
 
   static UpdateHeader fromProto(eu.hanse.protocol.v1.UpdateHeader header) {
     return new UpdateHeader(header.getJobId(), header.getRound(), header.getBaseCheckpointSha256(),
         header.getCodec(), header.getElementCount(), header.getSampleCount(), header.getNonce().toByteArray(),
         header.getChunkSha256List().stream().map(com.google.protobuf.ByteString::toByteArray).toList(),
-        header.getTrainLoss(), header.getLocalSteps());
+        header.getTrainLoss(), header.getLocalSteps(), header.getSignature().toByteArray(), header.getSite());
   }
 
   static StatusRuntimeException toStatus(Refusal reason, String message) {
@@ -27,7 +30,9 @@ final class Wire {
 
   static Status statusOf(Refusal reason) {
     return switch (reason) {
-      case UNKNOWN_SITE -> Status.PERMISSION_DENIED;
+      case UNKNOWN_SITE, REVOKED, FORBIDDEN -> Status.PERMISSION_DENIED;
+      case BAD_TOKEN, BAD_SIGNATURE -> Status.UNAUTHENTICATED;
+      case REPLAYED -> Status.ALREADY_EXISTS;
       case NOT_OPEN_ROUND, STALE_BASE -> Status.FAILED_PRECONDITION;
       case DUPLICATE_UPDATE -> Status.ALREADY_EXISTS;
       case UNKNOWN_CHECKPOINT -> Status.NOT_FOUND;

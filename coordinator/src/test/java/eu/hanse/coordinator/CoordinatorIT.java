@@ -16,7 +16,11 @@ import eu.hanse.protocol.v1.ErrorCode;
 import eu.hanse.protocol.v1.TrainTask;
 import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.UpdateMessage;
+import eu.hanse.security.AuditLog;
 import eu.hanse.security.CertificateAuthority;
+import eu.hanse.security.EnrolmentTls;
+import eu.hanse.security.IssuedCertificates;
+import eu.hanse.security.SigningKey;
 import eu.hanse.security.NodeIdentity;
 import eu.hanse.security.SiteId;
 import eu.hanse.security.TlsFiles;
@@ -55,6 +59,7 @@ class CoordinatorIT {
   private static CertificateAuthority ca;
   private static TlsFiles coordinatorTls;
   private static byte[] baselineCheckpoint;
+  private static final Map<String, SigningKey> SIGNING = new java.util.HashMap<>();
   /** The agents of the run under way, by site, so one site's script can wait for another. */
   private static final Map<String, ScriptedAgent> RUNNING = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -63,8 +68,12 @@ class CoordinatorIT {
     ca = CertificateAuthority.create(pki.resolve("ca"), "test consortium", false, Clock.systemUTC());
     coordinatorTls = ca.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"), Duration.ofDays(1),
         pki.resolve("coordinator"));
+    IssuedCertificates ledger = new IssuedCertificates(pki.resolve("ca"));
     for (String site : List.of("alpha", "beta", "mallory")) {
-      ca.issue(NodeIdentity.site(new SiteId(site)), List.of(), Duration.ofDays(1), pki.resolve(site));
+      SIGNING.put(site, SigningKey.generate());
+      TlsFiles files = ca.issue(NodeIdentity.site(new SiteId(site)), SIGNING.get(site).publicKey(), List.of(),
+          Duration.ofDays(1), pki.resolve(site));
+      ledger.record(EnrolmentTls.readCertificate(files.certificate()));
     }
     baselineCheckpoint = runOneRound(baselineDir, OuterOptimizerSpec.diloco(), Map.of()).checkpoint;
   }
@@ -83,9 +92,29 @@ class CoordinatorIT {
         Map.of("test", "model"));
   }
 
+  /** Gives a run's data directory the consortium's CA, as 'hanse ca init' would have. */
+  static void installCa(Path dataDir) throws java.io.IOException {
+    Path target = Files.createDirectories(dataDir.resolve("ca"));
+    try (var files = Files.list(pki.resolve("ca"))) {
+      for (Path file : files.toList()) {
+        Files.copy(file, target.resolve(file.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+  }
+
+  static CoordinatorConfig config(Path dataDir) throws java.io.IOException {
+    installCa(dataDir);
+    return new CoordinatorConfig(dataDir, "127.0.0.1", 0, 0, coordinatorTls);
+  }
+
+  /** Mallory's update: well formed and signed with mallory's key, before the attack spoils it. */
+  private static ScriptedAgent.Update mallorys(TrainTask task) {
+    return ScriptedAgent.update(task, ELEMENTS, 99, "mallory", SIGNING.get("mallory"));
+  }
+
   /** An honest site's update: random values seeded by its name, with its sample count. */
   private static List<List<UpdateMessage>> honest(TrainTask task, String site, long samples) {
-    ScriptedAgent.Update update = ScriptedAgent.update(task, ELEMENTS, site.hashCode());
+    ScriptedAgent.Update update = ScriptedAgent.update(task, ELEMENTS, site.hashCode(), site, SIGNING.get(site));
     update.header.setSampleCount(samples);
     return List.of(update.messages());
   }
@@ -102,7 +131,7 @@ class CoordinatorIT {
     // Honest updates arrive at once; the deadline only closes rounds where mallory sent nothing valid.
     JobSpec spec = new JobSpec(new JobId("test"), 1, 5, 2, scripts.size(), Duration.ofSeconds(5),
         new TrainerSettings(4, 0.01, 0.0), outer, 7, CHUNK_BYTES);
-    CoordinatorConfig config = new CoordinatorConfig(dataDir, "127.0.0.1", 0, coordinatorTls);
+    CoordinatorConfig config = config(dataDir);
     List<ScriptedAgent> agents = new ArrayList<>();
     try (Coordinator coordinator = new Coordinator(config, spec, initialModel(),
         new PrintStream(new ByteArrayOutputStream())).start()) {
@@ -128,6 +157,22 @@ class CoordinatorIT {
 
   /** Ways to spoil an update, and the code each must be refused with. */
   enum Attack {
+    FORGED_SIGNATURE(ErrorCode.BAD_SIGNATURE, u -> {
+      u.signer = SigningKey.generate();
+      return u.messages();
+    }),
+    MISSING_SIGNATURE(ErrorCode.BAD_SIGNATURE, u -> {
+      u.signer = null;
+      return u.messages();
+    }),
+    HEADER_CHANGED_AFTER_SIGNING(ErrorCode.BAD_SIGNATURE, u -> {
+      u.afterSigning = header -> header.setSampleCount(1_000_000);
+      return u.messages();
+    }),
+    IMPERSONATING_ANOTHER_SITE(ErrorCode.FORBIDDEN, u -> {
+      u.header.setSite("alpha");
+      return u.messages();
+    }),
     NAN(ErrorCode.NON_FINITE, u -> {
       u.values[3] = Float.NaN;
       return u.messages();
@@ -160,7 +205,8 @@ class CoordinatorIT {
       return u.messages();
     }),
     WRONG_SHAPE(ErrorCode.SHAPE_MISMATCH, u -> {
-      ScriptedAgent.Update longer = new ScriptedAgent.Update(u.task, java.util.Arrays.copyOf(u.values, ELEMENTS + 1));
+      ScriptedAgent.Update longer = new ScriptedAgent.Update(u.task, java.util.Arrays.copyOf(u.values, ELEMENTS + 1),
+          u.site, u.signer);
       return longer.messages();
     }),
     TRUNCATED(ErrorCode.TRUNCATED, u -> {
@@ -218,13 +264,14 @@ class CoordinatorIT {
   @EnumSource(Attack.class)
   void badUpdateIsRefusedWithItsReasonAndChangesNothing(Attack attack) throws Exception {
     Outcome outcome = runOneRound(dataDir, OuterOptimizerSpec.diloco(), Map.of("mallory",
-        task -> List.of(attack.spoil.apply(ScriptedAgent.update(task, ELEMENTS, 99)))));
+        task -> List.of(attack.spoil.apply(mallorys(task)))));
 
     assertEquals(List.of(attack.expected), outcome.mallory().outcomes, outcome.mallory().messages.toString());
     assertFalse(outcome.mallory().messages.get(0).isBlank());
     assertArrayEquals(baselineCheckpoint, outcome.checkpoint(), "checkpoint differs from the run without mallory");
     RoundRecord round = outcome.status().rounds().get(0);
     assertEquals(List.of("alpha", "beta"), round.acceptedSites());
+    assertRefusalAudited(dataDir, attack.expected);
     if (attack.aimsAtTheOpenRound) {
       assertEquals(List.of("mallory"), round.refusedSites().stream().map(RoundRecord.RefusedSite::site).toList());
       assertEquals(attack.expected.name(), round.refusedSites().get(0).reason());
@@ -234,20 +281,34 @@ class CoordinatorIT {
     }
   }
 
+  /** The audit trail is intact and records mallory's refusal with its reason. */
+  private static void assertRefusalAudited(Path dataDir, ErrorCode reason) throws Exception {
+    Path trail = dataDir.resolve("audit/audit.log");
+    assertTrue(AuditLog.verify(trail, ca.checkpointVerifyingKey()).ok(), "audit trail does not verify");
+    List<String> refusals = Files.readAllLines(trail).stream()
+        .filter(line -> line.contains("\"type\":\"update.refused\"") && line.contains("\"site\":\"mallory\""))
+        .toList();
+    assertEquals(1, refusals.size(), "audit lines for mallory's refusal: " + refusals);
+    assertTrue(refusals.get(0).contains("\"reason\":\"" + reason.name() + "\""), refusals.get(0));
+  }
+
   @Test
   void secondUpdateFromTheSameSiteIsRefusedAndCountedOnce() throws Exception {
     Outcome outcome = runOneRound(dataDir, OuterOptimizerSpec.diloco(), Map.of("mallory", task -> {
-      List<UpdateMessage> update = ScriptedAgent.update(task, ELEMENTS, 99).messages();
-      return List.of(update, update);
+      List<UpdateMessage> first = mallorys(task).messages();
+      List<UpdateMessage> another = ScriptedAgent.update(task, ELEMENTS + 0, 98, "mallory", SIGNING.get("mallory"))
+          .withNonceSeed(7).messages();
+      return List.of(first, another, first);
     }, "alpha", task -> {
-      // Holds the round open until mallory's second upload has been answered.
+      // Holds the round open until mallory's last upload has been answered.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (RUNNING.get("mallory").outcomes.size() < 2 && System.nanoTime() < deadline) {
+      while (RUNNING.get("mallory").outcomes.size() < 3 && System.nanoTime() < deadline) {
         Thread.onSpinWait();
       }
       return honest(task, "alpha", 100);
     }));
-    assertEquals(List.of(ErrorCode.ERROR_CODE_UNSPECIFIED, ErrorCode.DUPLICATE_UPDATE), outcome.mallory().outcomes);
+    assertEquals(List.of(ErrorCode.ERROR_CODE_UNSPECIFIED, ErrorCode.DUPLICATE_UPDATE, ErrorCode.REPLAYED),
+        outcome.mallory().outcomes, outcome.mallory().messages.toString());
     RoundRecord round = outcome.status().rounds().get(0);
     assertEquals(List.of("alpha", "beta", "mallory"), round.acceptedSites());
     assertEquals(ELEMENTS * 4L, round.bytesUploaded().get("mallory"));
@@ -284,7 +345,7 @@ class CoordinatorIT {
   void checkpointsStreamFromAnyOffsetAndAreContentAddressed() throws Exception {
     JobSpec spec = new JobSpec(new JobId("fetch"), 1, 1, 1, 1, Duration.ofSeconds(30), new TrainerSettings(1, 0.1, 0),
         OuterOptimizerSpec.fedAvg(), 1, CHUNK_BYTES);
-    try (Coordinator coordinator = new Coordinator(new CoordinatorConfig(dataDir, "127.0.0.1", 0, coordinatorTls),
+    try (Coordinator coordinator = new Coordinator(config(dataDir),
         spec, initialModel(), new PrintStream(new ByteArrayOutputStream())).start();
         ScriptedAgent alpha = new ScriptedAgent(TlsFiles.in(pki.resolve("alpha")), coordinator.port(),
             task -> honest(task, "alpha", 10))) {
@@ -308,7 +369,7 @@ class CoordinatorIT {
     TlsFiles foreign = foreignCa.issue(NodeIdentity.site(new SiteId("alpha")), List.of(), Duration.ofDays(1), other.resolve("foreign"));
     JobSpec spec = new JobSpec(new JobId("guard"), 1, 1, 5, 5, Duration.ofSeconds(30), new TrainerSettings(1, 0.1, 0),
         OuterOptimizerSpec.fedAvg(), 1, CHUNK_BYTES);
-    try (Coordinator coordinator = new Coordinator(new CoordinatorConfig(dataDir, "127.0.0.1", 0, coordinatorTls),
+    try (Coordinator coordinator = new Coordinator(config(dataDir),
         spec, initialModel(), new PrintStream(new ByteArrayOutputStream())).start();
         ScriptedAgent notASite = new ScriptedAgent(intruder, coordinator.port(), task -> List.of());
         ScriptedAgent stranger = new ScriptedAgent(foreign, coordinator.port(), task -> List.of())) {

@@ -14,7 +14,10 @@ import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.UpdateHeader;
 import eu.hanse.protocol.v1.UpdateMessage;
 import eu.hanse.protocol.v1.UploadReceipt;
+import eu.hanse.security.SigningKey;
+import eu.hanse.security.SiteId;
 import eu.hanse.security.TlsContexts;
+import eu.hanse.security.UpdateClaims;
 import eu.hanse.security.TlsFiles;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
@@ -47,7 +50,11 @@ final class ScriptedAgent implements AutoCloseable {
 
   /** @param script for each train task, the uploads to make, each a list of messages */
   ScriptedAgent(TlsFiles tls, int port, Function<TrainTask, List<List<UpdateMessage>>> script) {
-    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).sslContext(TlsContexts.forClient(tls)).build();
+    this(TlsContexts.forClient(tls), port, script);
+  }
+
+  ScriptedAgent(io.netty.handler.ssl.SslContext tls, int port, Function<TrainTask, List<List<UpdateMessage>>> script) {
+    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).sslContext(tls).build();
     this.blocking = FederationGrpc.newBlockingStub(channel);
     this.async = FederationGrpc.newStub(channel);
     this.script = script;
@@ -123,14 +130,14 @@ final class ScriptedAgent implements AutoCloseable {
     thread.interrupt();
   }
 
-  /** A well-formed update of random values for a task: the header and its chunks. */
-  static Update update(TrainTask task, long elements, long seed) {
+  /** A well-formed update of random values for a task, signed as {@code site} with {@code key}. */
+  static Update update(TrainTask task, long elements, long seed, String site, SigningKey key) {
     Random random = new Random(seed);
     float[] values = new float[(int) elements];
     for (int i = 0; i < values.length; i++) {
       values[i] = (float) random.nextGaussian() * 0.01f;
     }
-    return new Update(task, values);
+    return new Update(task, values, site, key);
   }
 
   /** An update under construction: values, then a header and chunks that tests may spoil. */
@@ -138,16 +145,31 @@ final class ScriptedAgent implements AutoCloseable {
     final TrainTask task;
     final float[] values;
     final UpdateHeader.Builder header;
+    final String site;
+    /** Signs the header as it is sent; null sends it unsigned. */
+    SigningKey signer;
+    /** Changes the header after it was signed, to test that the signature covers it. */
+    java.util.function.Consumer<UpdateHeader.Builder> afterSigning = h -> { };
 
-    Update(TrainTask task, float[] values) {
+    Update(TrainTask task, float[] values, String site, SigningKey signer) {
       this.task = task;
       this.values = values;
+      this.site = site;
+      this.signer = signer;
       byte[] nonce = new byte[16];
-      new Random(values.length).nextBytes(nonce);
+      new Random(values.length + 31L * task.getRound() + site.hashCode()).nextBytes(nonce);
       this.header = UpdateHeader.newBuilder()
           .setJobId(task.getJobId()).setRound(task.getRound()).setBaseCheckpointSha256(task.getBase().getSha256())
           .setCodec("fp32").setElementCount(values.length).setSampleCount(100)
           .setNonce(ByteString.copyFrom(nonce)).setTrainLoss(1.5).setLocalSteps(task.getLocalSteps());
+    }
+
+    /** Gives the update another nonce, so that it is a different update with the same content. */
+    Update withNonceSeed(long seed) {
+      byte[] nonce = new byte[16];
+      new Random(seed).nextBytes(nonce);
+      header.setNonce(ByteString.copyFrom(nonce));
+      return this;
     }
 
     List<ByteString> chunks() {
@@ -177,6 +199,14 @@ final class ScriptedAgent implements AutoCloseable {
       for (ByteString chunk : hashed) {
         withHashes.addChunkSha256(ByteString.copyFrom(sha256(chunk.toByteArray())));
       }
+      if (signer != null) {
+        UpdateClaims claims = new UpdateClaims(withHashes.getJobId(), withHashes.getRound(), new SiteId(site),
+            withHashes.getBaseCheckpointSha256(), withHashes.getCodec(), withHashes.getElementCount(),
+            withHashes.getSampleCount(), withHashes.getNonce().toByteArray(), UpdateClaims.chunkRoot(
+                withHashes.getChunkSha256List().stream().map(ByteString::toByteArray).toList()));
+        withHashes.setSignature(ByteString.copyFrom(signer.sign(claims.canonicalBytes())));
+      }
+      afterSigning.accept(withHashes);
       List<UpdateMessage> messages = new ArrayList<>();
       messages.add(UpdateMessage.newBuilder().setHeader(withHashes).build());
       for (int i = 0; i < sent.size(); i++) {

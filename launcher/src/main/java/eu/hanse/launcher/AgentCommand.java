@@ -1,24 +1,32 @@
 package eu.hanse.launcher;
 
 import eu.hanse.agent.AgentConfig;
+import eu.hanse.agent.Enrolment;
 import eu.hanse.agent.SiteAgent;
+import eu.hanse.agent.SiteCredentials;
 import eu.hanse.agent.trainer.LocalTrainer;
-import eu.hanse.security.TlsFiles;
+import eu.hanse.security.SiteId;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.util.Optional;
-import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "agent", mixinStandardHelpOptions = true,
-    description = "Runs a site agent: connects out to the coordinator (no inbound port), trains on this site's data when asked and uploads its update. The site's name comes from its certificate in DATA-DIR/tls (see 'hanse ca issue-site'). Reconnects with backoff if the link drops.")
+    description = "Runs a site agent: connects out to the coordinator (no inbound port), trains on this site's data "
+        + "when asked and uploads its signed update. The site's name comes from its certificate in DATA-DIR/tls, "
+        + "obtained with 'hanse agent enroll'. Reconnects with backoff if the link drops.",
+    subcommands = {AgentCommand.Enroll.class, AgentCommand.Renew.class})
 final class AgentCommand implements Runnable {
-  @Option(names = "--data-dir", required = true, paramLabel = "DIR",
-      description = "The site's directory: tls/ and downloaded checkpoints.")
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "The site's directory: tls/ (its keys and certificate) and downloaded checkpoints. Required.")
   Path dataDir;
 
-  @Option(names = "--coordinator", required = true, paramLabel = "HOST:PORT",
-      description = "The coordinator's address; its certificate must name HOST.")
+  @Option(names = "--coordinator", paramLabel = "HOST:PORT",
+      description = "The coordinator's address; its certificate must name HOST. Required.")
   String coordinator;
 
   @Option(names = "--corpus", paramLabel = "DIR",
@@ -46,13 +54,61 @@ final class AgentCommand implements Runnable {
 
   @Override
   public void run() {
+    if (dataDir == null || coordinator == null) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "hanse agent needs --data-dir and --coordinator (or a subcommand: enroll, renew)");
+    }
     ParentWatch.start(parentPid);
     int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-    AgentConfig config = new AgentConfig(dataDir, coordinator, TlsFiles.in(dataDir.resolve("tls")), cores,
+    AgentConfig config = new AgentConfig(dataDir, coordinator, new SiteCredentials(dataDir.resolve("tls")), cores,
         Optional.ofNullable(corpus), syntheticChars, evalPositions, exitWhenFinished);
     try (SiteAgent agent = new SiteAgent(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(agent::close));
       agent.run();
+    }
+  }
+
+  @Command(name = "enroll", mixinStandardHelpOptions = true,
+      description = "Joins this site to the consortium with an invitation token: generates the site's TLS key and "
+          + "Ed25519 signing key in DATA-DIR/tls, sends only a certificate request and the public key, and stores "
+          + "the issued certificate. The private keys never leave DATA-DIR.")
+  static final class Enroll implements Runnable {
+    @Option(names = "--coordinator", required = true, paramLabel = "HOST:PORT",
+        description = "The coordinator's enrolment address (its --enrol-port; 7444 by default).")
+    String coordinator;
+
+    @Option(names = "--token", required = true, paramLabel = "TOKEN", description = "The token from 'hanse site invite'.")
+    String token;
+
+    @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "The site's directory.")
+    Path dataDir;
+
+    @Option(names = "--parent-pid", hidden = true, description = "Exit when this process exits (used by the demo).")
+    Long parentPid;
+
+    @Override
+    public void run() {
+      ParentWatch.start(parentPid);
+      SiteId site = Enrolment.enroll(coordinator, token, dataDir);
+      System.out.println("site " + site + " enrolled; credentials in " + dataDir.resolve("tls"));
+    }
+  }
+
+  @Command(name = "renew", mixinStandardHelpOptions = true,
+      description = "Rotates this site's keys and certificate before the old one expires, over its current "
+          + "mutual-TLS link. A running agent keeps its job and uses the new certificate when it next connects.")
+  static final class Renew implements Runnable {
+    @Option(names = "--coordinator", required = true, paramLabel = "HOST:PORT", description = "The coordinator's address.")
+    String coordinator;
+
+    @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "The site's directory.")
+    Path dataDir;
+
+    @Override
+    public void run() {
+      X509Certificate renewed = Enrolment.renew(coordinator, dataDir);
+      System.out.println("certificate renewed: serial " + renewed.getSerialNumber().toString(16) + ", valid until "
+          + renewed.getNotAfter().toInstant());
     }
   }
 }

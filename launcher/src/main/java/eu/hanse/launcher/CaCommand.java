@@ -2,7 +2,7 @@ package eu.hanse.launcher;
 
 import eu.hanse.security.CertificateAuthority;
 import eu.hanse.security.NodeIdentity;
-import eu.hanse.security.SiteId;
+import eu.hanse.security.IssuedCertificates;
 import eu.hanse.security.TlsFiles;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "ca", mixinStandardHelpOptions = true,
     description = "The consortium's certificate authority: every link in a federation is mutual TLS under it.",
-    subcommands = {CaCommand.Init.class, CaCommand.IssueSite.class})
+    subcommands = {CaCommand.Init.class, CaCommand.IssueAdmin.class})
 final class CaCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -43,34 +43,55 @@ final class CaCommand implements Runnable {
 
     @Override
     public void run() {
+      TlsFiles files = initialise(dataDir, consortium, hosts, force);
+      System.out.println("consortium CA in " + dataDir.resolve("ca") + " (TLS: EC P-256; checkpoints: Ed25519); "
+          + "coordinator certificate " + files.certificate() + " for " + String.join(", ", hosts));
+    }
+
+    /** Creates the CA in DATA-DIR/ca and the coordinator's certificate in DATA-DIR/tls. */
+    static TlsFiles initialise(Path dataDir, String consortium, List<String> hosts, boolean force) {
       CertificateAuthority ca = CertificateAuthority.create(dataDir.resolve("ca"), consortium, force, Clock.systemUTC());
       TlsFiles files = ca.issue(NodeIdentity.coordinator("coordinator"), hosts, Duration.ofDays(365), dataDir.resolve("tls"));
-      System.out.println("consortium CA in " + dataDir.resolve("ca") + "; coordinator certificate " + files.certificate()
-          + " for " + String.join(", ", hosts));
+      new IssuedCertificates(dataDir.resolve("ca")).record(
+          eu.hanse.security.EnrolmentTls.readCertificate(files.certificate()));
+      return files;
     }
   }
 
-  @Command(name = "issue-site", mixinStandardHelpOptions = true,
-      description = "Issues a site's certificate and key into SITE-DIR/tls, for 'hanse agent --data-dir SITE-DIR'. The key is generated here: copy SITE-DIR to the site over a trusted channel.")
-  static final class IssueSite implements Runnable {
-    @Parameters(index = "0", paramLabel = "NAME", description = "The site's name: lower-case letters, digits and '-'.")
+  @Command(name = "issue-admin", mixinStandardHelpOptions = true,
+      description = "Issues an operator's or a training lead's certificate and key into OUT, for 'hanse admin "
+          + "--credential OUT'. The key is made here, on the CA's machine: hand OUT over a trusted channel. Sites do "
+          + "not get certificates this way: they enrol ('hanse site invite', 'hanse agent enroll').")
+  static final class IssueAdmin implements Runnable {
+    @Parameters(index = "0", paramLabel = "NAME", description = "The person's or tool's name: lower-case letters, digits and '-'.")
     String name;
+
+    @Option(names = "--role", required = true, paramLabel = "ROLE",
+        description = "operator (reads status, revokes sites) or lead (reads status, controls jobs).")
+    String role;
 
     @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "The coordinator's data directory (holds ca/).")
     Path dataDir;
 
-    @Option(names = "--out", required = true, paramLabel = "SITE-DIR", description = "The site's data directory to write tls/ into.")
+    @Option(names = "--out", required = true, paramLabel = "OUT", description = "Folder to write ca.crt, node.crt and node.key into.")
     Path out;
 
-    @Option(names = "--days", defaultValue = "365", paramLabel = "N", description = "Validity in days (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--days", defaultValue = "90", paramLabel = "N", description = "Validity in days (default: ${DEFAULT-VALUE}).")
     int days;
 
     @Override
     public void run() {
+      NodeIdentity identity = switch (role) {
+        case "operator" -> NodeIdentity.operator(name);
+        case "lead" -> NodeIdentity.lead(name);
+        default -> throw new IllegalArgumentException("role must be operator or lead, was '" + role + "'");
+      };
       CertificateAuthority ca = CertificateAuthority.load(dataDir.resolve("ca"));
-      SiteId site = new SiteId(name);
-      TlsFiles files = ca.issue(NodeIdentity.site(site), List.of(), Duration.ofDays(days), out.resolve("tls"));
-      System.out.println("site " + site + ": certificate " + files.certificate() + ", key " + files.privateKey());
+      TlsFiles files = ca.issue(identity, List.of(), Duration.ofDays(days), out);
+      new IssuedCertificates(dataDir.resolve("ca")).record(
+          eu.hanse.security.EnrolmentTls.readCertificate(files.certificate()));
+      System.out.println(role + " " + name + ": certificate " + files.certificate() + ", key " + files.privateKey());
     }
   }
+
 }

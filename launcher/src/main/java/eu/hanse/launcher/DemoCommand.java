@@ -10,8 +10,7 @@ import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.Safetensors;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
-import eu.hanse.security.CertificateAuthority;
-import eu.hanse.security.NodeIdentity;
+import eu.hanse.coordinator.Consortium;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -85,25 +84,28 @@ final class DemoCommand implements Callable<Integer> {
     prepareWorkDir();
     Path coordinatorDir = workDir.resolve("coordinator");
     Path logs = Files.createDirectories(workDir.resolve("logs"));
-    CertificateAuthority ca = CertificateAuthority.create(workDir.resolve("ca"), "Hanse demo consortium", true,
-        Clock.systemUTC());
-    ca.issue(NodeIdentity.coordinator("coordinator"), List.of("localhost", "127.0.0.1"), Duration.ofDays(1),
-        coordinatorDir.resolve("tls"));
-    for (String site : SITES) {
-      ca.issue(NodeIdentity.site(new SiteId(site)), List.of(), Duration.ofDays(1), siteDir(site).resolve("tls"));
+    CaCommand.Init.initialise(coordinatorDir, "Hanse demo consortium", List.of("localhost", "127.0.0.1"), true);
+    Map<String, String> invitations = new LinkedHashMap<>();
+    try (Consortium consortium = Consortium.open(coordinatorDir, Clock.systemUTC())) {
+      for (String site : SITES) {
+        invitations.put(site, consortium.invite(new SiteId(site), Duration.ofMinutes(30), "demo"));
+      }
     }
     out.printf("Hanse demo: coordinator and %d site agents as separate processes, gRPC over mutual TLS on 127.0.0.1%n",
         SITES.size());
-    out.printf("  throw-away CA and certificates in %s; logs in %s%n", workDir.resolve("ca"), logs);
+    out.printf("  throw-away consortium CA in %s; logs in %s%n", coordinatorDir.resolve("ca"), logs);
 
     JobStatus status;
     try (ChildProcesses children = new ChildProcesses()) {
       List<String> coordinatorArgs = new ArrayList<>(List.of("coordinator", "--data-dir", coordinatorDir.toString(),
-          "--listen", "127.0.0.1:0"));
+          "--listen", "127.0.0.1:0", "--enrol-port", "0"));
       coordinatorArgs.addAll(job.asArguments());
       coordinatorArgs.addAll(model.asArguments());
       Process coordinator = children.startEchoing(coordinatorArgs, logs.resolve("coordinator.log"), out);
       String address = awaitAddress(coordinatorDir, coordinator, logs.resolve("coordinator.log"));
+      String enrolAddress = Files.readString(coordinatorDir.resolve(CoordinatorCommand.ENROL_ADDRESS_FILE)).strip();
+      enrolSites(children, enrolAddress, invitations, logs);
+      out.printf("  %d sites enrolled with one-time invitations; each made its own keys%n", SITES.size());
       Map<String, Process> agents = new LinkedHashMap<>();
       for (String site : SITES) {
         List<String> args = new ArrayList<>(List.of("agent", "--data-dir", siteDir(site).toString(),
@@ -146,6 +148,22 @@ final class DemoCommand implements Callable<Integer> {
       out.println("Summary written to " + json);
     }
     return 0;
+  }
+
+  /** Runs 'hanse agent enroll' for every site at once, as a site would, and waits for all of them. */
+  private void enrolSites(ChildProcesses children, String enrolAddress, Map<String, String> invitations, Path logs)
+      throws Exception {
+    Map<String, Process> enrolling = new LinkedHashMap<>();
+    for (String site : SITES) {
+      enrolling.put(site, children.start(List.of("agent", "enroll", "--coordinator", enrolAddress,
+          "--token", invitations.get(site), "--data-dir", siteDir(site).toString()), logs.resolve("enrol-" + site + ".log")));
+    }
+    for (Map.Entry<String, Process> site : enrolling.entrySet()) {
+      if (!site.getValue().waitFor(2, TimeUnit.MINUTES) || site.getValue().exitValue() != 0) {
+        throw new IllegalStateException("site " + site.getKey() + " could not enrol: "
+            + tail(logs.resolve("enrol-" + site.getKey() + ".log")));
+      }
+    }
   }
 
   private Map<String, SiteData> siteData() {

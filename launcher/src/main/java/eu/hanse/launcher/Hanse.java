@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
         CoordinatorCommand.class,
         AgentCommand.class,
         CaCommand.class,
+        SiteCommand.class,
+        AdminCommand.class,
+        AuditCommand.class,
         CommandLine.HelpCommand.class})
 public final class Hanse implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -127,11 +127,50 @@ class HanseCommandLineTest {
     assertTrue(again.err().contains("--force"), again.err());
     assertTrue(java.util.Arrays.equals(key, Files.readAllBytes(dir.resolve("ca/ca.key"))), "CA key was replaced");
 
-    assertEquals(0, run("ca", "issue-site", "jupiter", "--data-dir", dir.toString(), "--out", dir.resolve("site").toString()).exit());
-    assertTrue(Files.exists(dir.resolve("site/tls/node.crt")));
-    Run badName = run("ca", "issue-site", "Jupiter!", "--data-dir", dir.toString(), "--out", dir.resolve("x").toString());
-    assertEquals(2, badName.exit());
-    assertFalse(Files.exists(dir.resolve("x/tls/node.key")));
+    assertTrue(Files.exists(dir.resolve("ca/checkpoint-signing.key")), "Ed25519 key for signing checkpoints");
+    assertEquals("rw-------", PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(dir.resolve("ca/checkpoint-signing.key"))));
+
+    Run operator = run("ca", "issue-admin", "ops", "--role", "operator", "--data-dir", dir.toString(),
+        "--out", dir.resolve("ops").toString());
+    assertEquals(0, operator.exit(), operator.err());
+    assertTrue(Files.exists(dir.resolve("ops/node.crt")));
+    Run badRole = run("ca", "issue-admin", "x", "--role", "root", "--data-dir", dir.toString(), "--out", dir.resolve("x").toString());
+    assertEquals(2, badRole.exit());
+    assertTrue(badRole.err().contains("role must be operator or lead"), badRole.err());
+    assertFalse(Files.exists(dir.resolve("x/node.key")));
+  }
+
+  @Test
+  void inviteIssuesAOneTimeTokenAndRevokingAnUnknownSiteIsRefused() throws Exception {
+    assertEquals(0, run("ca", "init", "--data-dir", dir.toString()).exit());
+    Run invite = run("site", "invite", "jupiter", "--data-dir", dir.toString(), "--valid-for", "PT1H");
+    assertEquals(0, invite.exit(), invite.err());
+    String token = invite.out().strip();
+    assertTrue(token.startsWith("hanse1.jupiter."), token);
+    assertFalse(Files.readString(dir.resolve("enrolment/tokens.json")).contains(token.split("\\.")[2]),
+        "the token's secret is not stored");
+    Run revoke = run("site", "revoke", "nobody", "--data-dir", dir.toString());
+    assertEquals(2, revoke.exit());
+    assertTrue(revoke.err().contains("no certificate was ever issued to site nobody"), revoke.err());
+    Run verify = run("audit", "verify", "--data-dir", dir.toString());
+    assertEquals(0, verify.exit(), verify.out() + verify.err());
+    assertTrue(verify.out().contains("intact"), verify.out());
+  }
+
+  @Test
+  void auditVerifyNamesTheFirstTamperedEntry() throws Exception {
+    assertEquals(0, run("ca", "init", "--data-dir", dir.toString()).exit());
+    for (String site : List.of("a", "b", "c")) {
+      assertEquals(0, run("site", "invite", site, "--data-dir", dir.toString()).exit());
+    }
+    Path trail = dir.resolve("audit/audit.log");
+    List<String> lines = Files.readAllLines(trail);
+    lines.set(1, lines.get(1).replace("\"site\":\"b\"", "\"site\":\"x\""));
+    Files.write(trail, lines);
+    Run verify = run("audit", "verify", "--data-dir", dir.toString());
+    assertEquals(1, verify.exit());
+    assertTrue(verify.out().contains("line 2 (seq 2)"), verify.out());
   }
 
   @Test

@@ -11,6 +11,7 @@ import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.Signature;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
@@ -18,25 +19,32 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Date;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.CRLNumber;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v2CRLBuilder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.bouncycastle.cert.jcajce.JcaX509v2CRLBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -46,7 +54,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The consortium's certificate authority: an EC P-256 key and a self-signed CA certificate kept
- * in one directory ({@code ca.crt}, {@code ca.key}), used to issue node certificates.
+ * in one directory ({@code ca.crt}, {@code ca.key}), used to issue node certificates and
+ * certificate revocation lists, plus the Ed25519 key that signs checkpoints
+ * ({@code checkpoint-signing.key}, {@code checkpoint-signing.pub}).
  *
  * <p>Bouncy Castle builds the certificates; keys, signatures and parsing use the JDK's own
  * providers, so nothing here registers a global security provider.
@@ -58,6 +68,10 @@ public final class CertificateAuthority {
   public static final String CA_CERTIFICATE = "ca.crt";
   /** File name of the CA private key inside the CA directory. */
   public static final String CA_KEY = "ca.key";
+  /** File name of the checkpoint-signing private key (Ed25519, PKCS#8 PEM) in the CA directory. */
+  public static final String CHECKPOINT_SIGNING_KEY = "checkpoint-signing.key";
+  /** File name of the checkpoint-verifying public key (PEM) in the CA directory, for sites. */
+  public static final String CHECKPOINT_VERIFYING_KEY = "checkpoint-signing.pub";
 
   private static final Logger log = LoggerFactory.getLogger(CertificateAuthority.class);
   private static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
@@ -71,12 +85,16 @@ public final class CertificateAuthority {
 
   private final X509Certificate certificate;
   private final PrivateKey privateKey;
+  private final SigningKey checkpointSigningKey;
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();
 
-  private CertificateAuthority(X509Certificate certificate, PrivateKey privateKey, Clock clock) {
+  private CertificateAuthority(
+      X509Certificate certificate, PrivateKey privateKey, SigningKey checkpointSigningKey,
+      Clock clock) {
     this.certificate = certificate;
     this.privateKey = privateKey;
+    this.checkpointSigningKey = checkpointSigningKey;
     this.clock = clock;
   }
 
@@ -86,12 +104,15 @@ public final class CertificateAuthority {
    * keyCertSign and cRLSign, valid for 10 years from five minutes before now).
    *
    * <p>Writes {@code caDir/ca.crt} and {@code caDir/ca.key} (PKCS#8 PEM, rw------- where the file
-   * system is POSIX). {@code caDir} is created rwx------ if it does not exist.
+   * system is POSIX), and a fresh Ed25519 checkpoint-signing key pair as
+   * {@code caDir/checkpoint-signing.key} (rw-------) and {@code caDir/checkpoint-signing.pub}.
+   * {@code caDir} is created rwx------ if it does not exist.
    *
    * @param caDir directory for the CA files
    * @param consortiumName human-readable consortium name, 1 to 64 characters, put in the subject
-   * @param force replace an existing CA in {@code caDir}; every certificate it issued stops being
-   *     trusted by nodes that get the new {@code ca.crt}
+   * @param force replace an existing CA in {@code caDir}, checkpoint-signing key included; every
+   *     certificate it issued stops being trusted by nodes that get the new {@code ca.crt}, and
+   *     checkpoints signed by the old key stop verifying under the new public key
    * @param clock source of "now" for the validity period, also used by {@link #issue}
    * @throws IllegalStateException if {@code caDir/ca.key} exists and {@code force} is false
    * @throws IllegalArgumentException if {@code consortiumName} is blank, too long or contains
@@ -138,20 +159,26 @@ public final class CertificateAuthority {
       throw new IllegalStateException("Could not build the CA certificate: " + e.getMessage(), e);
     }
 
+    SigningKey checkpointKey = SigningKey.generate();
+
     PemFiles.createPrivateDirectory(caDir);
-    // Key first: a crash in between leaves a key without a certificate, which load() reports,
-    // rather than a certificate whose key is lost.
+    // Keys first, certificate last: a crash in between leaves keys without a certificate, which
+    // load() reports, rather than a certificate whose key is lost.
     PemFiles.writePrivateKey(keyFile, keyPair.getPrivate());
+    checkpointKey.save(
+        caDir.resolve(CHECKPOINT_SIGNING_KEY), caDir.resolve(CHECKPOINT_VERIFYING_KEY));
     PemFiles.writeCertificate(caDir.resolve(CA_CERTIFICATE), certificate);
     log.info("Created CA for consortium '{}' in {}", consortiumName, caDir);
-    return new CertificateAuthority(certificate, keyPair.getPrivate(), clock);
+    return new CertificateAuthority(certificate, keyPair.getPrivate(), checkpointKey, clock);
   }
 
   /**
    * Loads the CA from {@code caDir}, using the system clock for issuing.
    *
    * @throws IllegalStateException if {@code ca.crt} or {@code ca.key} is missing, malformed, not a
-   *     CA certificate, or the key does not belong to the certificate
+   *     CA certificate, or the key does not belong to the certificate; or if the
+   *     checkpoint-signing key pair is missing (a CA directory from before checkpoint signing),
+   *     malformed or mismatched
    */
   public static CertificateAuthority load(Path caDir) {
     return load(caDir, Clock.systemUTC());
@@ -161,7 +188,9 @@ public final class CertificateAuthority {
    * Loads the CA from {@code caDir}, issuing with {@code clock}.
    *
    * @throws IllegalStateException if {@code ca.crt} or {@code ca.key} is missing, malformed, not a
-   *     CA certificate, or the key does not belong to the certificate
+   *     CA certificate, or the key does not belong to the certificate; or if the
+   *     checkpoint-signing key pair is missing (a CA directory from before checkpoint signing),
+   *     malformed or mismatched
    */
   public static CertificateAuthority load(Path caDir, Clock clock) {
     Objects.requireNonNull(caDir, "caDir");
@@ -200,12 +229,53 @@ public final class CertificateAuthority {
           keyFile + " does not belong to " + certFile + ". The two files come from different CAs;"
               + " restore a matching pair.");
     }
-    return new CertificateAuthority(certificate, key, clock);
+    return new CertificateAuthority(certificate, key, loadCheckpointKey(caDir), clock);
+  }
+
+  private static SigningKey loadCheckpointKey(Path caDir) {
+    Path keyFile = caDir.resolve(CHECKPOINT_SIGNING_KEY);
+    Path publicFile = caDir.resolve(CHECKPOINT_VERIFYING_KEY);
+    if (!Files.isRegularFile(keyFile) || !Files.isRegularFile(publicFile)) {
+      throw new IllegalStateException(
+          "The CA in " + caDir + " has no checkpoint-signing key pair (" + CHECKPOINT_SIGNING_KEY
+              + " and " + CHECKPOINT_VERIFYING_KEY + "); it was probably created by a Hanse"
+              + " version without checkpoint signing. Create a new CA with `hanse ca init --force`"
+              + " and re-issue the node certificates, or restore both files from a backup.");
+    }
+    SigningKey key;
+    PublicKey published;
+    try {
+      key = SigningKey.load(keyFile);
+      published = Signatures.loadPublicKey(publicFile);
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException(
+          "Could not load the checkpoint-signing key from " + caDir + ": " + e.getMessage()
+              + ". Restore it from a backup, or create a new CA with `hanse ca init --force`.", e);
+    }
+    if (!published.equals(key.publicKey())) {
+      throw new IllegalStateException(
+          publicFile + " is not the public half of " + keyFile + "; sites would reject every"
+              + " checkpoint. Restore a matching pair from a backup.");
+    }
+    return key;
   }
 
   /** The CA certificate, the trust anchor every node is given as {@code ca.crt}. */
   public X509Certificate certificate() {
     return certificate;
+  }
+
+  /** The Ed25519 key that signs {@link CheckpointClaims}; owned by this CA, keep it there. */
+  public SigningKey checkpointSigningKey() {
+    return checkpointSigningKey;
+  }
+
+  /**
+   * The public half of {@link #checkpointSigningKey()}, what sites verify checkpoints with (the
+   * same key as the {@code checkpoint-signing.pub} file).
+   */
+  public PublicKey checkpointVerifyingKey() {
+    return checkpointSigningKey.publicKey();
   }
 
   /**
@@ -231,10 +301,121 @@ public final class CertificateAuthority {
    */
   public TlsFiles issue(
       NodeIdentity identity, List<String> hosts, Duration validity, Path tlsDir) {
+    return issue(identity, null, hosts, validity, tlsDir);
+  }
+
+  /**
+   * Like {@link #issue(NodeIdentity, List, Duration, Path)}, and binds {@code signingKeyOrNull}
+   * into the certificate ({@link SigningKeyExtension}) when it is not null.
+   *
+   * @param signingKeyOrNull the node's Ed25519 public signing key, or null for none
+   * @throws IllegalArgumentException also if {@code signingKeyOrNull} is not an Ed25519 key
+   */
+  public TlsFiles issue(
+      NodeIdentity identity, PublicKey signingKeyOrNull, List<String> hosts, Duration validity,
+      Path tlsDir) {
+    Objects.requireNonNull(tlsDir, "tlsDir");
+    KeyPair keyPair = newEcKeyPair();
+    X509Certificate issued =
+        build(identity, keyPair.getPublic(), signingKeyOrNull, hosts, validity);
+    TlsFiles files = TlsFiles.in(tlsDir);
+    PemFiles.createPrivateDirectory(tlsDir);
+    PemFiles.writePrivateKey(files.privateKey(), keyPair.getPrivate());
+    PemFiles.writeCertificate(files.certificate(), issued);
+    PemFiles.writeCertificate(files.caCertificate(), certificate);
+    log.info("Issued certificate {} for {} (hosts {}) into {}",
+        issued.getSerialNumber().toString(16), identity.uri(), hosts, tlsDir);
+    return files;
+  }
+
+  /**
+   * Issues a certificate for the key in a PKCS#10 request ({@link CertificateRequest}), so the
+   * node's private key never leaves the node. Writes nothing; the caller returns the certificate
+   * to the node, which stores it with {@link TlsFiles#writeIssued}.
+   *
+   * <p>The request's own signature must verify (proof that the requester holds the private key)
+   * and its key must be EC P-256, the only key type Hanse uses for TLS. The request's subject and
+   * any extensions it asks for are ignored: {@code identity}, chosen by the CA's caller (who has
+   * authenticated the requester some other way, e.g. with an enrolment token), decides what the
+   * certificate says. Otherwise the certificate is exactly what {@link #issue} makes.
+   *
+   * @param csrDer the DER-encoded PKCS#10 request ({@link CertificateRequest#der()})
+   * @param identity the node the certificate is for
+   * @param signingKeyOrNull the node's Ed25519 public signing key to bind into the certificate, or
+   *     null for none
+   * @param hosts as for {@link #issue}
+   * @param validity as for {@link #issue}
+   * @return the issued certificate
+   * @throws IllegalArgumentException if the request is malformed, its signature does not verify,
+   *     its key is not EC P-256, or a host, the validity or the signing key is invalid
+   */
+  public X509Certificate issueFromRequest(
+      byte[] csrDer, NodeIdentity identity, PublicKey signingKeyOrNull, List<String> hosts,
+      Duration validity) {
+    Objects.requireNonNull(csrDer, "csrDer");
+    PublicKey subjectKey = CsrCheck.verifiedEcP256Key(csrDer);
+    X509Certificate issued = build(identity, subjectKey, signingKeyOrNull, hosts, validity);
+    log.info("Issued certificate {} for {} (hosts {}) from a certificate request",
+        issued.getSerialNumber().toString(16), identity.uri(), hosts);
+    return issued;
+  }
+
+  /**
+   * Issues a certificate revocation list naming {@code revokedSerials}, signed with
+   * SHA256withECDSA by the CA key: thisUpdate is now from the CA's clock, nextUpdate
+   * {@code now + validity}, each entry's revocation date is thisUpdate (the CA keeps no history),
+   * and the CRL number is thisUpdate in epoch milliseconds, so later CRLs carry larger numbers
+   * without the CA having to store a counter.
+   *
+   * <p>Writes nothing; persist it with {@link RevocationList#write}.
+   *
+   * @param revokedSerials serial numbers of revoked certificates issued by this CA (may be empty)
+   * @param validity how long until a relying party should expect a newer CRL; positive
+   * @throws IllegalArgumentException if the validity is not positive or a serial is not positive
+   */
+  public X509CRL issueCrl(Collection<BigInteger> revokedSerials, Duration validity) {
+    Objects.requireNonNull(revokedSerials, "revokedSerials");
+    Objects.requireNonNull(validity, "validity");
+    if (validity.isNegative() || validity.isZero()) {
+      throw new IllegalArgumentException("CRL validity must be positive, got " + validity);
+    }
+    // Sorted and de-duplicated: the same set of serials gives the same entries.
+    SortedSet<BigInteger> serials = new TreeSet<>();
+    for (BigInteger serial : revokedSerials) {
+      if (serial == null || serial.signum() <= 0) {
+        throw new IllegalArgumentException(
+            "Revoked serial numbers must be positive, got " + serial);
+      }
+      serials.add(serial);
+    }
+    Instant now = clock.instant();
+    Date thisUpdate = Date.from(now);
+    X509v2CRLBuilder builder = new JcaX509v2CRLBuilder(certificate, thisUpdate);
+    builder.setNextUpdate(Date.from(now.plus(validity)));
+    for (BigInteger serial : serials) {
+      // Reason 0 makes Bouncy Castle omit the reasonCode extension, as RFC 5280 asks for
+      // "unspecified".
+      builder.addCRLEntry(serial, thisUpdate, 0);
+    }
+    try {
+      builder.addExtension(Extension.authorityKeyIdentifier, false,
+          new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(certificate));
+      builder.addExtension(
+          Extension.cRLNumber, false, new CRLNumber(BigInteger.valueOf(now.toEpochMilli())));
+      return new JcaX509CRLConverter().getCRL(
+          builder.build(new JcaContentSignerBuilder(SIGNATURE_ALGORITHM).build(privateKey)));
+    } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
+      throw new IllegalStateException("Could not build the CRL: " + e.getMessage(), e);
+    }
+  }
+
+  /** Builds and signs a node certificate for {@code subjectKey}; validates every argument first. */
+  private X509Certificate build(
+      NodeIdentity identity, PublicKey subjectKey, PublicKey signingKeyOrNull,
+      List<String> hosts, Duration validity) {
     Objects.requireNonNull(identity, "identity");
     Objects.requireNonNull(hosts, "hosts");
     Objects.requireNonNull(validity, "validity");
-    Objects.requireNonNull(tlsDir, "tlsDir");
     if (validity.isNegative() || validity.isZero()) {
       throw new IllegalArgumentException("Certificate validity must be positive, got " + validity);
     }
@@ -251,8 +432,9 @@ public final class CertificateAuthority {
     for (String host : new LinkedHashSet<>(hosts)) {
       names.add(hostName(host));
     }
+    Extension signingKeyExtension =
+        signingKeyOrNull == null ? null : SigningKeyExtension.of(signingKeyOrNull);
 
-    KeyPair keyPair = newEcKeyPair();
     X500Name subject =
         new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, identity.name()).build();
     X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
@@ -261,8 +443,7 @@ public final class CertificateAuthority {
         Date.from(now.minus(BACKDATE)),
         Date.from(notAfter),
         subject,
-        keyPair.getPublic());
-    X509Certificate issued;
+        subjectKey);
     try {
       JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
@@ -272,23 +453,17 @@ public final class CertificateAuthority {
       builder.addExtension(Extension.subjectAlternativeName, false,
           new GeneralNames(names.toArray(GeneralName[]::new)));
       builder.addExtension(Extension.subjectKeyIdentifier, false,
-          extensions.createSubjectKeyIdentifier(keyPair.getPublic()));
+          extensions.createSubjectKeyIdentifier(subjectKey));
       builder.addExtension(Extension.authorityKeyIdentifier, false,
           extensions.createAuthorityKeyIdentifier(certificate));
-      issued = sign(builder, privateKey);
+      if (signingKeyExtension != null) {
+        builder.addExtension(signingKeyExtension);
+      }
+      return sign(builder, privateKey);
     } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
       throw new IllegalStateException(
           "Could not build a certificate for " + identity.uri() + ": " + e.getMessage(), e);
     }
-
-    TlsFiles files = TlsFiles.in(tlsDir);
-    PemFiles.createPrivateDirectory(tlsDir);
-    PemFiles.writePrivateKey(files.privateKey(), keyPair.getPrivate());
-    PemFiles.writeCertificate(files.certificate(), issued);
-    PemFiles.writeCertificate(files.caCertificate(), certificate);
-    log.info("Issued certificate {} for {} (hosts {}) into {}",
-        issued.getSerialNumber().toString(16), identity.uri(), hosts, tlsDir);
-    return files;
   }
 
   private static void requireConsortiumName(String name) {
@@ -325,7 +500,8 @@ public final class CertificateAuthority {
     return new GeneralName(GeneralName.dNSName, host.toLowerCase(Locale.ROOT));
   }
 
-  private static KeyPair newEcKeyPair() {
+  /** A fresh EC P-256 key pair, the only key type Hanse uses for TLS. */
+  static KeyPair newEcKeyPair() {
     try {
       KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
       generator.initialize(new ECGenParameterSpec("secp256r1"));
@@ -352,7 +528,7 @@ public final class CertificateAuthority {
   }
 
   /** Proves possession: a signature by {@code key} must verify under {@code publicKey}. */
-  private static boolean keyMatches(PrivateKey key, PublicKey publicKey) {
+  static boolean keyMatches(PrivateKey key, PublicKey publicKey) {
     try {
       byte[] challenge = new byte[32];
       new SecureRandom().nextBytes(challenge);

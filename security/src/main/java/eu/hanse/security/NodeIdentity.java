@@ -10,15 +10,16 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Who a node in a Hanse consortium is: its {@link Role} and its name.
+ * Who a node or person in a Hanse consortium is: its {@link Role} and its name.
  *
- * <p>The identity travels in the node's TLS certificate as exactly one URI subject alternative
- * name, {@code urn:hanse:site:<name>} or {@code urn:hanse:coordinator:<name>} (see {@link #uri()}).
+ * <p>The identity travels in the holder's TLS certificate as exactly one URI subject alternative
+ * name, {@code urn:hanse:<role>:<name>} with role {@code site}, {@code coordinator},
+ * {@code operator} or {@code lead} (see {@link #uri()}).
  * Authorization decisions use this URI, never the subject CN, because the CA puts it there
  * deliberately while a CN is free text.
  *
- * @param role whether the node is the coordinator or a site
- * @param name the node's name; for both roles it matches {@code [a-z][a-z0-9-]{0,62}}
+ * @param role the part the holder plays
+ * @param name the holder's name; for every role it matches {@code [a-z][a-z0-9-]{0,62}}
  */
 public record NodeIdentity(Role role, String name) {
   private static final String URI_PREFIX = "urn:hanse:";
@@ -30,9 +31,16 @@ public record NodeIdentity(Role role, String name) {
     /** The node that schedules rounds and aggregates updates. */
     COORDINATOR,
     /** A site agent that trains on local data. */
-    SITE;
+    SITE,
+    /** A person who runs the consortium's infrastructure (e.g. issues and revokes certificates). */
+    OPERATOR,
+    /** A person who leads the consortium's training (e.g. approves jobs and checkpoints). */
+    LEAD;
 
-    /** The role as it appears in the identity URI: {@code site} or {@code coordinator}. */
+    /**
+     * The role as it appears in the identity URI: {@code coordinator}, {@code site},
+     * {@code operator} or {@code lead}.
+     */
     String uriLabel() {
       return name().toLowerCase(Locale.ROOT);
     }
@@ -65,9 +73,27 @@ public record NodeIdentity(Role role, String name) {
   }
 
   /**
+   * The identity of the operator called {@code name} ({@code urn:hanse:operator:<name>}).
+   *
+   * @throws IllegalArgumentException if {@code name} does not match {@code [a-z][a-z0-9-]{0,62}}
+   */
+  public static NodeIdentity operator(String name) {
+    return new NodeIdentity(Role.OPERATOR, name);
+  }
+
+  /**
+   * The identity of the consortium lead called {@code name} ({@code urn:hanse:lead:<name>}).
+   *
+   * @throws IllegalArgumentException if {@code name} does not match {@code [a-z][a-z0-9-]{0,62}}
+   */
+  public static NodeIdentity lead(String name) {
+    return new NodeIdentity(Role.LEAD, name);
+  }
+
+  /**
    * The site this identity names.
    *
-   * @throws IllegalStateException if this is the coordinator's identity
+   * @throws IllegalStateException if this identity's role is not {@link Role#SITE}
    */
   public SiteId siteId() {
     if (role != Role.SITE) {
@@ -79,7 +105,8 @@ public record NodeIdentity(Role role, String name) {
 
   /**
    * The URI subject alternative name that carries this identity in a certificate:
-   * {@code urn:hanse:site:<name>} or {@code urn:hanse:coordinator:<name>}.
+   * {@code urn:hanse:<role>:<name>}, e.g. {@code urn:hanse:site:juelich} or
+   * {@code urn:hanse:operator:alice}.
    */
   public String uri() {
     return URI_PREFIX + role.uriLabel() + ":" + name;

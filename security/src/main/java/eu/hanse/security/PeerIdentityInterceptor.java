@@ -72,8 +72,8 @@ public final class PeerIdentityInterceptor implements ServerInterceptor {
     Optional<NodeIdentity> identity = NodeIdentity.fromCertificate(leaf);
     if (identity.isEmpty()) {
       return refuse(call, "Client certificate '" + leaf.getSubjectX500Principal().getName()
-          + "' carries no Hanse identity (exactly one urn:hanse:site:<name> or"
-          + " urn:hanse:coordinator:<name> URI SAN); issue it with `hanse ca issue-site`");
+          + "' carries no Hanse identity (exactly one urn:hanse:<role>:<name> URI SAN, role site,"
+          + " coordinator, operator or lead); issue it with `hanse ca issue-site`");
     }
     Context context = Context.current().withValue(PEER, identity.get());
     return Contexts.interceptCall(context, call, headers, next);

@@ -99,16 +99,34 @@ final class PemFiles {
 
   /** Reads a PKCS#8 EC private key. */
   static PrivateKey readEcPrivateKey(Path file) {
+    return readPrivateKey(file, "EC");
+  }
+
+  /**
+   * Writes {@code der} as one PEM block of {@code type} ({@code "PUBLIC KEY"}, {@code "X509 CRL"}),
+   * atomically; owner-only (rw-------) if {@code ownerOnly}, else rw-r--r--.
+   */
+  static void writePem(Path file, String type, byte[] der, boolean ownerOnly) {
+    write(file, pem(type, der), ownerOnly);
+  }
+
+  /** Reads a PKCS#8 private key of {@code algorithm} ("EC", "Ed25519"). */
+  static PrivateKey readPrivateKey(Path file, String algorithm) {
     byte[] der = readPem(file, PRIVATE_KEY);
     try {
-      return KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(der));
+      return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(
-          file + " is not a PKCS#8 EC private key (" + e.getMessage() + ")", e);
+          file + " is not a PKCS#8 " + algorithm + " private key (" + e.getMessage() + ")", e);
     }
   }
 
-  private static byte[] readPem(Path file, String type) {
+  /**
+   * The DER content of the first PEM block in {@code file}.
+   *
+   * @throws IllegalStateException if the file is missing, not PEM, or its block is not {@code type}
+   */
+  static byte[] readPem(Path file, String type) {
     String text;
     try {
       text = Files.readString(file, StandardCharsets.US_ASCII);

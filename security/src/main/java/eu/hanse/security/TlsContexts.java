@@ -5,7 +5,9 @@ import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
+import java.security.cert.X509Certificate;
 import java.util.Objects;
+import java.util.function.Predicate;
 import javax.net.ssl.SSLException;
 
 /**
@@ -23,23 +25,43 @@ public final class TlsContexts {
 
   /**
    * A server context that presents {@code files.certificate()} and requires every client to
-   * present a certificate issued by {@code files.caCertificate()}.
+   * present a valid certificate issued by {@code files.caCertificate()}; no certificate counts as
+   * revoked.
    *
    * <p>Pair it with {@link PeerIdentityInterceptor} to learn which node a call comes from.
    *
    * @throws IllegalStateException if a file is missing or unusable, with what to do about it
    */
   public static SslContext forServer(TlsFiles files) {
+    return forServer(files, certificate -> false);
+  }
+
+  /**
+   * Like {@link #forServer(TlsFiles)}, and also refuses clients whose certificate
+   * {@code isRevoked} reports as revoked: after the usual validation (chain to the CA, validity
+   * period), the handshake fails with a {@link java.security.cert.CertificateException} saying
+   * {@code certificate <serial hex> is revoked}.
+   *
+   * <p>{@code isRevoked} is called on every handshake, from Netty's event-loop threads, so it must
+   * be fast and thread-safe; a revocation it reports applies to the next new connection at once
+   * (the server never resumes TLS sessions, so no connection skips the check). Connections that
+   * are already open stay open; close them separately if needed. Typically
+   * {@code cert -> current.get().isRevoked(cert)} over an {@link RevocationList} reference.
+   *
+   * @throws IllegalStateException if a file is missing or unusable, with what to do about it
+   */
+  public static SslContext forServer(TlsFiles files, Predicate<X509Certificate> isRevoked) {
     Objects.requireNonNull(files, "files").requireReadable();
+    Objects.requireNonNull(isRevoked, "isRevoked");
     try {
       SslContextBuilder builder = SslContextBuilder.forServer(
           files.certificate().toFile(), files.privateKey().toFile());
       return GrpcSslContexts.configure(builder, SslProvider.JDK)
-          .trustManager(files.caCertificate().toFile())
+          .trustManager(RevocationCheckingTrustManager.forCa(files.caCertificate(), isRevoked))
           .clientAuth(ClientAuth.REQUIRE)
           .protocols(TLS_1_3)
           .build();
-    } catch (SSLException | IllegalArgumentException e) {
+    } catch (SSLException | IllegalArgumentException | IllegalStateException e) {
       throw unusable("server", files, e);
     }
   }

@@ -2,6 +2,9 @@ package eu.hanse.security;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -36,6 +39,49 @@ public record TlsFiles(Path caCertificate, Path certificate, Path privateKey) {
     Objects.requireNonNull(tlsDir, "tlsDir");
     return new TlsFiles(
         tlsDir.resolve(CA_CERTIFICATE), tlsDir.resolve(CERTIFICATE), tlsDir.resolve(PRIVATE_KEY));
+  }
+
+  /**
+   * Stores a certificate issued from a {@link CertificateRequest} next to the node's key:
+   * {@code tlsDir/node.crt} and the CA certificate as {@code tlsDir/ca.crt}, each written
+   * atomically and replacing an existing file. The key must already be there as
+   * {@code tlsDir/node.key} ({@link CertificateRequest#savePrivateKey}), so a node never ends up
+   * with a certificate it cannot use.
+   *
+   * @return {@code TlsFiles.in(tlsDir)}
+   * @throws IllegalArgumentException if {@code certificate} is not signed by {@code ca}, or
+   *     {@code node.key} is not the key of {@code certificate}
+   * @throws IllegalStateException if {@code node.key} is missing or malformed
+   * @throws java.io.UncheckedIOException if a file cannot be written
+   */
+  public static TlsFiles writeIssued(
+      Path tlsDir, X509Certificate certificate, X509Certificate ca) {
+    Objects.requireNonNull(certificate, "certificate");
+    Objects.requireNonNull(ca, "ca");
+    TlsFiles files = in(tlsDir);
+    try {
+      certificate.verify(ca.getPublicKey());
+    } catch (GeneralSecurityException e) {
+      throw new IllegalArgumentException(
+          "Certificate " + certificate.getSerialNumber().toString(16) + " was not issued by the"
+              + " CA '" + ca.getSubjectX500Principal().getName() + "' (" + e.getMessage() + ");"
+              + " refusing to store a pair that cannot work together", e);
+    }
+    if (!Files.isRegularFile(files.privateKey())) {
+      throw new IllegalStateException(
+          files.privateKey() + " does not exist; save the CertificateRequest's private key there"
+              + " before storing the certificate issued for it");
+    }
+    PrivateKey key = PemFiles.readEcPrivateKey(files.privateKey());
+    if (!CertificateAuthority.keyMatches(key, certificate.getPublicKey())) {
+      throw new IllegalArgumentException(
+          files.privateKey() + " is not the key of certificate "
+              + certificate.getSerialNumber().toString(16) + "; it was issued for another"
+              + " request. Request a certificate for this key, or restore the matching key.");
+    }
+    PemFiles.writeCertificate(files.caCertificate(), ca);
+    PemFiles.writeCertificate(files.certificate(), certificate);
+    return files;
   }
 
   /**

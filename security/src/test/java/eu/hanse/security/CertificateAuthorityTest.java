@@ -104,6 +104,62 @@ class CertificateAuthorityTest {
   }
 
   @Test
+  void createWritesACheckpointSigningKeyPairThatLoadRestores() throws Exception {
+    Path caDir = tmp.resolve("ca");
+    CertificateAuthority created = CertificateAuthority.create(caDir, "Hanse", false, CLOCK);
+    assertTrue(Files.readString(caDir.resolve("checkpoint-signing.key"))
+        .startsWith("-----BEGIN PRIVATE KEY-----"));
+    assertEquals(created.checkpointVerifyingKey(),
+        Signatures.loadPublicKey(caDir.resolve("checkpoint-signing.pub")));
+
+    CertificateAuthority loaded = CertificateAuthority.load(caDir, CLOCK);
+    assertEquals(created.checkpointVerifyingKey(), loaded.checkpointVerifyingKey());
+    byte[] claims = new CheckpointClaims("job", 1, "aa", "", List.of("u")).canonicalBytes();
+    assertTrue(Signatures.verify(
+        created.checkpointVerifyingKey(), claims, loaded.checkpointSigningKey().sign(claims)));
+  }
+
+  @Test
+  void checkpointSigningKeyIsOwnerOnly() throws Exception {
+    Assumptions.assumeTrue(tmp.getFileSystem().supportedFileAttributeViews().contains("posix"));
+    Path caDir = tmp.resolve("ca");
+    CertificateAuthority.create(caDir, "Hanse", false, CLOCK);
+    assertEquals("rw-------", permissions(caDir.resolve("checkpoint-signing.key")));
+  }
+
+  @Test
+  void forceReplacesTheCheckpointSigningKey() {
+    Path caDir = tmp.resolve("ca");
+    CertificateAuthority first = CertificateAuthority.create(caDir, "Hanse", false, CLOCK);
+    CertificateAuthority second = CertificateAuthority.create(caDir, "Hanse", true, CLOCK);
+    assertNotEquals(first.checkpointVerifyingKey(), second.checkpointVerifyingKey());
+    assertEquals(second.checkpointVerifyingKey(),
+        CertificateAuthority.load(caDir).checkpointVerifyingKey());
+  }
+
+  @Test
+  void loadOfCaWithoutCheckpointKeyExplainsWhatToDo() throws Exception {
+    Path caDir = tmp.resolve("ca");
+    CertificateAuthority.create(caDir, "Hanse", false, CLOCK);
+    Files.delete(caDir.resolve("checkpoint-signing.key"));
+    Files.delete(caDir.resolve("checkpoint-signing.pub"));
+    IllegalStateException e =
+        assertThrows(IllegalStateException.class, () -> CertificateAuthority.load(caDir));
+    assertTrue(e.getMessage().contains("checkpoint-signing.key"), e.getMessage());
+    assertTrue(e.getMessage().contains("hanse ca init --force"), e.getMessage());
+  }
+
+  @Test
+  void loadRejectsMismatchedCheckpointKeyPair() throws Exception {
+    Path caDir = tmp.resolve("ca");
+    CertificateAuthority.create(caDir, "Hanse", false, CLOCK);
+    SigningKey.generate().save(tmp.resolve("other.key"), caDir.resolve("checkpoint-signing.pub"));
+    IllegalStateException e =
+        assertThrows(IllegalStateException.class, () -> CertificateAuthority.load(caDir));
+    assertTrue(e.getMessage().contains("is not the public half"), e.getMessage());
+  }
+
+  @Test
   void loadExplainsMissingCa() {
     IllegalStateException e = assertThrows(
         IllegalStateException.class, () -> CertificateAuthority.load(tmp.resolve("nowhere")));

@@ -28,6 +28,32 @@ class NodeIdentityTest {
   }
 
   @Test
+  void operatorAndLeadIdentitiesRoundTripThroughCertificates() throws Exception {
+    NodeIdentity operator = NodeIdentity.operator("alice");
+    NodeIdentity lead = NodeIdentity.lead("bob");
+    assertEquals(NodeIdentity.Role.OPERATOR, operator.role());
+    assertEquals(NodeIdentity.Role.LEAD, lead.role());
+    assertEquals("urn:hanse:operator:alice", operator.uri());
+    assertEquals("urn:hanse:lead:bob", lead.uri());
+    for (NodeIdentity identity : new NodeIdentity[] {operator, lead}) {
+      var certificate = TestCertificates.selfSigned(
+          new GeneralName(GeneralName.uniformResourceIdentifier, identity.uri()));
+      assertEquals(Optional.of(identity), NodeIdentity.fromCertificate(certificate));
+      IllegalStateException e = assertThrows(IllegalStateException.class, identity::siteId);
+      assertTrue(e.getMessage().contains("not a site"), e.getMessage());
+    }
+  }
+
+  @Test
+  void operatorAndLeadNamesFollowTheNamingRule() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> NodeIdentity.operator("Alice"));
+    assertTrue(e.getMessage().contains("operator"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> NodeIdentity.lead("a:b"));
+    assertThrows(IllegalArgumentException.class, () -> NodeIdentity.lead(null));
+  }
+
+  @Test
   void rejectsInvalidNamesAndMissingRole() {
     assertThrows(IllegalArgumentException.class, () -> NodeIdentity.coordinator("Main"));
     assertThrows(IllegalArgumentException.class, () -> NodeIdentity.coordinator("a:b"));

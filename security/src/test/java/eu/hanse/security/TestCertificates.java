@@ -38,6 +38,18 @@ final class TestCertificates {
     return build(new X500Name("CN=self"), keys, new X500Name("CN=self"), keys.getPrivate(), sans);
   }
 
+  /** A self-signed certificate carrying {@code extension}, for testing how it is parsed. */
+  static X509Certificate selfSignedWithExtension(Extension extension) throws Exception {
+    KeyPair keys = ecKeyPair();
+    Instant now = Instant.now();
+    X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+        new X500Name("CN=self"), BigInteger.ONE, Date.from(now),
+        Date.from(now.plus(Duration.ofDays(1))), new X500Name("CN=self"), keys.getPublic());
+    builder.addExtension(extension);
+    return new JcaX509CertificateConverter().getCertificate(
+        builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())));
+  }
+
   /**
    * Signs, with the CA in {@code caDir}, a node certificate that has every property of a real one
    * except the Hanse URI SAN, and writes it as TLS files into {@code tlsDir}.

@@ -1,6 +1,5 @@
 package eu.hanse.agent;
 
-import eu.hanse.security.TlsFiles;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -9,7 +8,7 @@ import java.util.Optional;
  *
  * @param dataDir the site's own folder: its TLS files under {@code tls/}, downloaded checkpoints
  * @param coordinator host:port of the coordinator
- * @param tls the site's certificate and key and the consortium CA; the certificate names the site
+ * @param credentials the site's keys and certificate; the certificate names the site
  * @param threads CPU threads for training
  * @param corpus a folder of UTF-8 text to train on; empty for the site's synthetic language
  * @param syntheticCharacters length of the synthetic corpus
@@ -19,7 +18,7 @@ import java.util.Optional;
 public record AgentConfig(
     Path dataDir,
     String coordinator,
-    TlsFiles tls,
+    SiteCredentials credentials,
     int threads,
     Optional<Path> corpus,
     int syntheticCharacters,

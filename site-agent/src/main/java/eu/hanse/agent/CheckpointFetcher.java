@@ -6,7 +6,10 @@ import eu.hanse.protocol.v1.CheckpointChunk;
 import eu.hanse.protocol.v1.CheckpointRef;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.FetchCheckpointRequest;
+import eu.hanse.security.CheckpointClaims;
 import eu.hanse.security.Digests;
+import eu.hanse.security.Signatures;
+import java.security.PublicKey;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -31,16 +34,27 @@ final class CheckpointFetcher {
 
   private final FederationGrpc.FederationBlockingStub stub;
   private final Path directory;
+  private final PublicKey consortiumKey;
   private String cachedSha;
   private ModelState cached;
 
-  CheckpointFetcher(FederationGrpc.FederationBlockingStub stub, Path dataDir) {
+  CheckpointFetcher(FederationGrpc.FederationBlockingStub stub, Path dataDir, PublicKey consortiumKey) {
     this.stub = stub;
     this.directory = dataDir.resolve("checkpoints");
+    this.consortiumKey = consortiumKey;
   }
 
-  /** The checkpoint's parameters, downloaded if this site does not have them yet. */
+  /**
+   * The checkpoint's parameters, downloaded if this site does not have them yet. Refuses a
+   * checkpoint whose claims are not signed by the consortium, before reading a byte of it.
+   */
   ModelState fetch(CheckpointRef ref) {
+    CheckpointClaims claims = new CheckpointClaims(ref.getJobId(), ref.getRound(), ref.getSha256(),
+        ref.getParentSha256(), ref.getUpdateIdsList());
+    if (!Signatures.verify(consortiumKey, claims.canonicalBytes(), ref.getSignature().toByteArray())) {
+      throw new IllegalStateException("checkpoint " + ref.getSha256() + " of round " + ref.getRound()
+          + " is not signed by the consortium's checkpoint key: refusing to train on it");
+    }
     if (ref.getSha256().equals(cachedSha)) {
       return cached;
     }

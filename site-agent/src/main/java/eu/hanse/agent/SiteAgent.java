@@ -20,17 +20,17 @@ import eu.hanse.protocol.v1.JobFinished;
 import eu.hanse.protocol.v1.TrainTask;
 import eu.hanse.protocol.v1.UpdateHeader;
 import eu.hanse.protocol.v1.UploadReceipt;
+import eu.hanse.security.EnrolmentTls;
 import eu.hanse.security.NodeIdentity;
+import eu.hanse.security.SigningKey;
+import eu.hanse.security.UpdateClaims;
 import eu.hanse.security.SiteId;
 import eu.hanse.security.TlsContexts;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import java.security.SecureRandom;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
@@ -59,23 +59,26 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private final UpdateUploader uploader;
   private final FederationGrpc.FederationBlockingStub blocking;
   private final SecureRandom nonces = new SecureRandom();
+  private final SigningKey signingKey;
   private volatile boolean closed;
   private volatile JobFinished finished;
 
   public SiteAgent(AgentConfig config) {
     this.config = config;
-    this.site = siteOf(config);
+    SiteCredentials credentials = config.credentials().requireComplete();
+    this.site = siteOf(credentials);
+    this.signingKey = credentials.signingKey();
     SiteData data = config.corpus().map(TextFolder::read)
         .orElseGet(() -> SyntheticLanguage.siteData(site.name(), config.syntheticCharacters()));
     this.backend = TensorBackend.cpu(config.threads());
     this.trainer = new LocalTrainer(backend, data, config.evalPositions());
     this.channel = NettyChannelBuilder.forTarget(config.coordinator())
-        .sslContext(TlsContexts.forClient(config.tls().requireReadable()))
+        .sslContext(TlsContexts.forClient(credentials.tls()))
         .keepAliveTime(30, TimeUnit.SECONDS)
         .maxInboundMessageSize(8 << 20)
         .build();
     this.blocking = FederationGrpc.newBlockingStub(channel);
-    this.fetcher = new CheckpointFetcher(blocking, config.dataDir());
+    this.fetcher = new CheckpointFetcher(blocking, config.dataDir(), credentials.checkpointVerifyingKey());
     this.uploader = new UpdateUploader(FederationGrpc.newStub(channel));
     log.info("site {} on {}: {} training and {} held-out characters from {}", site, backend.name(),
         data.train().length, data.heldOut().length, data.source());
@@ -190,7 +193,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .setTrainLoss(result.meanLoss())
         .setLocalSteps(result.steps());
     try {
-      UploadReceipt receipt = uploader.upload(header, delta, task.getMaxChunkBytes());
+      UploadReceipt receipt = uploader.upload(header, delta, task.getMaxChunkBytes(), this::sign);
       log.info("round {}: trained {} steps in {} s, train loss {}, uploaded {} bytes", task.getRound(), result.steps(),
           String.format(Locale.ROOT, "%.1f", result.seconds()), String.format(Locale.ROOT, "%.4f", result.meanLoss()),
           receipt.getBytesReceived());
@@ -200,6 +203,15 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while uploading", e);
     }
+  }
+
+  /** The site's signature over the update's canonical claims. */
+  private byte[] sign(UpdateHeader header) {
+    UpdateClaims claims = new UpdateClaims(header.getJobId(), header.getRound(), site,
+        header.getBaseCheckpointSha256(), header.getCodec(), header.getElementCount(), header.getSampleCount(),
+        header.getNonce().toByteArray(), UpdateClaims.chunkRoot(
+            header.getChunkSha256List().stream().map(ByteString::toByteArray).toList()));
+    return signingKey.sign(claims.canonicalBytes());
   }
 
   @Override
@@ -214,16 +226,12 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     backend.close();
   }
 
-  private static SiteId siteOf(AgentConfig config) {
-    config.tls().requireReadable();
-    try (InputStream in = Files.newInputStream(config.tls().certificate())) {
-      X509Certificate certificate = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
-      NodeIdentity identity = NodeIdentity.fromCertificate(certificate).orElseThrow(() -> new IllegalStateException(
-          config.tls().certificate() + " carries no Hanse identity; issue it with 'hanse ca issue-site'"));
-      return identity.siteId();
-    } catch (java.io.IOException | java.security.cert.CertificateException e) {
-      throw new IllegalStateException("cannot read certificate " + config.tls().certificate() + ": " + e.getMessage(), e);
-    }
+  private static SiteId siteOf(SiteCredentials credentials) {
+    X509Certificate certificate = EnrolmentTls.readCertificate(credentials.tls().certificate());
+    return NodeIdentity.fromCertificate(certificate).filter(id -> id.role() == NodeIdentity.Role.SITE)
+        .orElseThrow(() -> new IllegalStateException(credentials.tls().certificate()
+            + " names no site; enrol with 'hanse agent enroll'"))
+        .siteId();
   }
 
   /** Mixes the site into the round's seed, so sites sample differently in the same round. */

@@ -30,8 +30,17 @@ final class UpdateUploader {
     this.stub = stub;
   }
 
-  /** Sends {@code delta}; {@code header} gets the codec, element count and chunk hashes filled in here. */
-  UploadReceipt upload(UpdateHeader.Builder header, float[] delta, int chunkBytes) throws InterruptedException {
+  /** Signs a header whose every other field is set. */
+  interface HeaderSigner {
+    byte[] sign(UpdateHeader header);
+  }
+
+  /**
+   * Sends {@code delta}; {@code header} gets the codec, element count, chunk hashes and the
+   * signature filled in here.
+   */
+  UploadReceipt upload(UpdateHeader.Builder header, float[] delta, int chunkBytes, HeaderSigner signer)
+      throws InterruptedException {
     int perChunk = chunkBytes / Float.BYTES;
     int chunks = (delta.length + perChunk - 1) / perChunk;
     header.setCodec("fp32").setElementCount(delta.length).clearChunkSha256();
@@ -40,6 +49,7 @@ final class UpdateUploader {
       digest.update(encode(delta, c, perChunk));
       header.addChunkSha256(ByteString.copyFrom(digest.digest()));
     }
+    header.setSignature(ByteString.copyFrom(signer.sign(header.clearSignature().build())));
 
     CompletableFuture<UploadReceipt> receipt = new CompletableFuture<>();
     Object ready = new Object();

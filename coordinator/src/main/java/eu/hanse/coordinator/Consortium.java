@@ -1,0 +1,169 @@
+package eu.hanse.coordinator;
+
+import eu.hanse.security.AuditLog;
+import eu.hanse.security.CertificateAuthority;
+import eu.hanse.security.CheckpointClaims;
+import eu.hanse.security.EnrolmentTls;
+import eu.hanse.security.EnrolmentTokenException;
+import eu.hanse.security.EnrolmentTokens;
+import eu.hanse.security.IssuedCertificates;
+import eu.hanse.security.NodeIdentity;
+import eu.hanse.security.RevocationList;
+import eu.hanse.security.Signatures;
+import eu.hanse.security.SiteId;
+import java.math.BigInteger;
+import java.nio.file.Path;
+import java.security.PublicKey;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The consortium's trust state as the coordinator holds it: the CA that issues certificates at
+ * enrolment and renewal, the ledger of what it issued, the enrolment tokens, the certificate
+ * revocation list, the key that signs checkpoints, and the audit trail every security event goes to.
+ *
+ * <p>Lives under {@code <data-dir>/ca}, {@code <data-dir>/enrolment} and {@code <data-dir>/audit}.
+ * Thread-safe; revocations are visible to the next TLS handshake as soon as {@link #revoke} returns.
+ */
+public final class Consortium implements AutoCloseable {
+  /** How long certificates issued at enrolment and renewal are valid. */
+  public static final Duration SITE_CERTIFICATE_VALIDITY = Duration.ofDays(90);
+
+  private final CertificateAuthority ca;
+  private final IssuedCertificates issued;
+  private final EnrolmentTokens tokens;
+  private final AuditLog audit;
+  private final Path crlFile;
+  private volatile RevocationList revocations;
+
+  private Consortium(CertificateAuthority ca, Path dataDir, Clock clock) {
+    this.ca = ca;
+    this.issued = new IssuedCertificates(dataDir.resolve("ca"));
+    this.tokens = new EnrolmentTokens(dataDir.resolve("enrolment").resolve("tokens.json"), clock);
+    this.audit = AuditLog.openSigned(auditFile(dataDir), clock, ca.checkpointSigningKey());
+    this.crlFile = crlFile(dataDir);
+    this.revocations = RevocationList.load(crlFile, ca.certificate());
+  }
+
+  /** Opens the consortium whose CA {@code hanse ca init} made in {@code <data-dir>/ca}. */
+  public static Consortium open(Path dataDir, Clock clock) {
+    return new Consortium(CertificateAuthority.load(dataDir.resolve("ca"), clock), dataDir, clock);
+  }
+
+  public static Path auditFile(Path dataDir) {
+    return dataDir.resolve("audit").resolve("audit.log");
+  }
+
+  public static Path crlFile(Path dataDir) {
+    return dataDir.resolve("ca").resolve("revoked.crl");
+  }
+
+  public X509Certificate caCertificate() {
+    return ca.certificate();
+  }
+
+  public PublicKey checkpointVerifyingKey() {
+    return ca.checkpointVerifyingKey();
+  }
+
+  /** An invitation for a site: a one-time token valid for {@code validity}. */
+  public String invite(SiteId site, Duration validity, String invitedBy) {
+    String token = tokens.invite(site, validity, EnrolmentTls.fingerprint(ca.certificate()));
+    audit("site.invited", Map.of("site", site.name(), "validFor", validity.toString(), "by", invitedBy));
+    return token;
+  }
+
+  /** Redeems a token and issues the site's first certificate for the key in its request. */
+  X509Certificate enroll(String token, byte[] csrDer, byte[] signingKeyRaw) {
+    SiteId site;
+    try {
+      site = tokens.redeem(token, EnrolmentTokens.parse(token).site());
+    } catch (EnrolmentTokenException e) {
+      audit("site.enrolment-refused", Map.of("reason", e.reason().name(), "message", e.getMessage()));
+      throw new RefusedException(Refusal.BAD_TOKEN, e.getMessage());
+    }
+    X509Certificate certificate = issue(NodeIdentity.site(site), csrDer, signingKeyRaw);
+    audit("site.enrolled", Map.of("site", site.name(), "serial", certificate.getSerialNumber().toString(16),
+        "notAfter", certificate.getNotAfter().toInstant().toString()));
+    return certificate;
+  }
+
+  /** Issues a site a certificate for new keys; its older certificates stay valid until they expire. */
+  X509Certificate renew(SiteId site, byte[] csrDer, byte[] signingKeyRaw) {
+    X509Certificate certificate = issue(NodeIdentity.site(site), csrDer, signingKeyRaw);
+    audit("site.renewed", Map.of("site", site.name(), "serial", certificate.getSerialNumber().toString(16),
+        "notAfter", certificate.getNotAfter().toInstant().toString()));
+    return certificate;
+  }
+
+  private synchronized X509Certificate issue(NodeIdentity identity, byte[] csrDer, byte[] signingKeyRaw) {
+    PublicKey signingKey;
+    try {
+      signingKey = Signatures.publicKeyFromRaw(signingKeyRaw);
+    } catch (IllegalArgumentException e) {
+      throw new RefusedException(Refusal.MALFORMED, "signing public key: " + e.getMessage());
+    }
+    X509Certificate certificate;
+    try {
+      certificate = ca.issueFromRequest(csrDer, identity, signingKey, List.of(), SITE_CERTIFICATE_VALIDITY);
+    } catch (IllegalArgumentException e) {
+      throw new RefusedException(Refusal.MALFORMED, "certificate request: " + e.getMessage());
+    }
+    issued.record(certificate);
+    return certificate;
+  }
+
+  /**
+   * Revokes every certificate ever issued to the site and writes the new CRL; from the next
+   * handshake on, the site is out. Returns the serials revoked.
+   */
+  public synchronized List<BigInteger> revoke(SiteId site, String reason, String revokedBy) {
+    List<BigInteger> serials = issued.serialsOf(NodeIdentity.site(site));
+    if (serials.isEmpty()) {
+      throw new IllegalArgumentException("no certificate was ever issued to site " + site + " by this CA");
+    }
+    Set<BigInteger> all = new TreeSet<>(revocations.serials());
+    all.addAll(serials);
+    X509CRL crl = ca.issueCrl(all, Duration.ofDays(365));
+    RevocationList.write(crlFile, crl);
+    revocations = RevocationList.load(crlFile, ca.certificate());
+    Map<String, String> fields = new LinkedHashMap<>();
+    fields.put("site", site.name());
+    fields.put("serials", String.join(",", serials.stream().map(s -> s.toString(16)).toList()));
+    fields.put("reason", reason);
+    fields.put("by", revokedBy);
+    audit("site.revoked", fields);
+    return serials;
+  }
+
+  /** Re-reads the CRL, e.g. after 'hanse site revoke' wrote it while this process was running. */
+  public void reloadRevocations() {
+    revocations = RevocationList.load(crlFile, ca.certificate());
+  }
+
+  public boolean isRevoked(X509Certificate certificate) {
+    return revocations.isRevoked(certificate);
+  }
+
+  /** The consortium's signature over a checkpoint's claims. */
+  byte[] signCheckpoint(CheckpointClaims claims) {
+    return ca.checkpointSigningKey().sign(claims.canonicalBytes());
+  }
+
+  /** Appends one security event to the audit trail, forced to disk before this returns. */
+  public void audit(String type, Map<String, String> fields) {
+    audit.append(type, fields);
+  }
+
+  @Override
+  public void close() {
+    audit.close();
+  }
+}
