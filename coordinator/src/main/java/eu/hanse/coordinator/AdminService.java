@@ -63,7 +63,7 @@ final class AdminService extends AdminGrpc.AdminImplBase {
   void cutOff(SiteId site) {
     sessions.find(site).ifPresent(link -> {
       sessions.disconnected(link);
-      link.close();
+      link.refuse(Refusal.REVOKED, "site " + site + "'s certificate was revoked");
     });
     job.revoked(site);
   }

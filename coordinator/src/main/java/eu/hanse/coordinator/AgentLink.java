@@ -26,4 +26,7 @@ interface AgentLink {
 
   /** Ends the control stream, e.g. when the same site connected again. */
   void close();
+
+  /** Ends the control stream with a refusal the agent is told, e.g. its certificate was revoked. */
+  void refuse(Refusal reason, String message);
 }

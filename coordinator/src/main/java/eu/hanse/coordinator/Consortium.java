@@ -157,6 +157,16 @@ public final class Consortium implements AutoCloseable {
     return ca.checkpointSigningKey().sign(claims.canonicalBytes());
   }
 
+  /** Records a client certificate the TLS layer refused: from another CA, expired, or revoked. */
+  void auditRefusedHandshake(X509Certificate leaf, String reason) {
+    Map<String, String> fields = new LinkedHashMap<>();
+    fields.put("certificate", leaf == null ? "none" : leaf.getSubjectX500Principal().getName());
+    fields.put("serial", leaf == null ? "" : leaf.getSerialNumber().toString(16));
+    fields.put("identity", leaf == null ? "" : NodeIdentity.fromCertificate(leaf).map(NodeIdentity::uri).orElse("none"));
+    fields.put("reason", reason == null ? "unknown" : reason);
+    audit("tls.refused", fields);
+  }
+
   /** Appends one security event to the audit trail, forced to disk before this returns. */
   public void audit(String type, Map<String, String> fields) {
     audit.append(type, fields);

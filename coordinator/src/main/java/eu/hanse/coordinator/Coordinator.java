@@ -58,7 +58,8 @@ public final class Coordinator implements AutoCloseable {
         consortium);
     // Interceptors run last-added first: identity, then the certificate, then the service.
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.listenPort()))
-        .sslContext(TlsContexts.forServer(config.tls().requireReadable(), consortium::isRevoked))
+        .sslContext(TlsContexts.forServer(config.tls().requireReadable(), consortium::isRevoked,
+            consortium::auditRefusedHandshake))
         .addService(ServerInterceptors.intercept(service, new PeerCertificateInterceptor(), new PeerIdentityInterceptor()))
         .addService(ServerInterceptors.intercept(admin, new PeerCertificateInterceptor(), new PeerIdentityInterceptor()))
         .executor(callExecutor)
@@ -152,7 +153,7 @@ public final class Coordinator implements AutoCloseable {
   /** Stops the server and the job, closing every agent's stream. */
   @Override
   public void close() {
-    jobThread.interrupt();
+    job.stop();
     crlWatch.shutdownNow();
     sessions.online().forEach(AgentLink::close);
     enrolmentServer.shutdownNow();

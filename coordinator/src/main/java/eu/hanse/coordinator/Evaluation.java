@@ -40,6 +40,11 @@ final class Evaluation {
     reports.put(site, new Report(loss, samples));
   }
 
+  /** True if the site was asked to evaluate this checkpoint and has not reported yet. */
+  boolean awaits(SiteId site) {
+    return asked.contains(site) && !reports.containsKey(site);
+  }
+
   boolean complete(SiteSessions sessions) {
     return asked.stream().allMatch(site -> reports.containsKey(site) || !sessions.isOnline(site));
   }

@@ -84,6 +84,17 @@ final class GrpcAgentLink implements AgentLink {
     }
   }
 
+  @Override
+  public void refuse(Refusal reason, String message) {
+    synchronized (stream) {
+      try {
+        stream.onError(Wire.toStatus(reason, message));
+      } catch (IllegalStateException alreadyClosed) {
+        // The agent went away first.
+      }
+    }
+  }
+
   private void send(Instruction instruction) {
     // StreamObserver is not thread-safe; the job thread and the transport both send.
     synchronized (stream) {

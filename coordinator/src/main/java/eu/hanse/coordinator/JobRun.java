@@ -46,6 +46,8 @@ final class JobRun implements Runnable {
   private final java.util.Set<String> seenNonces = new java.util.HashSet<>();
   private boolean paused;
   private boolean cancelled;
+  /** Set by {@link #stop()}; every wait gives up when it is. Not a thread interrupt, which would close file channels mid-write. */
+  private boolean stopped;
 
   private OpenRound openRound;
   private Evaluation evaluation;
@@ -67,6 +69,20 @@ final class JobRun implements Runnable {
     this.progress = progress;
     this.statusFile = dataDir.resolve("jobs").resolve(spec.id().value()).resolve("status.json");
     sessions.addListener(this::wake);
+    sessions.addConnectListener(this::resendPendingWork);
+  }
+
+  /**
+   * A site that (re)connects while a round or an evaluation it belongs to is open gets that work
+   * again: what was sent on its old stream may never have reached it.
+   */
+  private synchronized void resendPendingWork(AgentLink link) {
+    if (openRound != null && openRound.awaits(link.site())) {
+      link.sendTrain(spec, openRound.number, openRound.base, spec.seed() * 1_000_003L + openRound.number);
+    }
+    if (evaluation != null && evaluation.awaits(link.site())) {
+      link.sendEvaluate(spec.id(), evaluation.checkpoint);
+    }
   }
 
   JobId id() {
@@ -78,9 +94,7 @@ final class JobRun implements Runnable {
     try {
       runRounds();
     } catch (InterruptedException e) {
-      // Record the end first: with the interrupt flag set, the audit trail's file lock would refuse.
       finish(JobStatus.FAILED, "stopped before it finished");
-      Thread.currentThread().interrupt();
     } catch (RuntimeException e) {
       log.error("job {} failed", spec.id(), e);
       finish(JobStatus.FAILED, e.getMessage());
@@ -313,10 +327,19 @@ final class JobRun implements Runnable {
 
   private void awaitUnpaused() throws InterruptedException {
     synchronized (this) {
-      while (paused && !cancelled) {
+      while (paused && !cancelled && !stopped) {
         wait();
       }
+      if (stopped) {
+        throw new InterruptedException("job stopped");
+      }
     }
+  }
+
+  /** Asks the job's thread to end at its next wait, recording the job as stopped. */
+  synchronized void stop() {
+    stopped = true;
+    notifyAll();
   }
 
   /** An upload that was admitted ended without a verdict (the connection dropped). */
@@ -394,6 +417,9 @@ final class JobRun implements Runnable {
 
   private synchronized void awaitUntil(BooleanSupplier condition, long deadlineNanos) throws InterruptedException {
     while (!condition.getAsBoolean()) {
+      if (stopped) {
+        throw new InterruptedException("job stopped");
+      }
       long left = deadlineNanos - System.nanoTime();
       if (left <= 0) {
         return;

@@ -182,6 +182,12 @@ final class OpenRound {
     return true;
   }
 
+  /** True if the site was asked to train in this round and has not delivered or been refused yet. */
+  boolean awaits(SiteId site) {
+    return !closed && participants.contains(site) && !accepted.containsKey(site) && !refused.containsKey(site)
+        && !uploading.contains(site);
+  }
+
   void close() {
     closed = true;
   }

@@ -18,9 +18,15 @@ final class SiteSessions {
   private static final Logger log = LoggerFactory.getLogger(SiteSessions.class);
   private final Map<SiteId, AgentLink> links = new LinkedHashMap<>();
   private final List<Runnable> listeners = new ArrayList<>();
+  private final List<java.util.function.Consumer<AgentLink>> connectListeners = new ArrayList<>();
 
   synchronized void addListener(Runnable listener) {
     listeners.add(listener);
+  }
+
+  /** Called with every new link, after it is registered: a (re)connected site may have work pending. */
+  synchronized void addConnectListener(java.util.function.Consumer<AgentLink> listener) {
+    connectListeners.add(listener);
   }
 
   void connected(AgentLink link) {
@@ -33,6 +39,11 @@ final class SiteSessions {
     if (previous != null) {
       previous.close();
     }
+    List<java.util.function.Consumer<AgentLink>> onConnect;
+    synchronized (this) {
+      onConnect = List.copyOf(connectListeners);
+    }
+    onConnect.forEach(listener -> listener.accept(link));
     notifyListeners();
   }
 

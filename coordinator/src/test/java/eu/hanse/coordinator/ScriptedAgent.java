@@ -80,6 +80,7 @@ final class ScriptedAgent implements AutoCloseable {
           default -> { }
         }
       }
+      finished.completeExceptionally(new IllegalStateException("the coordinator ended the stream"));
     } catch (RuntimeException e) {
       finished.completeExceptionally(e);
     }

@@ -40,11 +40,33 @@ final class RevocationCheckingTrustManager extends X509ExtendedTrustManager {
 
   private final X509ExtendedTrustManager delegate;
   private final Predicate<X509Certificate> isRevoked;
+  private volatile TlsContexts.RefusalListener onRefused = (leaf, reason) -> { };
 
   private RevocationCheckingTrustManager(
       X509ExtendedTrustManager delegate, Predicate<X509Certificate> isRevoked) {
     this.delegate = delegate;
     this.isRevoked = isRevoked;
+  }
+
+  /** Tells {@code listener} of every client certificate this manager refuses, before the handshake fails. */
+  RevocationCheckingTrustManager onRefused(TlsContexts.RefusalListener listener) {
+    this.onRefused = Objects.requireNonNull(listener, "listener");
+    return this;
+  }
+
+  private CertificateException refused(X509Certificate[] chain, CertificateException e) {
+    String reason = e.getMessage();
+    for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+      if (t.getMessage() != null) {
+        reason = t.getMessage();
+      }
+    }
+    try {
+      onRefused.refused(chain == null || chain.length == 0 ? null : chain[0], reason);
+    } catch (RuntimeException listenerFailure) {
+      log.warn("Could not report a refused TLS client: {}", listenerFailure.toString());
+    }
+    return e;
   }
 
   /**
@@ -86,24 +108,36 @@ final class RevocationCheckingTrustManager extends X509ExtendedTrustManager {
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
       throws CertificateException {
-    delegate.checkClientTrusted(chain, authType, engine);
-    refuseIfRevoked(chain);
+    try {
+      delegate.checkClientTrusted(chain, authType, engine);
+      refuseIfRevoked(chain);
+    } catch (CertificateException e) {
+      throw refused(chain, e);
+    }
     preventResumption(engine == null ? null : engine.getHandshakeSession());
   }
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
       throws CertificateException {
-    delegate.checkClientTrusted(chain, authType, socket);
-    refuseIfRevoked(chain);
+    try {
+      delegate.checkClientTrusted(chain, authType, socket);
+      refuseIfRevoked(chain);
+    } catch (CertificateException e) {
+      throw refused(chain, e);
+    }
     preventResumption(socket instanceof SSLSocket ssl ? ssl.getHandshakeSession() : null);
   }
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType)
       throws CertificateException {
-    delegate.checkClientTrusted(chain, authType);
-    refuseIfRevoked(chain);
+    try {
+      delegate.checkClientTrusted(chain, authType);
+      refuseIfRevoked(chain);
+    } catch (CertificateException e) {
+      throw refused(chain, e);
+    }
   }
 
   @Override

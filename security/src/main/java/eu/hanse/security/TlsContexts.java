@@ -51,13 +51,33 @@ public final class TlsContexts {
    * @throws IllegalStateException if a file is missing or unusable, with what to do about it
    */
   public static SslContext forServer(TlsFiles files, Predicate<X509Certificate> isRevoked) {
+    return forServer(files, isRevoked, (leaf, reason) -> { });
+  }
+
+  /** Hears of every client certificate the server refuses during a handshake. */
+  @FunctionalInterface
+  public interface RefusalListener {
+    /**
+     * @param leaf the client's certificate, or null if it sent none that could be read
+     * @param reason why it was refused (foreign CA, expired, revoked), in the JDK's words
+     */
+    void refused(X509Certificate leaf, String reason);
+  }
+
+  /**
+   * Like {@link #forServer(TlsFiles, Predicate)}, and tells {@code onRefused} of each refused client
+   * certificate (for the audit trail). A client that sends no certificate at all is refused by the
+   * JDK's TLS stack before any trust manager runs, so it is not reported here.
+   */
+  public static SslContext forServer(TlsFiles files, Predicate<X509Certificate> isRevoked,
+      RefusalListener onRefused) {
     Objects.requireNonNull(files, "files").requireReadable();
     Objects.requireNonNull(isRevoked, "isRevoked");
     try {
       SslContextBuilder builder = SslContextBuilder.forServer(
           files.certificate().toFile(), files.privateKey().toFile());
       return GrpcSslContexts.configure(builder, SslProvider.JDK)
-          .trustManager(RevocationCheckingTrustManager.forCa(files.caCertificate(), isRevoked))
+          .trustManager(RevocationCheckingTrustManager.forCa(files.caCertificate(), isRevoked).onRefused(onRefused))
           .clientAuth(ClientAuth.REQUIRE)
           .protocols(TLS_1_3)
           .build();

@@ -54,38 +54,89 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private final SiteId site;
   private final TensorBackend backend;
   private final LocalTrainer trainer;
-  private final ManagedChannel channel;
-  private final CheckpointFetcher fetcher;
-  private final UpdateUploader uploader;
-  private final FederationGrpc.FederationBlockingStub blocking;
+  private final SiteCredentials credentials;
   private final SecureRandom nonces = new SecureRandom();
-  private final SigningKey signingKey;
+  /** The connection and the credentials it uses; replaced when the site's certificate is renewed. */
+  private volatile Link link;
   private volatile boolean closed;
   private volatile JobFinished finished;
 
   public SiteAgent(AgentConfig config) {
     this.config = config;
-    SiteCredentials credentials = config.credentials().requireComplete();
+    this.credentials = config.credentials().requireComplete();
     this.site = siteOf(credentials);
-    this.signingKey = credentials.signingKey();
     SiteData data = config.corpus().map(TextFolder::read)
         .orElseGet(() -> SyntheticLanguage.siteData(site.name(), config.syntheticCharacters()));
     this.backend = TensorBackend.cpu(config.threads());
     this.trainer = new LocalTrainer(backend, data, config.evalPositions());
-    this.channel = NettyChannelBuilder.forTarget(config.coordinator())
-        .sslContext(TlsContexts.forClient(credentials.tls()))
-        .keepAliveTime(30, TimeUnit.SECONDS)
-        .maxInboundMessageSize(8 << 20)
-        .build();
-    this.blocking = FederationGrpc.newBlockingStub(channel);
-    this.fetcher = new CheckpointFetcher(blocking, config.dataDir(), credentials.checkpointVerifyingKey());
-    this.uploader = new UpdateUploader(FederationGrpc.newStub(channel));
+    this.link = Link.open(config, credentials);
     log.info("site {} on {}: {} training and {} held-out characters from {}", site, backend.name(),
         data.train().length, data.heldOut().length, data.source());
   }
 
   public SiteId site() {
     return site;
+  }
+
+  /**
+   * One connection to the coordinator with the certificate and signing key it was opened with: a
+   * renewed certificate and its new signing key are always used together.
+   */
+  private record Link(ManagedChannel channel, FederationGrpc.FederationBlockingStub blocking,
+      CheckpointFetcher fetcher, UpdateUploader uploader, SigningKey signingKey, long certificateModified) {
+
+    static Link open(AgentConfig config, SiteCredentials credentials) {
+      ManagedChannel channel = NettyChannelBuilder.forTarget(config.coordinator())
+          .sslContext(TlsContexts.forClient(credentials.tls()))
+          .keepAliveTime(30, TimeUnit.SECONDS)
+          .maxInboundMessageSize(8 << 20)
+          .build();
+      FederationGrpc.FederationBlockingStub blocking = FederationGrpc.newBlockingStub(channel);
+      return new Link(channel, blocking,
+          new CheckpointFetcher(blocking, config.dataDir(), credentials.checkpointVerifyingKey()),
+          new UpdateUploader(FederationGrpc.newStub(channel)), credentials.signingKey(), modified(credentials));
+    }
+
+    boolean stale(SiteCredentials credentials) {
+      return modified(credentials) != certificateModified;
+    }
+
+    void close() {
+      channel.shutdownNow();
+      try {
+        channel.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    private static long modified(SiteCredentials credentials) {
+      try {
+        return java.nio.file.Files.getLastModifiedTime(credentials.tls().certificate()).toMillis();
+      } catch (java.io.IOException e) {
+        return -1;
+      }
+    }
+  }
+
+  /** Switches to renewed credentials, if 'hanse agent renew' wrote new ones; true if it did. */
+  private boolean switchToRenewedCredentials() {
+    if (!link.stale(credentials) || !credentials.complete()) {
+      return false;
+    }
+    Link old = link;
+    link = Link.open(config, credentials);
+    // The old stream stays up until the new one has registered, so the site never looks offline.
+    Thread.ofVirtual().start(() -> {
+      try {
+        Thread.sleep(3000);
+      } catch (InterruptedException ignored) {
+        // Close now, then.
+      }
+      old.close();
+    });
+    log.info("site {}: certificate renewed; reconnecting with the new certificate and signing key", site);
+    return true;
   }
 
   /** The job-finished notice, once the coordinator has sent one. */
@@ -98,6 +149,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     long backoff = 500;
     while (!closed) {
       try {
+        switchToRenewedCredentials();
         attend();
         backoff = 500;
         if (finished != null && config.exitWhenFinished()) {
@@ -130,7 +182,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .setTrainSamples(trainer.trainSamples())
         .setHeldOutSamples(trainer.data().heldOut().length)
         .build();
-    Iterator<Instruction> instructions = blocking.attend(hello);
+    Iterator<Instruction> instructions = link.blocking().attend(hello);
     log.info("connected to coordinator {} as site {}", config.coordinator(), site);
     while (!closed && instructions.hasNext()) {
       Instruction instruction = instructions.next();
@@ -143,6 +195,9 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         }
       } else {
         perform(instruction);
+        if (link.stale(credentials)) {
+          return;
+        }
       }
     }
   }
@@ -163,12 +218,12 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   }
 
   private void evaluate(EvaluateTask task) {
-    ModelState model = fetcher.fetch(task.getCheckpoint());
+    ModelState model = link.fetcher().fetch(task.getCheckpoint());
     HeldOutLoss loss = trainer.evaluate(model);
     log.info("checkpoint of round {}: held-out loss {} over {} characters", task.getCheckpoint().getRound(),
         String.format(Locale.ROOT, "%.4f", loss.loss()), loss.samples());
     try {
-      blocking.withDeadlineAfter(1, TimeUnit.MINUTES).reportEvaluation(EvaluationReport.newBuilder()
+      link.blocking().withDeadlineAfter(1, TimeUnit.MINUTES).reportEvaluation(EvaluationReport.newBuilder()
           .setJobId(task.getJobId()).setCheckpointSha256(task.getCheckpoint().getSha256())
           .setLoss(loss.loss()).setSamples(loss.samples()).build());
     } catch (StatusRuntimeException e) {
@@ -177,7 +232,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   }
 
   private void train(TrainTask task) {
-    ModelState global = fetcher.fetch(task.getBase());
+    Link current = link;
+    ModelState global = current.fetcher().fetch(task.getBase());
     long seed = task.getSeed() ^ siteSeed(site.name());
     TrainResult result = trainer.train(global, task.getLocalSteps(), task.getTrainer().getBatchSize(),
         task.getTrainer().getLearningRate(), task.getTrainer().getWeightDecay(), seed);
@@ -193,7 +249,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .setTrainLoss(result.meanLoss())
         .setLocalSteps(result.steps());
     try {
-      UploadReceipt receipt = uploader.upload(header, delta, task.getMaxChunkBytes(), this::sign);
+      UploadReceipt receipt = current.uploader().upload(header, delta, task.getMaxChunkBytes(),
+          h -> sign(h, current.signingKey()));
       log.info("round {}: trained {} steps in {} s, train loss {}, uploaded {} bytes", task.getRound(), result.steps(),
           String.format(Locale.ROOT, "%.1f", result.seconds()), String.format(Locale.ROOT, "%.4f", result.meanLoss()),
           receipt.getBytesReceived());
@@ -206,7 +263,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   }
 
   /** The site's signature over the update's canonical claims. */
-  private byte[] sign(UpdateHeader header) {
+  private byte[] sign(UpdateHeader header, SigningKey signingKey) {
     UpdateClaims claims = new UpdateClaims(header.getJobId(), header.getRound(), site,
         header.getBaseCheckpointSha256(), header.getCodec(), header.getElementCount(), header.getSampleCount(),
         header.getNonce().toByteArray(), UpdateClaims.chunkRoot(
@@ -217,12 +274,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    channel.shutdownNow();
-    try {
-      channel.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    link.close();
     backend.close();
   }
 
