@@ -127,12 +127,13 @@ final class FederationService extends FederationGrpc.FederationImplBase {
   private Optional<SiteId> callingSite(StreamObserver<?> responseObserver) {
     NodeIdentity peer = PeerIdentityInterceptor.current();
     if (peer.role() != NodeIdentity.Role.SITE) {
+      consortium.audit("call.refused", java.util.Map.of("caller", peer.uri(), "reason", Refusal.UNKNOWN_SITE.name()));
       responseObserver.onError(Wire.toStatus(Refusal.UNKNOWN_SITE,
           "certificate of " + peer.uri() + " names no site; only sites may call this service"));
       return Optional.empty();
     }
     if (consortium.isRevoked(PeerCertificateInterceptor.current())) {
-      consortium.audit("call.refused", java.util.Map.of("site", peer.name(), "reason", "REVOKED"));
+      consortium.audit("call.refused", java.util.Map.of("caller", peer.uri(), "reason", Refusal.REVOKED.name()));
       responseObserver.onError(Wire.toStatus(Refusal.REVOKED, "site " + peer.name() + "'s certificate is revoked"));
       return Optional.empty();
     }

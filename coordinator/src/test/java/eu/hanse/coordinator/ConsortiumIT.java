@@ -160,6 +160,7 @@ class ConsortiumIT {
             .fetchCheckpoint(FetchCheckpointRequest.newBuilder().setSha256("ab".repeat(32)).build()).hasNext(),
             "an operator is not a site");
         assertEquals(3, auditLines(dataDir, "admin.forbidden").size());
+        assertEquals(1, auditLines(dataDir, "call.refused").size(), "the operator's federation call");
         assertEquals(1, auditLines(dataDir, "job.paused").size());
       } finally {
         ops.shutdownNow();
