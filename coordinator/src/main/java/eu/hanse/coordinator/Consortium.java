@@ -152,6 +152,12 @@ public final class Consortium implements AutoCloseable {
     return revocations.isRevoked(certificate);
   }
 
+  /** True if the newest certificate this CA issued to the site is revoked: the site is out. */
+  public boolean isRevoked(SiteId site) {
+    List<BigInteger> serials = issued.serialsOf(NodeIdentity.site(site));
+    return !serials.isEmpty() && revocations.isRevoked(serials.get(serials.size() - 1));
+  }
+
   /** The consortium's signature over a checkpoint's claims. */
   byte[] signCheckpoint(CheckpointClaims claims) {
     return ca.checkpointSigningKey().sign(claims.canonicalBytes());

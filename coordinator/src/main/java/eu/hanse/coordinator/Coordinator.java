@@ -123,6 +123,12 @@ public final class Coordinator implements AutoCloseable {
         admin.cutOff(link.site());
       }
     }
+    // A revoked site that already went away may still have an update in the open round.
+    for (eu.hanse.security.SiteId site : job.openRoundParticipants()) {
+      if (consortium.isRevoked(site)) {
+        job.revoked(site);
+      }
+    }
   }
 
   private long crlModifiedTime() {

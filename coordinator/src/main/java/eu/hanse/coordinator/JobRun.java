@@ -282,9 +282,14 @@ final class JobRun implements Runnable {
     consortium.audit("update.refused", fields);
   }
 
+  synchronized List<SiteId> openRoundParticipants() {
+    return openRound == null ? List.of() : openRound.participants;
+  }
+
   /** The site's certificate was revoked: its update in the open round no longer counts. */
   synchronized void revoked(SiteId site) {
-    if (openRound != null && openRound.participants.contains(site)) {
+    if (openRound != null && openRound.participants.contains(site)
+        && !(openRound.refused().containsKey(site) && openRound.refused().get(site).reason() == Refusal.REVOKED)) {
       boolean discarded = openRound.discard(site, "certificate revoked during round " + openRound.number);
       if (discarded) {
         consortium.audit("update.discarded", Map.of("job", spec.id().value(), "round",

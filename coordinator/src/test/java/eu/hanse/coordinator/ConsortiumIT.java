@@ -228,6 +228,45 @@ class ConsortiumIT {
   }
 
   @Test
+  void anOfflineRevocationDiscardsTheUpdateOfASiteThatAlreadyLeft(@TempDir Path baselineDir) throws Exception {
+    byte[] baseline;
+    try (Coordinator coordinator = start(baselineDir, 1, 2, 2);
+        ScriptedAgent alpha = new ScriptedAgent(consortium.site("alpha"), coordinator.port(), t -> honest(t, "alpha"));
+        ScriptedAgent beta = new ScriptedAgent(consortium.site("beta"), coordinator.port(), t -> honest(t, "beta"))) {
+      assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)));
+      baseline = Files.readAllBytes(Path.of(coordinator.status().finalCheckpoint()));
+    }
+    List<ScriptedAgent> agents = new ArrayList<>();
+    try (Coordinator coordinator = start(dataDir, 1, 2, 3)) {
+      ScriptedAgent mallory = new ScriptedAgent(consortium.site("mallory"), coordinator.port(), t -> honest(t, "mallory"));
+      Function<TrainTask, List<List<UpdateMessage>>> alphaAfterRevocation = task -> {
+        await(() -> mallory.outcomes.size() == 1);
+        mallory.close();
+        // 'hanse site revoke' from another process: only the CRL file tells the coordinator.
+        try (Consortium cli = Consortium.open(dataDir, Clock.systemUTC())) {
+          cli.revoke(new SiteId("mallory"), "left and revoked", "test");
+        }
+        await(() -> {
+          try {
+            return auditLines(dataDir, "update.discarded").size() == 1;
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+        });
+        return honest(task, "alpha");
+      };
+      agents.add(mallory);
+      agents.add(new ScriptedAgent(consortium.site("alpha"), coordinator.port(), alphaAfterRevocation));
+      agents.add(new ScriptedAgent(consortium.site("beta"), coordinator.port(), t -> honest(t, "beta")));
+      assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)));
+      assertEquals(List.of("alpha", "beta"), coordinator.status().rounds().get(0).acceptedSites());
+      assertArrayEquals(baseline, Files.readAllBytes(Path.of(coordinator.status().finalCheckpoint())));
+    } finally {
+      agents.forEach(ScriptedAgent::close);
+    }
+  }
+
+  @Test
   void aCrlWrittenByAnotherProcessCutsTheSiteOffWithinASecond() throws Exception {
     try (Coordinator coordinator = start(dataDir, 1, 5, 5);
         ScriptedAgent beta = new ScriptedAgent(consortium.site("beta"), coordinator.port(), t -> List.of())) {

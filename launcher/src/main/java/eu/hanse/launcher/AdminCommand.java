@@ -24,13 +24,7 @@ import picocli.CommandLine.Parameters;
         + "and pause, resume or cancel the job.",
     subcommands = {AdminCommand.Status.class, AdminCommand.Revoke.class, AdminCommand.Pause.class,
         AdminCommand.Resume.class, AdminCommand.Cancel.class})
-final class AdminCommand implements Runnable {
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
-  }
+final class AdminCommand extends CommandGroup {
 
   /** Where the coordinator is and whose certificate to call it with. */
   static final class Connection {

@@ -12,13 +12,7 @@ import picocli.CommandLine.Option;
 @Command(name = "audit", mixinStandardHelpOptions = true,
     description = "The coordinator's append-only, hash-chained audit trail of security events.",
     subcommands = {AuditCommand.Verify.class})
-final class AuditCommand implements Runnable {
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
-  }
+final class AuditCommand extends CommandGroup {
 
   @Command(name = "verify", mixinStandardHelpOptions = true,
       description = "Checks every entry's hash chain and the signed head. Exits 0 if the trail is intact, "

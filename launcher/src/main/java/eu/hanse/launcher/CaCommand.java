@@ -15,13 +15,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "ca", mixinStandardHelpOptions = true,
     description = "The consortium's certificate authority: every link in a federation is mutual TLS under it.",
     subcommands = {CaCommand.Init.class, CaCommand.IssueAdmin.class})
-final class CaCommand implements Runnable {
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
-  }
+final class CaCommand extends CommandGroup {
 
   @Command(name = "init", mixinStandardHelpOptions = true,
       description = "Creates the consortium CA in DATA-DIR/ca and the coordinator's certificate in DATA-DIR/tls. Keys are owner-only. An existing CA is never replaced without --force.")

@@ -15,13 +15,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "site", mixinStandardHelpOptions = true,
     description = "Admits sites to the consortium and shuts them out, on the coordinator's machine.",
     subcommands = {SiteCommand.Invite.class, SiteCommand.Revoke.class})
-final class SiteCommand implements Runnable {
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
-  }
+final class SiteCommand extends CommandGroup {
 
   @Command(name = "invite", mixinStandardHelpOptions = true,
       description = "Prints a one-time enrolment token for site NAME. It works once, for that site only, "
