@@ -57,9 +57,9 @@ public final class Coordinator implements AutoCloseable {
     FederationService service = new FederationService(sessions, job, checkpoints, new UpdateSpool(config.dataDir()),
         consortium);
     // Interceptors run last-added first: identity, then the certificate, then the service.
-    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.listenPort()))
-        .sslContext(TlsContexts.forServer(config.tls().requireReadable(), consortium::isRevoked,
-            consortium::auditRefusedHandshake))
+    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.listenPort()),
+            HandshakeAuditingCredentials.of(TlsContexts.forServer(config.tls().requireReadable(), consortium::isRevoked,
+                consortium::auditRefusedHandshake), consortium))
         .addService(ServerInterceptors.intercept(service, new PeerCertificateInterceptor(), new PeerIdentityInterceptor()))
         .addService(ServerInterceptors.intercept(admin, new PeerCertificateInterceptor(), new PeerIdentityInterceptor()))
         .executor(callExecutor)

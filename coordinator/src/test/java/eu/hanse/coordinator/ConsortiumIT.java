@@ -132,10 +132,15 @@ class ConsortiumIT {
         Thread.sleep(50);
       }
       List<String> refusals = auditLines(dataDir, "tls.refused");
-      // The client without any certificate is refused by the JDK before a trust manager runs: no line.
-      assertEquals(2, refusals.size(), refusals.toString());
+      assertEquals(2, refusals.size(), "the certificates judged and refused: " + refusals);
       assertTrue(refusals.get(0).contains("urn:hanse:site:alpha"), refusals.get(0));
       assertTrue(refusals.get(1).contains("NotAfter") || refusals.get(1).contains("expired"), refusals.get(1));
+      while (auditLines(dataDir, "tls.handshake-failed").size() < 3 && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      List<String> failed = auditLines(dataDir, "tls.handshake-failed");
+      assertEquals(3, failed.size(), "every failed handshake, the one without a certificate too: " + failed);
+      assertTrue(failed.get(2).contains("certificate"), failed.get(2));
       assertTrue(coordinator.status().sites().isEmpty());
     }
   }
