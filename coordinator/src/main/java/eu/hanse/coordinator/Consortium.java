@@ -96,8 +96,15 @@ public final class Consortium implements AutoCloseable {
   }
 
   /** Issues a site a certificate for new keys; its older certificates stay valid until they expire. */
-  X509Certificate renew(SiteId site, byte[] csrDer, byte[] signingKeyRaw) {
-    X509Certificate certificate = issue(NodeIdentity.site(site), csrDer, signingKeyRaw);
+  X509Certificate renew(SiteId site, X509Certificate current, byte[] csrDer, byte[] signingKeyRaw) {
+    X509Certificate certificate;
+    // One lock with revoke(): a renewal either sees the revocation or is revoked with the rest.
+    synchronized (this) {
+      if (isRevoked(current)) {
+        throw new RefusedException(Refusal.REVOKED, "site " + site + "'s certificate is revoked; it cannot renew");
+      }
+      certificate = issue(NodeIdentity.site(site), csrDer, signingKeyRaw);
+    }
     audit("site.renewed", Map.of("site", site.name(), "serial", certificate.getSerialNumber().toString(16),
         "notAfter", certificate.getNotAfter().toInstant().toString()));
     return certificate;

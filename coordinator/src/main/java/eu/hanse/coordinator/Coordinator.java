@@ -116,18 +116,23 @@ public final class Coordinator implements AutoCloseable {
     if (modified == crlModified) {
       return;
     }
-    crlModified = modified;
-    consortium.reloadRevocations();
-    for (AgentLink link : sessions.online()) {
-      if (consortium.isRevoked(link.certificate())) {
-        admin.cutOff(link.site());
+    try {
+      consortium.reloadRevocations();
+      for (AgentLink link : sessions.online()) {
+        if (consortium.isRevoked(link.certificate())) {
+          admin.cutOff(link.site());
+        }
       }
-    }
-    // A revoked site that already went away may still have an update in the open round.
-    for (eu.hanse.security.SiteId site : job.openRoundParticipants()) {
-      if (consortium.isRevoked(site)) {
-        job.revoked(site);
+      // A revoked site that already went away may still have an update in the open round.
+      for (eu.hanse.security.SiteId site : job.openRoundParticipants()) {
+        if (consortium.isRevoked(site)) {
+          job.revoked(site);
+        }
       }
+      crlModified = modified;
+    } catch (RuntimeException e) {
+      // Keep watching (a thrown exception would end the schedule) and try again next time.
+      org.slf4j.LoggerFactory.getLogger(Coordinator.class).error("cannot apply the changed CRL: {}", e.getMessage(), e);
     }
   }
 

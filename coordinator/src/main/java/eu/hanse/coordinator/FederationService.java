@@ -51,6 +51,11 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     GrpcAgentLink link = new GrpcAgentLink(site.get(), PeerCertificateInterceptor.current(), device, Math.max(0, request.getTrainSamples()), stream);
     stream.setOnCancelHandler(() -> sessions.disconnected(link));
     sessions.connected(link);
+    // A revocation between the check above and the registration found no link to cut: cut it now.
+    if (consortium.isRevoked(link.certificate())) {
+      sessions.disconnected(link);
+      link.refuse(Refusal.REVOKED, "site " + site.get() + "'s certificate is revoked");
+    }
   }
 
   @Override
@@ -111,7 +116,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
       return;
     }
     try {
-      java.security.cert.X509Certificate renewed = consortium.renew(site.get(), request.getCsrDer().toByteArray(),
+      java.security.cert.X509Certificate renewed = consortium.renew(site.get(), PeerCertificateInterceptor.current(),
+          request.getCsrDer().toByteArray(),
           request.getSigningPublicKey().toByteArray());
       responseObserver.onNext(EnrolmentService.issued(consortium, renewed));
       responseObserver.onCompleted();

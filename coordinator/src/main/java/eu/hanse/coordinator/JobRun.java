@@ -242,10 +242,16 @@ final class JobRun implements Runnable {
     return admission;
   }
 
-  /** A verified, durable update is complete: fold it. */
-  synchronized void accept(SiteId site, String updateId, UpdateHeader header, Path spoolFile, long bytes) {
-    if (openRound == null || openRound.number != header.round()) {
+  /** A verified, durable update is complete: fold it, unless its round or its site's standing changed meanwhile. */
+  synchronized void accept(SiteId site, java.security.cert.X509Certificate certificate, String updateId,
+      OpenRound.Admission admission, UpdateHeader header, Path spoolFile, long bytes) {
+    if (openRound != admission.owner()) {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + header.round() + " closed before the upload completed");
+    }
+    // Checked under this lock: a revocation publishes the CRL before it takes the lock to discard.
+    if (consortium.isRevoked(certificate)) {
+      openRound.refuse(site, Refusal.REVOKED, "certificate revoked during the upload", true);
+      throw new RefusedException(Refusal.REVOKED, "site " + site + "'s certificate was revoked during the upload");
     }
     openRound.accept(site, updateId, header, spoolFile, bytes);
     Map<String, String> fields = new LinkedHashMap<>();
@@ -262,11 +268,13 @@ final class JobRun implements Runnable {
   }
 
   /** An admitted upload failed a check or broke off. */
-  synchronized void refuse(SiteId site, long round, Refusal reason, String message, boolean admitted) {
+  synchronized void refuse(SiteId site, long round, Refusal reason, String message, OpenRound.Admission admission) {
     log.warn("round {}: refused update from {}: {} {}", round, site, reason, message);
     auditRefusal(site, round, reason, message);
-    if (openRound != null && openRound.number == round) {
-      openRound.refuse(site, reason, message, admitted);
+    boolean sameRound = admission != null ? openRound == admission.owner()
+        : openRound != null && openRound.number == round;
+    if (sameRound) {
+      openRound.refuse(site, reason, message, admission != null);
     }
     notifyAll();
   }
@@ -348,8 +356,8 @@ final class JobRun implements Runnable {
   }
 
   /** An upload that was admitted ended without a verdict (the connection dropped). */
-  synchronized void abandon(SiteId site, long round) {
-    if (openRound != null && openRound.number == round) {
+  synchronized void abandon(SiteId site, OpenRound.Admission admission) {
+    if (openRound == admission.owner()) {
       openRound.refuse(site, Refusal.TRUNCATED, "upload broke off", true);
     }
     notifyAll();

@@ -39,7 +39,7 @@ final class OpenRound {
   record RefusedUpdate(SiteId site, Refusal reason, String message) {}
 
   /** What an admitted upload must deliver: {@code chunks} chunks of {@code chunkBytes} (the last may be shorter). */
-  record Admission(long round, long elementCount, int chunkBytes, int chunks) {
+  record Admission(OpenRound owner, long round, long elementCount, int chunkBytes, int chunks) {
     long totalBytes() {
       return elementCount * Float.BYTES;
     }
@@ -107,7 +107,7 @@ final class OpenRound {
       }
     }
     uploading.add(site);
-    return new Admission(number, elementCount, job.maxChunkBytes(), (int) chunks);
+    return new Admission(this, number, elementCount, job.maxChunkBytes(), (int) chunks);
   }
 
   /** Folds a complete, verified, durably spooled update into the mean. */
@@ -116,7 +116,17 @@ final class OpenRound {
     if (closed) {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + number + " closed before the upload completed");
     }
-    foldFromSpool(spoolFile, header.sampleCount());
+    if (refused.containsKey(site)) {
+      throw new RefusedException(refused.get(site).reason(), "site " + site + " was refused in round " + number
+          + " while uploading: " + refused.get(site).message());
+    }
+    try {
+      foldFromSpool(spoolFile, header.sampleCount());
+    } catch (RuntimeException e) {
+      // Part of the update may be in the mean already: rebuild it from the accepted updates alone.
+      rebuildFold();
+      throw e;
+    }
     accepted.put(site, new AcceptedUpdate(site, updateId, header.sampleCount(), header.trainLoss(), bytes, spoolFile));
   }
 
@@ -132,11 +142,15 @@ final class OpenRound {
     if (removed == null) {
       return false;
     }
+    rebuildFold();
+    return true;
+  }
+
+  private void rebuildFold() {
     fold = new WeightedMeanFold(elementCount);
     for (AcceptedUpdate update : accepted.values()) {
       foldFromSpool(update.spoolFile(), update.sampleCount());
     }
-    return true;
   }
 
   private void foldFromSpool(Path spoolFile, double weight) {

@@ -159,12 +159,9 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
         throw new RefusedException(Refusal.TRUNCATED, "upload ended after " + nextChunk + " of "
             + admission.chunks() + " chunks");
       }
-      if (consortium.isRevoked(certificate)) {
-        throw new RefusedException(Refusal.REVOKED, "site " + site + "'s certificate was revoked during the upload");
-      }
       long bytes = writer.bytes();
       java.nio.file.Path spooled = writer.complete();
-      job.accept(site, updateId, header, spooled, bytes);
+      job.accept(site, certificate, updateId, admission, header, spooled, bytes);
       finished = true;
       response.onNext(UploadReceipt.newBuilder()
           .setUpdateId(spooled.getFileName().toString()).setBytesReceived(bytes).build());
@@ -186,7 +183,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     closeWriter();
     if (admission != null) {
       log.info("upload from {} for round {} broke off: {}", site, admission.round(), t.toString());
-      job.abandon(site, admission.round());
+      job.abandon(site, admission);
     }
   }
 
@@ -194,7 +191,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     finished = true;
     closeWriter();
     if (header != null) {
-      job.refuse(site, header.round(), reason, message, admission != null);
+      job.refuse(site, header.round(), reason, message, admission);
     } else {
       log.warn("refused update from {}: {} {}", site, reason, message);
       job.auditRefusal(site, -1, reason, message);
