@@ -13,8 +13,9 @@ import java.util.Objects;
  *
  * <p>Not thread-safe: one caller thread at a time (the backend keeps per-thread matmul scratch, up
  * to 258 KiB per thread). Every output array is bit-identical for any thread count; only the
- * values returned by {@link #softmaxCrossEntropy}, {@link #dot} and {@link #l2Norm} sum per-thread
- * partial results, in a fixed order, so they are reproducible for a given thread count.
+ * values returned by {@link #softmaxCrossEntropy}, {@link #dot}, {@link #l2Norm} and {@link
+ * #clipByNorm} (and so the factor clipByNorm scales by) sum per-thread partial results, in a fixed
+ * order, so they are reproducible for a given thread count.
  */
 public final class CpuBackend implements TensorBackend {
   /** Element count from which element-wise operations use the pool. */
@@ -435,6 +436,429 @@ public final class CpuBackend implements TensorBackend {
   }
 
   @Override
+  public void copy(float[] src, float[] dst, int n) {
+    ensureOpen();
+    nonNegative(n, "n");
+    requireLength(src, n, "src");
+    requireLength(dst, n, "dst");
+    elementwise(n, (part, from, to) -> System.arraycopy(src, from, dst, from, to - from));
+  }
+
+  @Override
+  public double clipByNorm(float[] x, int n, double maxNorm) {
+    ensureOpen();
+    if (!(maxNorm > 0)) {
+      throw new IllegalArgumentException("maxNorm must be positive, got " + maxNorm);
+    }
+    double norm = l2Norm(x, n);
+    if (norm > maxNorm && norm <= Double.MAX_VALUE) {
+      scale(x, (float) (maxNorm / norm), n);
+    }
+    return norm;
+  }
+
+  @Override
+  public int quantizeInt8(float[] x, int n, int blockSize, byte[] q, float[] scales) {
+    ensureOpen();
+    nonNegative(n, "n");
+    positive(blockSize, "blockSize");
+    int blocks = blockCount(n, blockSize);
+    requireLength(x, n, "x");
+    requireLength(q, n, "q");
+    requireLength(scales, blocks, "scales");
+    forBlocks(
+        n,
+        blocks,
+        (part, fromBlock, toBlock) -> {
+          for (int b = fromBlock; b < toBlock; b++) {
+            int from = b * blockSize;
+            int to = Math.min(n, from + blockSize);
+            float scale = maxAbs(x, from, to) / 127f;
+            scales[b] = scale;
+            for (int i = from; i < to; i++) {
+              q[i] = (byte) code(x[i], scale, 127);
+            }
+          }
+        });
+    return blocks;
+  }
+
+  @Override
+  public void dequantizeInt8(byte[] q, float[] scales, int n, int blockSize, float[] out) {
+    ensureOpen();
+    nonNegative(n, "n");
+    positive(blockSize, "blockSize");
+    int blocks = blockCount(n, blockSize);
+    requireLength(q, n, "q");
+    requireLength(scales, blocks, "scales");
+    requireLength(out, n, "out");
+    forBlocks(
+        n,
+        blocks,
+        (part, fromBlock, toBlock) -> {
+          for (int b = fromBlock; b < toBlock; b++) {
+            int from = b * blockSize;
+            int to = Math.min(n, from + blockSize);
+            float scale = scales[b];
+            for (int i = from; i < to; i++) {
+              out[i] = q[i] * scale;
+            }
+          }
+        });
+  }
+
+  @Override
+  public int quantizeInt4(float[] x, int n, int blockSize, byte[] packed, float[] scales) {
+    ensureOpen();
+    nonNegative(n, "n");
+    evenBlockSize(blockSize);
+    int blocks = blockCount(n, blockSize);
+    requireLength(x, n, "x");
+    requireLength(packed, (n + 1L) / 2, "packed");
+    requireLength(scales, blocks, "scales");
+    forBlocks(
+        n,
+        blocks,
+        (part, fromBlock, toBlock) -> {
+          for (int b = fromBlock; b < toBlock; b++) {
+            int from = b * blockSize;
+            int to = Math.min(n, from + blockSize);
+            float scale = maxAbs(x, from, to) / 7f;
+            scales[b] = scale;
+            // Blocks start at even indices, so pairs never straddle two blocks.
+            int i = from;
+            for (; i + 1 < to; i += 2) {
+              int lo = code(x[i], scale, 7) + 8;
+              int hi = code(x[i + 1], scale, 7) + 8;
+              packed[i >> 1] = (byte) (lo | hi << 4);
+            }
+            if (i < to) {
+              packed[i >> 1] = (byte) ((code(x[i], scale, 7) + 8) | 8 << 4);
+            }
+          }
+        });
+    return blocks;
+  }
+
+  @Override
+  public void dequantizeInt4(byte[] packed, float[] scales, int n, int blockSize, float[] out) {
+    ensureOpen();
+    nonNegative(n, "n");
+    evenBlockSize(blockSize);
+    int blocks = blockCount(n, blockSize);
+    requireLength(packed, (n + 1L) / 2, "packed");
+    requireLength(scales, blocks, "scales");
+    requireLength(out, n, "out");
+    forBlocks(
+        n,
+        blocks,
+        (part, fromBlock, toBlock) -> {
+          for (int b = fromBlock; b < toBlock; b++) {
+            int from = b * blockSize;
+            int to = Math.min(n, from + blockSize);
+            float scale = scales[b];
+            int i = from;
+            for (; i + 1 < to; i += 2) {
+              int p = packed[i >> 1];
+              out[i] = ((p & 15) - 8) * scale;
+              out[i + 1] = (((p >> 4) & 15) - 8) * scale;
+            }
+            if (i < to) {
+              out[i] = ((packed[i >> 1] & 15) - 8) * scale;
+            }
+          }
+        });
+  }
+
+  /** The largest |x[i]| over {@code [from, to)}; a branch-free reduction that vectorizes. */
+  private static float maxAbs(float[] x, int from, int to) {
+    float largest = 0f;
+    for (int i = from; i < to; i++) {
+      largest = Math.max(largest, Math.abs(x[i]));
+    }
+    return largest;
+  }
+
+  /**
+   * {@code v / scale} rounded to the nearest integer, halves away from zero, clamped to {@code
+   * [-limit, limit]}; 0 when the scale is 0. The quotient is taken in double, which is close
+   * enough to the exact one that it rounds the same way (a float quotient would not always).
+   */
+  private static int code(float v, float scale, int limit) {
+    if (scale == 0f) {
+      return 0;
+    }
+    double t = Math.abs((double) v / scale);
+    double whole = Math.floor(t);
+    // t - whole is exact, unlike t + 0.5, which can round up just below a half.
+    int rounded = (int) Math.min(limit, whole + (t - whole >= 0.5 ? 1 : 0));
+    return v < 0 ? -rounded : rounded;
+  }
+
+  /** Runs task over block numbers {@code [0, blocks)}, split across the pool when n is large. */
+  private void forBlocks(int n, int blocks, WorkerPool.RangeTask task) {
+    if (isLarge(n)) {
+      pool.forEach(blocks, 1, task);
+    } else {
+      task.run(0, 0, blocks);
+    }
+  }
+
+  private static int blockCount(int n, int blockSize) {
+    return (int) (((long) n + blockSize - 1) / blockSize);
+  }
+
+  private static void evenBlockSize(int blockSize) {
+    if (blockSize < 2 || blockSize % 2 != 0) {
+      throw new IllegalArgumentException(
+          "blockSize must be positive and even, so no byte holds two blocks; got " + blockSize);
+    }
+  }
+
+  @Override
+  public int topK(float[] x, int n, int k, int[] indices) {
+    ensureOpen();
+    nonNegative(n, "n");
+    nonNegative(k, "k");
+    requireLength(x, n, "x");
+    int m = Math.min(k, n);
+    Objects.requireNonNull(indices, "indices");
+    if (indices.length < m) {
+      throw new IllegalArgumentException(
+          "indices holds " + indices.length + " elements, needs " + m);
+    }
+    if (m == n) {
+      for (int i = 0; i < n; i++) {
+        indices[i] = i;
+      }
+      return m;
+    }
+    int threads = pool.threads();
+    if (!isLarge(n) || (long) m * 4 * threads > n) {
+      int size = selectTop(x, null, 0, n, m, new int[m], indices);
+      Arrays.sort(indices, 0, size);
+      return m;
+    }
+    // Each part keeps the best m of its range; the best m overall are among those candidates.
+    // The order is total, so the result does not depend on how the range was split.
+    int[][] partTop = new int[threads][];
+    int[] partSize = new int[threads];
+    pool.forEach(
+        n,
+        LINE,
+        (part, from, to) -> {
+          int[] top = new int[m];
+          int size = selectTop(x, null, from, to, m, new int[m], top);
+          Arrays.sort(top, 0, size);
+          partTop[part] = top;
+          partSize[part] = size;
+        });
+    // Part numbers follow range order, so concatenating the sorted parts keeps indices ascending.
+    int total = 0;
+    for (int p = 0; p < threads; p++) {
+      total += partSize[p];
+    }
+    int[] candidates = new int[total];
+    int at = 0;
+    for (int p = 0; p < threads; p++) {
+      if (partSize[p] > 0) {
+        System.arraycopy(partTop[p], 0, candidates, at, partSize[p]);
+        at += partSize[p];
+      }
+    }
+    int size = selectTop(x, candidates, 0, total, m, new int[m], indices);
+    Arrays.sort(indices, 0, size);
+    return m;
+  }
+
+  /**
+   * Keeps the best {@code m} of a run of candidates in a heap whose root is the worst kept: the
+   * candidates are indices {@code [from, to)} of x, or {@code candidates[from, to)} when that is
+   * non-null, in ascending index order either way. A later candidate has a higher index than all
+   * kept, so it displaces the root only when strictly larger in magnitude. Leaves the kept
+   * indices, unordered, in {@code heapIndex[0, size)} and returns size, {@code min(m, to - from)}.
+   */
+  private static int selectTop(
+      float[] x, int[] candidates, int from, int to, int m, int[] heapKey, int[] heapIndex) {
+    if (m == 0) {
+      return 0;
+    }
+    int size = 0;
+    int c = from;
+    for (; c < to && size < m; c++) {
+      int index = candidates == null ? c : candidates[c];
+      heapKey[size] = magnitudeKey(x[index]);
+      heapIndex[size] = index;
+      size++;
+    }
+    for (int i = size / 2 - 1; i >= 0; i--) {
+      siftDown(heapKey, heapIndex, size, i, heapKey[i], heapIndex[i]);
+    }
+    int rootKey = heapKey[0];
+    for (; c < to; c++) {
+      int index = candidates == null ? c : candidates[c];
+      int key = magnitudeKey(x[index]);
+      if (key > rootKey) {
+        siftDown(heapKey, heapIndex, size, 0, key, index);
+        rootKey = heapKey[0];
+      }
+    }
+    return size;
+  }
+
+  /** Places (key, index) at slot i or below, keeping every parent no better than its children. */
+  private static void siftDown(
+      int[] heapKey, int[] heapIndex, int size, int i, int key, int index) {
+    while (true) {
+      int child = 2 * i + 1;
+      if (child >= size) {
+        break;
+      }
+      if (child + 1 < size
+          && worse(heapKey[child + 1], heapIndex[child + 1], heapKey[child], heapIndex[child])) {
+        child++;
+      }
+      if (!worse(heapKey[child], heapIndex[child], key, index)) {
+        break;
+      }
+      heapKey[i] = heapKey[child];
+      heapIndex[i] = heapIndex[child];
+      i = child;
+    }
+    heapKey[i] = key;
+    heapIndex[i] = index;
+  }
+
+  /** Whether element a ranks below element b: smaller magnitude, or equal and a later index. */
+  private static boolean worse(int keyA, int indexA, int keyB, int indexB) {
+    return keyA < keyB || (keyA == keyB && indexA > indexB);
+  }
+
+  /**
+   * |v| as an int ordered like the magnitudes: the bits of a non-negative float order as the
+   * values do, -0 maps to +0, and the canonical NaN lands above infinity.
+   */
+  private static int magnitudeKey(float v) {
+    return Float.floatToIntBits(v) & 0x7fffffff;
+  }
+
+  @Override
+  public void median(float[][] inputs, int count, int n, float[] out) {
+    ensureOpen();
+    requireInputs(inputs, count, n);
+    requireLength(out, n, "out");
+    int mid = count / 2;
+    boolean even = count % 2 == 0;
+    acrossInputs(
+        inputs,
+        count,
+        n,
+        (values, i) -> {
+          out[i] = even ? (float) (((double) values[mid - 1] + values[mid]) * 0.5) : values[mid];
+        });
+  }
+
+  @Override
+  public void trimmedMean(float[][] inputs, int count, int n, int trim, float[] out) {
+    ensureOpen();
+    requireInputs(inputs, count, n);
+    nonNegative(trim, "trim");
+    if (2L * trim >= count) {
+      throw new IllegalArgumentException(
+          "trimming " + trim + " from each end of " + count + " values leaves none");
+    }
+    requireLength(out, n, "out");
+    int kept = count - 2 * trim;
+    acrossInputs(
+        inputs,
+        count,
+        n,
+        (values, i) -> {
+          double sum = 0;
+          for (int j = trim; j < count - trim; j++) {
+            sum += values[j];
+          }
+          out[i] = (float) (sum / kept);
+        });
+  }
+
+  /** Receives the sorted values of element i across the inputs. */
+  @FunctionalInterface
+  private interface SortedColumn {
+    void accept(float[] sorted, int i);
+  }
+
+  /**
+   * For each {@code i < n}, sorts {@code inputs[j][i]} for {@code j < count} into a scratch array
+   * of the part and hands it over; the scratch is allocated once per part, not per element.
+   */
+  private void acrossInputs(float[][] inputs, int count, int n, SortedColumn column) {
+    elementwise(
+        n,
+        (part, from, to) -> {
+          float[] values = new float[count];
+          for (int i = from; i < to; i++) {
+            for (int j = 0; j < count; j++) {
+              values[j] = inputs[j][i];
+            }
+            Arrays.sort(values, 0, count);
+            column.accept(values, i);
+          }
+        });
+  }
+
+  private static void requireInputs(float[][] inputs, int count, int n) {
+    Objects.requireNonNull(inputs, "inputs");
+    positive(count, "count");
+    nonNegative(n, "n");
+    if (inputs.length < count) {
+      throw new IllegalArgumentException(
+          "inputs holds " + inputs.length + " arrays, needs " + count);
+    }
+    for (int j = 0; j < count; j++) {
+      if (inputs[j] == null) {
+        throw new IllegalArgumentException("inputs[" + j + "] is null");
+      }
+      requireLength(inputs[j], n, "inputs[" + j + "]");
+    }
+  }
+
+  @Override
+  public void nesterovStep(
+      float[] theta, float[] delta, float[] velocity, int n, float lr, float momentum) {
+    ensureOpen();
+    nonNegative(n, "n");
+    requireLength(theta, n, "theta");
+    requireLength(delta, n, "delta");
+    requireLength(velocity, n, "velocity");
+    elementwise(
+        n,
+        (part, from, to) -> {
+          for (int i = from; i < to; i++) {
+            float d = delta[i];
+            float vi = momentum * velocity[i] + d;
+            velocity[i] = vi;
+            theta[i] -= lr * (d + momentum * vi);
+          }
+        });
+  }
+
+  @Override
+  public void adamStep(
+      float[] theta,
+      float[] delta,
+      float[] m,
+      float[] v,
+      int n,
+      long step,
+      float lr,
+      float beta1,
+      float beta2,
+      float eps) {
+    adamW(theta, delta, m, v, n, step, lr, beta1, beta2, eps, 0f);
+  }
+
+  @Override
   public void close() {
     closed = true;
     pool.close();
@@ -479,6 +903,20 @@ public final class CpuBackend implements TensorBackend {
   private static void nonNegative(int value, String what) {
     if (value < 0) {
       throw new IllegalArgumentException(what + " must not be negative, got " + value);
+    }
+  }
+
+  private static void positive(int value, String what) {
+    if (value < 1) {
+      throw new IllegalArgumentException(what + " must be positive, got " + value);
+    }
+  }
+
+  private static void requireLength(byte[] array, long needed, String what) {
+    Objects.requireNonNull(array, what);
+    if (array.length < needed) {
+      throw new IllegalArgumentException(
+          what + " holds " + array.length + " bytes, needs " + needed);
     }
   }
 

@@ -148,6 +148,133 @@ public interface TensorBackend extends AutoCloseable {
   /** Whether none of the first n elements is NaN or infinite. */
   boolean allFinite(float[] x, int n);
 
+  /** {@code dst[i] = src[i]} for {@code i < n}; dst may be the same array as src. */
+  void copy(float[] src, float[] dst, int n);
+
+  /**
+   * Clips the first n elements of x to Euclidean norm at most {@code maxNorm}: when their norm
+   * exceeds {@code maxNorm} they are multiplied in place by {@code maxNorm / norm} (the factor
+   * rounded to float once, so the new norm is {@code maxNorm} up to float rounding). A norm that is
+   * not finite (x holds NaN or an infinity) leaves x unchanged.
+   *
+   * @return the norm before clipping, accumulated in {@code double} as by {@link #l2Norm}
+   * @throws IllegalArgumentException if {@code maxNorm} is not positive (or is NaN)
+   */
+  double clipByNorm(float[] x, int n, double maxNorm);
+
+  /**
+   * Block-wise symmetric int8 quantization of the first n elements of x.
+   *
+   * <p>Block b covers {@code x[b * blockSize, min(n, (b + 1) * blockSize))}; the last block may be
+   * shorter. Its scale is {@code scales[b] = max |x| / 127} over the block, divided in float, and 0
+   * when that is 0 (an all-zero block, or one whose largest magnitude is too small for a nonzero
+   * float scale). Each code is {@code q[i] = x[i] / scale} rounded to the nearest integer, halves
+   * away from zero, clamped to {@code [-127, 127]}; 0 where the scale is 0. Codes are laid out like
+   * x: {@code q[i]} for {@code i < n}. Inputs must be finite; codes for NaN or infinite elements
+   * are unspecified.
+   *
+   * @return the number of blocks, {@code ceil(n / blockSize)}, which is how many scales are
+   *     written
+   * @throws IllegalArgumentException if {@code blockSize < 1}, or q or scales is too short
+   */
+  int quantizeInt8(float[] x, int n, int blockSize, byte[] q, float[] scales);
+
+  /**
+   * The inverse of {@link #quantizeInt8}: {@code out[i] = q[i] * scales[i / blockSize]} for {@code
+   * i < n}, the product in float.
+   *
+   * @throws IllegalArgumentException if {@code blockSize < 1}, or an array is too short
+   */
+  void dequantizeInt8(byte[] q, float[] scales, int n, int blockSize, float[] out);
+
+  /**
+   * Block-wise symmetric int4 quantization of the first n elements of x, two codes per byte.
+   *
+   * <p>Blocks are as in {@link #quantizeInt8}, with {@code scales[b] = max |x| / 7} and values
+   * rounded (halves away from zero) and clamped to {@code [-7, 7]}. Each value is stored as {@code
+   * value + 8}, so in {@code [1, 15]} with 8 meaning zero: element {@code 2j} in the low nibble of
+   * {@code packed[j]}, element {@code 2j + 1} in its high nibble. packed holds {@code ceil(n / 2)}
+   * bytes; when n is odd the unused high nibble of the last byte is 8. blockSize must be even, so
+   * that no byte holds elements of two blocks.
+   *
+   * @return the number of blocks, {@code ceil(n / blockSize)}
+   * @throws IllegalArgumentException if {@code blockSize} is not positive and even, or packed or
+   *     scales is too short
+   */
+  int quantizeInt4(float[] x, int n, int blockSize, byte[] packed, float[] scales);
+
+  /**
+   * The inverse of {@link #quantizeInt4}: {@code out[i] = (nibble(i) - 8) * scales[i /
+   * blockSize]} for {@code i < n}, the product in float, where {@code nibble(i)} is the low nibble
+   * of {@code packed[i / 2]} for even i and the high nibble for odd i. A nibble of 0, which {@link
+   * #quantizeInt4} never writes, decodes as -8.
+   *
+   * @throws IllegalArgumentException if {@code blockSize} is not positive and even, or an array is
+   *     too short
+   */
+  void dequantizeInt4(byte[] packed, float[] scales, int n, int blockSize, float[] out);
+
+  /**
+   * The indices of the k elements of x largest in magnitude {@code |x[i]|}, among the first n,
+   * written to {@code indices[0, min(k, n))} in ascending index order. Equal magnitudes are ranked
+   * by index, the lower first; +0 and -0 are equal, and NaN ranks above infinity, so it is never
+   * silently dropped. Takes {@code O(n log k)} time.
+   *
+   * @return {@code min(k, n)}, the number of indices written
+   * @throws IllegalArgumentException if {@code k < 0}, or indices is too short
+   */
+  int topK(float[] x, int n, int k, int[] indices);
+
+  /**
+   * Element-wise median of the first {@code count} arrays of inputs: {@code out[i]} is the median
+   * of {@code inputs[j][i]} over {@code j < count}; for even count the mean of the two middle
+   * values, computed in double and rounded once. Values are ordered as by {@link
+   * java.util.Arrays#sort(float[])}, so NaN sorts above infinity. out may be one of the inputs.
+   *
+   * @throws IllegalArgumentException if {@code count < 1}, inputs holds fewer than count arrays,
+   *     or an array is null or too short
+   */
+  void median(float[][] inputs, int count, int n, float[] out);
+
+  /**
+   * Element-wise trimmed mean of the first {@code count} arrays of inputs: for each i the {@code
+   * trim} smallest and {@code trim} largest of {@code inputs[j][i]} over {@code j < count} are
+   * dropped and the remaining {@code count - 2 trim} averaged, summed in double in ascending order
+   * and rounded once. Values are ordered as in {@link #median}. out may be one of the inputs.
+   *
+   * @throws IllegalArgumentException if {@code trim < 0}, {@code 2 trim >= count}, inputs holds
+   *     fewer than count arrays, or an array is null or too short
+   */
+  void trimmedMean(float[][] inputs, int count, int n, int trim, float[] out);
+
+  /**
+   * One outer Nesterov momentum step with the outer gradient delta, over the first n elements:
+   * {@code velocity = momentum * velocity + delta}, then {@code theta -= lr * (delta + momentum *
+   * velocity)} with the new velocity. Updates theta and velocity in place, in float; delta is only
+   * read.
+   */
+  void nesterovStep(
+      float[] theta, float[] delta, float[] velocity, int n, float lr, float momentum);
+
+  /**
+   * One outer Adam step with the outer gradient delta (FedOpt's server Adam): exactly {@link
+   * #adamW} with weight decay 0. Updates theta, m and v in place; delta is only read.
+   *
+   * @param step the 1-based number of this outer step, used for bias correction
+   * @throws IllegalArgumentException if {@code step < 1}
+   */
+  void adamStep(
+      float[] theta,
+      float[] delta,
+      float[] m,
+      float[] v,
+      int n,
+      long step,
+      float lr,
+      float beta1,
+      float beta2,
+      float eps);
+
   /** Releases the backend's threads. Idempotent; the backend is unusable afterwards. */
   @Override
   void close();

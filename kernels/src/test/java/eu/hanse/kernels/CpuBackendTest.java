@@ -706,6 +706,575 @@ class CpuBackendTest {
     }
   }
 
+  // ---- copy and clipping ----
+
+  @ParameterizedTest(name = "{0} threads")
+  @ValueSource(ints = {1, 2})
+  void copyCopiesExactly(int threads) {
+    Random rnd = new Random(81);
+    try (TensorBackend backend = TensorBackend.cpu(threads)) {
+      for (int n : SIZES) {
+        String what = "copy n=" + n + " on " + backend.name();
+        float[] src = inputs(rnd, n, -1e30, 1e30);
+        float[] dst = outputs(rnd, n);
+
+        backend.copy(src, dst, n);
+
+        assertWithin(what, ScalarReference.copy(src, n), dst, i -> 0);
+        assertPadUntouched(what, dst, n);
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0} threads")
+  @ValueSource(ints = {1, 2})
+  void clipByNormMatchesReference(int threads) {
+    Random rnd = new Random(82);
+    try (TensorBackend backend = TensorBackend.cpu(threads)) {
+      for (int n : SIZES) {
+        for (double ratio : new double[] {0.3, 2.0}) {
+          float[] x = outputs(rnd, n);
+          float[] x0 = x.clone();
+          double norm = ScalarReference.l2Norm(x0, n);
+          double maxNorm = n == 0 ? 1.0 : norm * ratio;
+          String what = "clipByNorm n=" + n + " maxNorm=" + maxNorm + " on " + backend.name();
+          double[] expected = ScalarReference.clipByNorm(x0, n, maxNorm);
+
+          double returned = backend.clipByNorm(x, n, maxNorm);
+
+          assertEquals(norm, returned, (n + 8) * 0x1p-53 * norm, what + " returned norm");
+          if (norm <= maxNorm) {
+            assertArrayEquals(x0, x, what + " must leave x alone");
+          } else {
+            // One rounding of the factor to float, one of each product.
+            assertWithin(what, expected, x, i -> 2 * U * Math.abs(expected[i]));
+            double after = ScalarReference.l2Norm(x, n);
+            assertEquals(maxNorm, after, 4 * U * maxNorm, what + " norm after clipping");
+          }
+          assertPadUntouched(what, x, n);
+        }
+      }
+    }
+  }
+
+  @Test
+  void clipByNormRejectsNonPositiveMaxNormAndSkipsNonFiniteNorms() {
+    try (TensorBackend backend = TensorBackend.cpu(1)) {
+      float[] x = {3f, 4f, SENTINEL};
+      for (double bad : new double[] {0, -1, Double.NaN}) {
+        IllegalArgumentException e =
+            assertThrows(IllegalArgumentException.class, () -> backend.clipByNorm(x, 2, bad));
+        assertTrue(e.getMessage().contains("maxNorm"), e.getMessage());
+      }
+      assertArrayEquals(new float[] {3f, 4f, SENTINEL}, x);
+      assertEquals(5.0, backend.clipByNorm(x, 2, 10.0));
+      assertArrayEquals(new float[] {3f, 4f, SENTINEL}, x);
+      assertEquals(5.0, backend.clipByNorm(x, 2, 1.0));
+      assertArrayEquals(new float[] {0.6f, 0.8f, SENTINEL}, x);
+      float[] bad = {1f, Float.NaN, Float.POSITIVE_INFINITY};
+      assertTrue(Double.isNaN(backend.clipByNorm(bad, 3, 1.0)));
+      assertArrayEquals(new float[] {1f, Float.NaN, Float.POSITIVE_INFINITY}, bad);
+    }
+  }
+
+  // ---- quantization ----
+
+  /** {n, blockSize}: blocks of 1, sizes not multiples of the block, one large split. */
+  private static final int[][] INT8_SHAPES = {
+    {0, 4}, {1, 1}, {7, 1}, {7, 3}, {33, 7}, {33, 64}, {1000, 7}, {1000, 64}, {LARGE, 64},
+    {LARGE, 1000}
+  };
+
+  private static final int[][] INT4_SHAPES = {
+    {0, 4}, {1, 2}, {7, 2}, {7, 4}, {33, 6}, {33, 64}, {1000, 14}, {1000, 64}, {LARGE, 64},
+    {LARGE, 1000}
+  };
+
+  /** Random values with a varying scale per block, and one all-zero block when there are two. */
+  private static float[] quantizeInputs(Random rnd, int n, int blockSize) {
+    float[] x = inputs(rnd, n, -1, 1);
+    for (int from = 0; from < n; from += blockSize) {
+      double blockScale = Math.pow(10, rnd.nextInt(9) - 4);
+      for (int i = from; i < Math.min(n, from + blockSize); i++) {
+        x[i] *= (float) blockScale;
+      }
+    }
+    if (n >= 2 * blockSize) {
+      Arrays.fill(x, blockSize, 2 * blockSize, 0f);
+    }
+    return x;
+  }
+
+  @ParameterizedTest(name = "{0} threads")
+  @ValueSource(ints = {1, 2})
+  void quantizeInt8MatchesReferenceAndRoundTrips(int threads) {
+    Random rnd = new Random(91);
+    try (TensorBackend backend = TensorBackend.cpu(threads)) {
+      for (int[] shape : INT8_SHAPES) {
+        int n = shape[0];
+        int blockSize = shape[1];
+        String what = "int8 n=" + n + " blockSize=" + blockSize + " on " + backend.name();
+        float[] x = quantizeInputs(rnd, n, blockSize);
+        ScalarReference.Quantized expected = ScalarReference.quantize(x, n, blockSize, 127);
+        int blocks = expected.scales().length;
+        byte[] q = new byte[n + PAD];
+        Arrays.fill(q, n, n + PAD, (byte) 99);
+        float[] scales = filled(blocks, Float.NaN);
+
+        assertEquals(blocks, backend.quantizeInt8(x, n, blockSize, q, scales), what + " blocks");
+
+        assertArrayEquals(expected.scales(), Arrays.copyOf(scales, blocks), what + " scales");
+        assertPadUntouched(what + " scales", scales, blocks);
+        for (int i = 0; i < n; i++) {
+          if (q[i] != expected.codes()[i]) {
+            fail(what + ": code " + i + " of " + x[i] + " is " + q[i] + ", expected "
+                + expected.codes()[i] + " (scale " + scales[i / blockSize] + ")");
+          }
+        }
+        for (int i = n; i < n + PAD; i++) {
+          assertEquals(99, q[i], what + " wrote a code past the end, at " + i);
+        }
+
+        float[] out = outputs(rnd, n);
+        backend.dequantizeInt8(q, scales, n, blockSize, out);
+
+        double[] decoded = ScalarReference.dequantize(expected.codes(), scales, n, blockSize);
+        assertWithin(what + " dequantize", decoded, out, i -> U * Math.abs(decoded[i]));
+        assertPadUntouched(what + " dequantize", out, n);
+        checkRoundTrip(what, x, out, scales, n, blockSize, 127);
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0} threads")
+  @ValueSource(ints = {1, 2})
+  void quantizeInt4MatchesReferenceAndRoundTrips(int threads) {
+    Random rnd = new Random(92);
+    try (TensorBackend backend = TensorBackend.cpu(threads)) {
+      for (int[] shape : INT4_SHAPES) {
+        int n = shape[0];
+        int blockSize = shape[1];
+        String what = "int4 n=" + n + " blockSize=" + blockSize + " on " + backend.name();
+        float[] x = quantizeInputs(rnd, n, blockSize);
+        ScalarReference.Quantized expected = ScalarReference.quantize(x, n, blockSize, 7);
+        byte[] expectedPacked = ScalarReference.packInt4(expected.codes(), n);
+        int bytes = expectedPacked.length;
+        int blocks = expected.scales().length;
+        byte[] packed = new byte[bytes + PAD];
+        Arrays.fill(packed, bytes, bytes + PAD, (byte) 99);
+        float[] scales = filled(blocks, Float.NaN);
+
+        assertEquals(
+            blocks, backend.quantizeInt4(x, n, blockSize, packed, scales), what + " blocks");
+
+        assertArrayEquals(expected.scales(), Arrays.copyOf(scales, blocks), what + " scales");
+        assertPadUntouched(what + " scales", scales, blocks);
+        for (int i = 0; i < n; i++) {
+          int nibble = (packed[i / 2] >> (4 * (i % 2))) & 15;
+          if (nibble - 8 != expected.codes()[i]) {
+            fail(what + ": code " + i + " of " + x[i] + " is " + (nibble - 8) + ", expected "
+                + expected.codes()[i] + " (scale " + scales[i / blockSize] + ")");
+          }
+        }
+        assertArrayEquals(expectedPacked, Arrays.copyOf(packed, bytes), what + " packed bytes");
+        for (int i = bytes; i < bytes + PAD; i++) {
+          assertEquals(99, packed[i], what + " wrote a byte past the end, at " + i);
+        }
+
+        float[] out = outputs(rnd, n);
+        backend.dequantizeInt4(packed, scales, n, blockSize, out);
+
+        double[] decoded = ScalarReference.dequantize(expected.codes(), scales, n, blockSize);
+        assertWithin(what + " dequantize", decoded, out, i -> U * Math.abs(decoded[i]));
+        assertPadUntouched(what + " dequantize", out, n);
+        checkRoundTrip(what, x, out, scales, n, blockSize, 7);
+      }
+    }
+  }
+
+  /**
+   * {@code |x - dequantized| <= scale / 2}, plus float slack: the product's rounding and the
+   * quotient of the block maximum exceeding the top level by a rounding, each {@code levels U
+   * scale}.
+   */
+  private static void checkRoundTrip(
+      String what, float[] x, float[] out, float[] scales, int n, int blockSize, int levels) {
+    double[] original = new double[n];
+    for (int i = 0; i < n; i++) {
+      original[i] = x[i];
+    }
+    assertWithin(
+        what + " round trip",
+        original,
+        out,
+        i -> scales[i / blockSize] * (0.5 + 2 * levels * U));
+  }
+
+  @Test
+  void quantizeRoundsHalvesAwayFromZero() {
+    try (TensorBackend backend = TensorBackend.cpu(1)) {
+      // The block maxima make each scale exactly 1, so every quotient is the value itself.
+      float[] x8 = {127f, 0.5f, 1.5f, 2.5f, -0.5f, -2.5f, 0.49999997f, -126.5f};
+      byte[] q = new byte[x8.length];
+      float[] scales8 = new float[1];
+      backend.quantizeInt8(x8, x8.length, 8, q, scales8);
+      assertEquals(1f, scales8[0]);
+      assertArrayEquals(new byte[] {127, 1, 2, 3, -1, -3, 0, -127}, q);
+
+      float[] x4 = {7f, 0.5f, -0.5f, 2.5f, -3.5f, 6.5f, -7f};
+      byte[] packed = new byte[4];
+      float[] scales4 = new float[2];
+      assertEquals(2, backend.quantizeInt4(x4, x4.length, 6, packed, scales4));
+      assertArrayEquals(new float[] {1f, 1f}, scales4);
+      // Codes 7, 1, -1, 3, -4, 7 | -7, stored +8 as low, high nibble pairs; the lone last is 8.
+      assertArrayEquals(
+          new byte[] {(byte) (15 | 9 << 4), (byte) (7 | 11 << 4), (byte) (4 | 15 << 4),
+              (byte) (1 | 8 << 4)},
+          packed);
+      float[] out = new float[7];
+      backend.dequantizeInt4(packed, scales4, 7, 6, out);
+      assertArrayEquals(new float[] {7f, 1f, -1f, 3f, -4f, 7f, -7f}, out);
+    }
+  }
+
+  @Test
+  void quantizeRejectsBadBlockSizesAndShortArraysWithoutWriting() {
+    try (TensorBackend backend = TensorBackend.cpu(1)) {
+      float[] x = {1f, 2f, 3f, 4f, 5f, 6f};
+      byte[] q = new byte[6];
+      Arrays.fill(q, (byte) 42);
+      float[] scales = filled(3, 9f);
+      float[] scalesBefore = scales.clone();
+      for (int odd : new int[] {1, 3, 5}) {
+        IllegalArgumentException e =
+            assertThrows(
+                IllegalArgumentException.class, () -> backend.quantizeInt4(x, 6, odd, q, scales));
+        assertTrue(e.getMessage().contains("even"), e.getMessage());
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> backend.dequantizeInt4(q, scales, 6, odd, new float[6]));
+      }
+      assertThrows(IllegalArgumentException.class, () -> backend.quantizeInt4(x, 6, 0, q, scales));
+      assertThrows(IllegalArgumentException.class, () -> backend.quantizeInt8(x, 6, 0, q, scales));
+      assertThrows(
+          IllegalArgumentException.class, () -> backend.quantizeInt8(x, 6, -2, q, scales));
+      // Six elements in blocks of 1 need six scales; scales holds three plus padding of five.
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> backend.quantizeInt8(x, 6, 1, q, new float[5]));
+      assertThrows(
+          IllegalArgumentException.class, () -> backend.quantizeInt8(x, 6, 2, new byte[5], scales));
+      assertThrows(
+          IllegalArgumentException.class, () -> backend.quantizeInt4(x, 6, 2, new byte[2], scales));
+      assertThrows(IllegalArgumentException.class, () -> backend.quantizeInt8(x, 7, 2, q, scales));
+      assertArrayEquals(scalesBefore, scales);
+      for (byte b : q) {
+        assertEquals(42, b);
+      }
+      float[] out = filled(6, 5f);
+      float[] outBefore = out.clone();
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> backend.dequantizeInt8(q, new float[2], 6, 2, out));
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> backend.dequantizeInt4(new byte[2], scales, 6, 2, out));
+      assertArrayEquals(outBefore, out);
+    }
+  }
+
+  // ---- top-k ----
+
+  @ParameterizedTest(name = "{0} threads")
+  @ValueSource(ints = {1, 2})
+  void topKMatchesFullSort(int threads) {
+    Random rnd = new Random(101);
+    try (TensorBackend backend = TensorBackend.cpu(threads)) {
+      for (int n : SIZES) {
+        for (boolean ties : new boolean[] {false, true}) {
+          float[] x = inputs(rnd, n, -1, 1);
+          if (ties) {
+            // Few distinct magnitudes, both signs and both zeros: ranking leans on the index.
+            for (int i = 0; i < n; i++) {
+              x[i] = (rnd.nextInt(9) - 4) * 0.25f;
+              if (x[i] == 0 && rnd.nextBoolean()) {
+                x[i] = -0f;
+              }
+            }
+          }
+          for (int k : new int[] {0, 1, 5, 100, n / 3, n - 1, n, n + 3}) {
+            if (k < 0) {
+              continue;
+            }
+            String what =
+                "topK n=" + n + " k=" + k + " ties=" + ties + " on " + backend.name();
+            int[] expected = ScalarReference.topK(x, n, k);
+            int m = expected.length;
+            int[] indices = new int[m + PAD];
+            Arrays.fill(indices, m, m + PAD, -7);
+
+            assertEquals(m, backend.topK(x, n, k, indices), what + " count");
+
+            assertArrayEquals(expected, Arrays.copyOf(indices, m), what);
+            for (int i = m; i < m + PAD; i++) {
+              assertEquals(-7, indices[i], what + " wrote past the end, at " + i);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0} threads")
+  @ValueSource(ints = {1, 2})
+  void topKRanksNanAndInfinityFirstAndBreaksTiesByIndex(int threads) {
+    try (TensorBackend backend = TensorBackend.cpu(threads)) {
+      int n = LARGE;
+      float[] x = new float[n];
+      for (int i = 0; i < n; i++) {
+        x[i] = (i % 7) * 0.1f;
+      }
+      x[n - 1] = Float.NaN;
+      x[n / 2] = Float.NEGATIVE_INFINITY;
+      x[3] = 5f;
+      x[n - 2] = -5f;
+      int[] indices = new int[10];
+      assertEquals(10, backend.topK(x, n, 10, indices));
+      // After NaN, -inf and the two 5s, the six earliest of the many 0.6s: i = 6, 13, 20, ...
+      assertArrayEquals(new int[] {3, 6, 13, 20, 27, 34, 41, n / 2, n - 2, n - 1}, indices);
+    }
+  }
+
+  @Test
+  void topKRejectsNegativeKAndShortIndices() {
+    try (TensorBackend backend = TensorBackend.cpu(1)) {
+      float[] x = {1f, -3f, 2f};
+      int[] indices = {9, 9};
+      assertThrows(IllegalArgumentException.class, () -> backend.topK(x, 3, -1, indices));
+      assertThrows(IllegalArgumentException.class, () -> backend.topK(x, 3, 3, indices));
+      assertThrows(IllegalArgumentException.class, () -> backend.topK(x, 4, 1, indices));
+      assertArrayEquals(new int[] {9, 9}, indices);
+      assertEquals(2, backend.topK(x, 3, 2, indices));
+      assertArrayEquals(new int[] {1, 2}, indices);
+    }
+  }
+
+  // ---- robust aggregation ----
+
+  /** count arrays of n values; with ties, values on a coarse grid so many coincide. */
+  private static float[][] aggregationInputs(Random rnd, int count, int n, boolean ties) {
+    float[][] inputs = new float[count + 1][];
+    for (int j = 0; j < count; j++) {
+      inputs[j] = inputs(rnd, n, -10, 10);
+      if (ties) {
+        for (int i = 0; i < n; i++) {
+          inputs[j][i] = Math.round(inputs[j][i] / 4) * 4f;
+        }
+      }
+    }
+    // An extra array past count, which must not be read.
+    inputs[count] = filled(n, Float.NaN);
+    return inputs;
+  }
+
+  @ParameterizedTest(name = "{0} threads")
+  @ValueSource(ints = {1, 2})
+  void medianMatchesReference(int threads) {
+    Random rnd = new Random(111);
+    try (TensorBackend backend = TensorBackend.cpu(threads)) {
+      for (int n : SIZES) {
+        for (int count : n > 1000 ? new int[] {2, 5} : new int[] {1, 2, 3, 4, 7, 8, 33}) {
+          boolean ties = count % 2 == 1;
+          String what = "median n=" + n + " count=" + count + " on " + backend.name();
+          float[][] inputs = aggregationInputs(rnd, count, n, ties);
+          float[] out = outputs(rnd, n);
+          double[] expected = ScalarReference.median(inputs, count, n);
+
+          backend.median(inputs, count, n, out);
+
+          // Odd count: exact; even: the mean of two floats, rounded once.
+          assertWithin(what, expected, out, i -> U * Math.abs(expected[i]));
+          assertPadUntouched(what, out, n);
+
+          float[] first = inputs[0];
+          backend.median(inputs, count, n, first);
+          assertArrayEquals(Arrays.copyOf(out, n), Arrays.copyOf(first, n), what + " in place");
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0} threads")
+  @ValueSource(ints = {1, 2})
+  void trimmedMeanMatchesReference(int threads) {
+    Random rnd = new Random(112);
+    try (TensorBackend backend = TensorBackend.cpu(threads)) {
+      for (int n : SIZES) {
+        for (int[] shape : n > 1000
+            ? new int[][] {{5, 1}, {8, 2}}
+            : new int[][] {{1, 0}, {2, 0}, {3, 1}, {4, 1}, {7, 2}, {8, 3}, {33, 5}}) {
+          int count = shape[0];
+          int trim = shape[1];
+          String what =
+              "trimmedMean n=" + n + " count=" + count + " trim=" + trim + " on "
+                  + backend.name();
+          float[][] inputs = aggregationInputs(rnd, count, n, rnd.nextBoolean());
+          float[] out = outputs(rnd, n);
+          double[] expected = ScalarReference.trimmedMean(inputs, count, n, trim);
+
+          backend.trimmedMean(inputs, count, n, trim, out);
+
+          // Summed in double and rounded once: one float rounding plus a negligible double sum
+          // error, bounded by count 2^-53 times the largest input magnitude (10).
+          assertWithin(
+              what, expected, out, i -> U * Math.abs(expected[i]) + count * 0x1p-53 * 10);
+          assertPadUntouched(what, out, n);
+
+          float[] first = inputs[0];
+          backend.trimmedMean(inputs, count, n, trim, first);
+          assertArrayEquals(Arrays.copyOf(out, n), Arrays.copyOf(first, n), what + " in place");
+        }
+      }
+    }
+  }
+
+  @Test
+  void trimmedMeanDropsOutliers() {
+    float[][] inputs = {{1f, -100f}, {1000f, 2f}, {2f, 3f}, {3f, 4f}, {-50f, 5f}};
+    float[] out = new float[2];
+    try (TensorBackend backend = TensorBackend.cpu(1)) {
+      backend.trimmedMean(inputs, 5, 2, 1, out);
+      assertArrayEquals(new float[] {2f, 3f}, out);
+      backend.median(inputs, 4, 2, out);
+      assertArrayEquals(new float[] {2.5f, 2.5f}, out);
+    }
+  }
+
+  @Test
+  void aggregationRejectsBadCountsAndShortInputsWithoutWriting() {
+    try (TensorBackend backend = TensorBackend.cpu(1)) {
+      float[][] inputs = {{1f, 2f}, {3f, 4f}, {5f}, null};
+      float[] out = {7f, 7f};
+      assertThrows(IllegalArgumentException.class, () -> backend.median(inputs, 0, 2, out));
+      assertThrows(IllegalArgumentException.class, () -> backend.median(inputs, 3, 2, out));
+      assertThrows(IllegalArgumentException.class, () -> backend.median(inputs, 4, 1, out));
+      assertThrows(IllegalArgumentException.class, () -> backend.median(inputs, 5, 1, out));
+      assertThrows(
+          IllegalArgumentException.class, () -> backend.median(inputs, 2, 3, new float[3]));
+      for (int[] bad : new int[][] {{2, 1}, {3, 2}, {1, 1}, {2, -1}}) {
+        IllegalArgumentException e =
+            assertThrows(
+                IllegalArgumentException.class,
+                () -> backend.trimmedMean(inputs, bad[0], 1, bad[1], out));
+        assertTrue(e.getMessage().contains(Integer.toString(bad[1])), e.getMessage());
+      }
+      assertArrayEquals(new float[] {7f, 7f}, out);
+    }
+  }
+
+  // ---- outer optimizers ----
+
+  @ParameterizedTest(name = "{0} threads")
+  @ValueSource(ints = {1, 2})
+  void nesterovStepMatchesReference(int threads) {
+    Random rnd = new Random(121);
+    try (TensorBackend backend = TensorBackend.cpu(threads)) {
+      for (int n : SIZES) {
+        for (float momentum : new float[] {0f, 0.9f}) {
+          String what = "nesterovStep n=" + n + " momentum=" + momentum + " on " + backend.name();
+          float lr = 0.7f;
+          float[] theta = outputs(rnd, n);
+          float[] delta = inputs(rnd, n, -0.1, 0.1);
+          float[] velocity = outputs(rnd, n);
+          float[] theta0 = theta.clone();
+          float[] velocity0 = velocity.clone();
+          ScalarReference.NesterovState expected =
+              ScalarReference.nesterov(theta0, delta, velocity0, n, lr, momentum);
+
+          backend.nesterovStep(theta, delta, velocity, n, lr, momentum);
+
+          IntToDoubleFunction vMagnitude =
+              i -> Math.abs(momentum * velocity0[i]) + Math.abs(delta[i]);
+          assertWithin(
+              what + " velocity",
+              expected.velocity(),
+              velocity,
+              i -> 2 * U * vMagnitude.applyAsDouble(i));
+          assertWithin(
+              what + " theta",
+              expected.theta(),
+              theta,
+              i ->
+                  8 * U
+                      * (Math.abs(theta0[i])
+                          + lr * (Math.abs(delta[i]) + momentum * vMagnitude.applyAsDouble(i))));
+          assertPadUntouched(what, theta, n);
+          assertPadUntouched(what, velocity, n);
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0} threads")
+  @ValueSource(ints = {1, 2})
+  void adamStepIsAdamWithoutWeightDecay(int threads) {
+    Random rnd = new Random(122);
+    float lr = 0.5f;
+    float beta1 = 0.9f;
+    float beta2 = 0.95f;
+    float eps = 1e-6f;
+    try (TensorBackend backend = TensorBackend.cpu(threads)) {
+      for (int n : SIZES) {
+        for (long step : new long[] {1, 3, 100}) {
+          String what = "adamStep n=" + n + " step=" + step + " on " + backend.name();
+          float[] theta = outputs(rnd, n);
+          float[] delta = inputs(rnd, n, -0.05, 0.05);
+          float[] m = outputs(rnd, n);
+          float[] v = outputs(rnd, n);
+          for (int i = 0; i < n; i++) {
+            m[i] *= 0.05f;
+            v[i] = v[i] * v[i] * 0.01f;
+          }
+          float[] theta0 = theta.clone();
+          float[] m0 = m.clone();
+          float[] v0 = v.clone();
+          ScalarReference.AdamState expected =
+              ScalarReference.adamW(theta0, delta, m0, v0, n, step, lr, beta1, beta2, eps, 0);
+          double correction1 = 1 - Math.pow(beta1, step);
+          double correction2 = 1 - Math.pow(beta2, step);
+
+          backend.adamStep(theta, delta, m, v, n, step, lr, beta1, beta2, eps);
+
+          // The adamW tolerances, with weight decay 0.
+          IntToDoubleFunction mMagnitude =
+              i -> Math.abs(beta1 * m0[i]) + Math.abs((1 - beta1) * delta[i]);
+          assertWithin(what + " m", expected.m(), m, i -> 4 * U * mMagnitude.applyAsDouble(i));
+          assertWithin(
+              what + " v",
+              expected.v(),
+              v,
+              i -> 4 * U * (beta2 * v0[i] + (1 - beta2) * (double) delta[i] * delta[i]));
+          assertWithin(
+              what + " theta",
+              expected.params(),
+              theta,
+              i -> {
+                double denom = Math.sqrt(expected.v()[i] / correction2) + eps;
+                double update = lr * mMagnitude.applyAsDouble(i) / correction1 / denom;
+                return 16 * U * (Math.abs(theta0[i]) + update);
+              });
+          assertPadUntouched(what, theta, n);
+          assertPadUntouched(what, m, n);
+          assertPadUntouched(what, v, n);
+        }
+      }
+      float[] x = new float[3];
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> backend.adamStep(x, x.clone(), x.clone(), x.clone(), 3, 0, lr, beta1, beta2, eps));
+    }
+  }
+
   // ---- lifecycle and threads ----
 
   @Test

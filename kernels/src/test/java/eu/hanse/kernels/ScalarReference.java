@@ -1,5 +1,10 @@
 package eu.hanse.kernels;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.Arrays;
+import java.util.Comparator;
+
 /**
  * The {@link TensorBackend} operations as naive loops in {@code double}, written for obviousness
  * rather than speed, to check backends against. Inputs are never modified; results are fresh
@@ -280,5 +285,151 @@ final class ScalarReference {
       }
     }
     return true;
+  }
+
+  static double[] copy(float[] src, int n) {
+    double[] out = new double[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = src[i];
+    }
+    return out;
+  }
+
+  /** x after clipping to norm maxNorm, in double: unchanged when its norm is at most maxNorm. */
+  static double[] clipByNorm(float[] x, int n, double maxNorm) {
+    double norm = l2Norm(x, n);
+    double factor = norm > maxNorm ? maxNorm / norm : 1;
+    double[] out = new double[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = x[i] * factor;
+    }
+    return out;
+  }
+
+  /** Block-wise codes and their float scales. */
+  record Quantized(int[] codes, float[] scales) {}
+
+  /**
+   * Symmetric block-wise quantization to {@code [-levels, levels]}: scale {@code max |x| / levels}
+   * rounded to float, codes {@code x / scale} rounded exactly (as a rational, halves away from
+   * zero) and clamped; all codes 0 where the scale is 0.
+   */
+  static Quantized quantize(float[] x, int n, int blockSize, int levels) {
+    int blocks = (n + blockSize - 1) / blockSize;
+    int[] codes = new int[n];
+    float[] scales = new float[blocks];
+    for (int b = 0; b < blocks; b++) {
+      int from = b * blockSize;
+      int to = Math.min(n, from + blockSize);
+      double max = 0;
+      for (int i = from; i < to; i++) {
+        max = Math.max(max, Math.abs((double) x[i]));
+      }
+      float scale = (float) (max / levels);
+      scales[b] = scale;
+      for (int i = from; i < to; i++) {
+        if (scale == 0) {
+          codes[i] = 0;
+          continue;
+        }
+        int q =
+            new BigDecimal(x[i])
+                .divide(new BigDecimal(scale), 0, RoundingMode.HALF_UP)
+                .intValueExact();
+        codes[i] = Math.max(-levels, Math.min(levels, q));
+      }
+    }
+    return new Quantized(codes, scales);
+  }
+
+  static double[] dequantize(int[] codes, float[] scales, int n, int blockSize) {
+    double[] out = new double[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = (double) codes[i] * scales[i / blockSize];
+    }
+    return out;
+  }
+
+  /** int4 codes packed two per byte as {@code code + 8}, even index low; a lone last high is 8. */
+  static byte[] packInt4(int[] codes, int n) {
+    byte[] packed = new byte[(n + 1) / 2];
+    for (int i = 0; i < n; i += 2) {
+      int lo = codes[i] + 8;
+      int hi = i + 1 < n ? codes[i + 1] + 8 : 8;
+      packed[i / 2] = (byte) (lo + 16 * hi);
+    }
+    return packed;
+  }
+
+  /**
+   * The top k by magnitude via a full sort: indices ordered by descending |x| (NaN first, as the
+   * largest), ties by ascending index; the first min(k, n) of them, sorted ascending.
+   */
+  static int[] topK(float[] x, int n, int k) {
+    Integer[] order = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(
+        order,
+        Comparator.comparing((Integer i) -> Math.abs(x[i]), Float::compare)
+            .reversed()
+            .thenComparing(i -> i));
+    int m = Math.min(k, n);
+    int[] top = new int[m];
+    for (int i = 0; i < m; i++) {
+      top[i] = order[i];
+    }
+    Arrays.sort(top);
+    return top;
+  }
+
+  /** The sorted values of element i across the first count inputs. */
+  private static double[] column(float[][] inputs, int count, int i) {
+    double[] values = new double[count];
+    for (int j = 0; j < count; j++) {
+      values[j] = inputs[j][i];
+    }
+    Arrays.sort(values);
+    return values;
+  }
+
+  static double[] median(float[][] inputs, int count, int n) {
+    double[] out = new double[n];
+    for (int i = 0; i < n; i++) {
+      double[] values = column(inputs, count, i);
+      out[i] =
+          count % 2 == 1
+              ? values[count / 2]
+              : (values[count / 2 - 1] + values[count / 2]) / 2;
+    }
+    return out;
+  }
+
+  static double[] trimmedMean(float[][] inputs, int count, int n, int trim) {
+    double[] out = new double[n];
+    for (int i = 0; i < n; i++) {
+      double[] values = column(inputs, count, i);
+      double sum = 0;
+      for (int j = trim; j < count - trim; j++) {
+        sum += values[j];
+      }
+      out[i] = sum / (count - 2 * trim);
+    }
+    return out;
+  }
+
+  /** Parameters and velocity after one Nesterov step, in double. */
+  record NesterovState(double[] theta, double[] velocity) {}
+
+  static NesterovState nesterov(
+      float[] theta, float[] delta, float[] velocity, int n, double lr, double momentum) {
+    double[] t2 = new double[n];
+    double[] v2 = new double[n];
+    for (int i = 0; i < n; i++) {
+      v2[i] = momentum * velocity[i] + delta[i];
+      t2[i] = theta[i] - lr * (delta[i] + momentum * v2[i]);
+    }
+    return new NesterovState(t2, v2);
   }
 }

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         SiteCommand.class,
         AdminCommand.class,
         AuditCommand.class,
+        BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class Hanse implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -189,6 +189,23 @@ class HanseCommandLineTest {
   }
 
   @Test
+  void benchKernelsReportsEveryOperationAgainstACopyMeasuredInTheSameRun() throws Exception {
+    Path json = dir.resolve("bench/kernels.json");
+    Run bench = run("bench", "kernels", "--elements", "20001", "--matmul-size", "17", "--repeats", "1",
+        "--threads", "1", "--json", json.toString());
+    assertEquals(0, bench.exit(), bench.err());
+    var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
+    assertEquals("cpu (1 thread)", report.get("device").asText());
+    assertTrue(report.get("copyGBps").asDouble() > 0);
+    for (String op : List.of("axpy", "sub", "scale", "quantizeInt8", "dequantizeInt8", "quantizeInt4", "dequantizeInt4")) {
+      assertTrue(report.get("ops").get(op).get("GBps").asDouble() > 0, op);
+      assertTrue(report.get("ops").get(op).get("ratioToCopy").asDouble() > 0, op);
+    }
+    assertTrue(report.get("ops").get("matmul").get("GFLOPs").asDouble() > 0);
+    assertTrue(bench.out().contains("x copy"), bench.out());
+  }
+
+  @Test
   void hostPortParsesNamesAndBracketedIpv6AndRefusesTheRest() {
     assertEquals(new HostPort("127.0.0.1", 7443), HostPort.parse("127.0.0.1:7443"));
     assertEquals(new HostPort("::1", 0), HostPort.parse("[::1]:0"));
