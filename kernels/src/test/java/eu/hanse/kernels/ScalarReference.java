@@ -311,7 +311,7 @@ final class ScalarReference {
 
   /**
    * Symmetric block-wise quantization to {@code [-levels, levels]}: scale {@code max |x| / levels}
-   * rounded to float, codes {@code x / scale} rounded exactly (as a rational, halves away from
+   * rounded to float, codes: the float quotient {@code x / scale} rounded exactly (halves away from
    * zero) and clamped; all codes 0 where the scale is 0.
    */
   static Quantized quantize(float[] x, int n, int blockSize, int levels) {
@@ -332,10 +332,7 @@ final class ScalarReference {
           codes[i] = 0;
           continue;
         }
-        int q =
-            new BigDecimal(x[i])
-                .divide(new BigDecimal(scale), 0, RoundingMode.HALF_UP)
-                .intValueExact();
+        int q = new BigDecimal(x[i] / scale).setScale(0, RoundingMode.HALF_UP).intValueExact();
         codes[i] = Math.max(-levels, Math.min(levels, q));
       }
     }
