@@ -184,16 +184,20 @@ class ConsortiumIT {
     assertEquals(ErrorCode.FORBIDDEN, HanseErrors.detailOf(e).getCode(), e.getMessage());
   }
 
-  /** One round: alpha and beta honest, mallory honest too but revoked after its update was accepted. */
-  @Test
-  void revokingASiteDiscardsItsAcceptedUpdateAndShutsItOut(@TempDir Path baselineDir) throws Exception {
-    byte[] baseline;
-    try (Coordinator coordinator = start(baselineDir, 1, 2, 2);
+  /** The checkpoint of one round with only alpha and beta, both honest: what a refused party must not change. */
+  private byte[] honestRound(Path dir) throws Exception {
+    try (Coordinator coordinator = start(dir, 1, 2, 2);
         ScriptedAgent alpha = new ScriptedAgent(consortium.site("alpha"), coordinator.port(), t -> honest(t, "alpha"));
         ScriptedAgent beta = new ScriptedAgent(consortium.site("beta"), coordinator.port(), t -> honest(t, "beta"))) {
       assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)));
-      baseline = Files.readAllBytes(Path.of(coordinator.status().finalCheckpoint()));
+      return Files.readAllBytes(Path.of(coordinator.status().finalCheckpoint()));
     }
+  }
+
+  /** One round: alpha and beta honest, mallory honest too but revoked after its update was accepted. */
+  @Test
+  void revokingASiteDiscardsItsAcceptedUpdateAndShutsItOut(@TempDir Path baselineDir) throws Exception {
+    byte[] baseline = honestRound(baselineDir);
 
     List<ScriptedAgent> agents = new ArrayList<>();
     try (Coordinator coordinator = start(dataDir, 1, 2, 3)) {
@@ -234,13 +238,7 @@ class ConsortiumIT {
 
   @Test
   void anOfflineRevocationDiscardsTheUpdateOfASiteThatAlreadyLeft(@TempDir Path baselineDir) throws Exception {
-    byte[] baseline;
-    try (Coordinator coordinator = start(baselineDir, 1, 2, 2);
-        ScriptedAgent alpha = new ScriptedAgent(consortium.site("alpha"), coordinator.port(), t -> honest(t, "alpha"));
-        ScriptedAgent beta = new ScriptedAgent(consortium.site("beta"), coordinator.port(), t -> honest(t, "beta"))) {
-      assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)));
-      baseline = Files.readAllBytes(Path.of(coordinator.status().finalCheckpoint()));
-    }
+    byte[] baseline = honestRound(baselineDir);
     List<ScriptedAgent> agents = new ArrayList<>();
     try (Coordinator coordinator = start(dataDir, 1, 2, 3)) {
       ScriptedAgent mallory = new ScriptedAgent(consortium.site("mallory"), coordinator.port(), t -> honest(t, "mallory"));
