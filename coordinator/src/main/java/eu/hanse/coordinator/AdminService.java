@@ -101,8 +101,7 @@ final class AdminService extends AdminGrpc.AdminImplBase {
 
   private boolean allowed(StreamObserver<?> responseObserver, Set<Role> roles, String what) {
     NodeIdentity caller = PeerIdentityInterceptor.current();
-    if (consortium.isRevoked(PeerCertificateInterceptor.current())) {
-      consortium.audit("call.refused", java.util.Map.of("caller", caller.uri(), "reason", Refusal.REVOKED.name()));
+    if (consortium.refusesRevokedCaller(caller, PeerCertificateInterceptor.current())) {
       responseObserver.onError(Wire.toStatus(Refusal.REVOKED, caller.uri() + "'s certificate is revoked"));
       return false;
     }

@@ -159,6 +159,18 @@ public final class Consortium implements AutoCloseable {
     return revocations.isRevoked(certificate);
   }
 
+  /**
+   * Whether a call must be refused because the caller's certificate is revoked (it connected before
+   * the revocation); audits the refusal. The transport sends the REVOKED error.
+   */
+  boolean refusesRevokedCaller(NodeIdentity caller, X509Certificate certificate) {
+    if (!isRevoked(certificate)) {
+      return false;
+    }
+    audit("call.refused", Map.of("caller", caller.uri(), "reason", Refusal.REVOKED.name()));
+    return true;
+  }
+
   /** True if the newest certificate this CA issued to the site is revoked: the site is out. */
   public boolean isRevoked(SiteId site) {
     List<BigInteger> serials = issued.serialsOf(NodeIdentity.site(site));

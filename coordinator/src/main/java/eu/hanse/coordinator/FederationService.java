@@ -138,8 +138,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
           "certificate of " + peer.uri() + " names no site; only sites may call this service"));
       return Optional.empty();
     }
-    if (consortium.isRevoked(PeerCertificateInterceptor.current())) {
-      consortium.audit("call.refused", java.util.Map.of("caller", peer.uri(), "reason", Refusal.REVOKED.name()));
+    if (consortium.refusesRevokedCaller(peer, PeerCertificateInterceptor.current())) {
       responseObserver.onError(Wire.toStatus(Refusal.REVOKED, "site " + peer.name() + "'s certificate is revoked"));
       return Optional.empty();
     }

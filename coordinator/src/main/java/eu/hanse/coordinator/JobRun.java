@@ -78,7 +78,7 @@ final class JobRun implements Runnable {
    */
   private synchronized void resendPendingWork(AgentLink link) {
     if (openRound != null && openRound.awaits(link.site())) {
-      link.sendTrain(spec, openRound.number, openRound.base, spec.seed() * 1_000_003L + openRound.number);
+      link.sendTrain(spec, openRound.number, openRound.base, roundSeed(openRound.number));
     }
     if (evaluation != null && evaluation.awaits(link.site())) {
       link.sendEvaluate(spec.id(), evaluation.checkpoint);
@@ -149,12 +149,17 @@ final class JobRun implements Runnable {
     List<AgentLink> links = sessions.online();
     List<SiteId> participants = links.stream().map(AgentLink::site).toList();
     openRound = new OpenRound(spec, round, latest, participants, global.elementCount());
-    long seed = spec.seed() * 1_000_003L + round;
+    long seed = roundSeed(round);
     log.info("round {} of job {} open for {}", round, spec.id(), participants);
     for (AgentLink link : links) {
       link.sendTrain(spec, round, latest, seed);
     }
     return openRound;
+  }
+
+  /** The sampling seed of a round, the same for every attempt and every resend. */
+  private long roundSeed(long round) {
+    return spec.seed() * 1_000_003L + round;
   }
 
   /** Takes no more updates for the round; true if it has enough to commit. */

@@ -459,10 +459,7 @@ public final class CpuBackend implements TensorBackend {
 
   @Override
   public int quantizeInt8(float[] x, int n, int blockSize, byte[] q, float[] scales) {
-    ensureOpen();
-    nonNegative(n, "n");
-    positive(blockSize, "blockSize");
-    int blocks = blockCount(n, blockSize);
+    int blocks = blocks(n, blockSize, false);
     requireLength(x, n, "x");
     requireLength(q, n, "q");
     requireLength(scales, blocks, "scales");
@@ -475,17 +472,8 @@ public final class CpuBackend implements TensorBackend {
             int to = Math.min(n, from + blockSize);
             float scale = maxAbs(x, from, to) / 127f;
             scales[b] = scale;
-            if (scale == 0f) {
-              java.util.Arrays.fill(q, from, to, (byte) 0);
-              continue;
-            }
-            // The body of code(), inlined and branch-free so that the loop vectorizes.
             for (int i = from; i < to; i++) {
-              float v = x[i];
-              float t = Math.abs(v / scale);
-              int whole = (int) t;
-              int rounded = Math.min(127, whole + (t - whole >= 0.5f ? 1 : 0));
-              q[i] = (byte) (v < 0 ? -rounded : rounded);
+              q[i] = (byte) code(x[i], scale, 127);
             }
           }
         });
@@ -494,10 +482,7 @@ public final class CpuBackend implements TensorBackend {
 
   @Override
   public void dequantizeInt8(byte[] q, float[] scales, int n, int blockSize, float[] out) {
-    ensureOpen();
-    nonNegative(n, "n");
-    positive(blockSize, "blockSize");
-    int blocks = blockCount(n, blockSize);
+    int blocks = blocks(n, blockSize, false);
     requireLength(q, n, "q");
     requireLength(scales, blocks, "scales");
     requireLength(out, n, "out");
@@ -518,10 +503,7 @@ public final class CpuBackend implements TensorBackend {
 
   @Override
   public int quantizeInt4(float[] x, int n, int blockSize, byte[] packed, float[] scales) {
-    ensureOpen();
-    nonNegative(n, "n");
-    evenBlockSize(blockSize);
-    int blocks = blockCount(n, blockSize);
+    int blocks = blocks(n, blockSize, true);
     requireLength(x, n, "x");
     requireLength(packed, (n + 1L) / 2, "packed");
     requireLength(scales, blocks, "scales");
@@ -551,10 +533,7 @@ public final class CpuBackend implements TensorBackend {
 
   @Override
   public void dequantizeInt4(byte[] packed, float[] scales, int n, int blockSize, float[] out) {
-    ensureOpen();
-    nonNegative(n, "n");
-    evenBlockSize(blockSize);
-    int blocks = blockCount(n, blockSize);
+    int blocks = blocks(n, blockSize, true);
     requireLength(packed, (n + 1L) / 2, "packed");
     requireLength(scales, blocks, "scales");
     requireLength(out, n, "out");
@@ -611,6 +590,21 @@ public final class CpuBackend implements TensorBackend {
     } else {
       task.run(0, 0, blocks);
     }
+  }
+
+  /**
+   * Checks a quantizer's arguments (open backend, n >= 0, a positive block size, even when two
+   * codes share a byte) and returns the number of blocks.
+   */
+  private int blocks(int n, int blockSize, boolean even) {
+    ensureOpen();
+    nonNegative(n, "n");
+    if (even) {
+      evenBlockSize(blockSize);
+    } else {
+      positive(blockSize, "blockSize");
+    }
+    return blockCount(n, blockSize);
   }
 
   private static int blockCount(int n, int blockSize) {

@@ -12,7 +12,6 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.HexFormat;
 import javax.net.ssl.SSLEngine;
@@ -141,12 +140,8 @@ public final class EnrolmentTls {
     }
   }
 
-  /** Reads one PEM or DER certificate. */
+  /** Reads one PEM certificate, e.g. a node's {@code node.crt}. */
   public static X509Certificate readCertificate(java.nio.file.Path file) {
-    try (InputStream in = Files.newInputStream(file)) {
-      return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
-    } catch (IOException | CertificateException e) {
-      throw new IllegalStateException("cannot read certificate " + file + ": " + e.getMessage(), e);
-    }
+    return PemFiles.readCertificate(file);
   }
 }
