@@ -58,7 +58,7 @@ __global__ void hanse_adamw(int n, float lr, float beta1, float beta2, float eps
 }
 
 // Block-wise int8: one CUDA block per quantization block of block_size (<= 1024) elements.
-// scale = max|x| / 127; code = the float quotient x / scale rounded half away from zero, clamped.
+// scale = max|x| / 127; code = the float quotient x / scale rounded half to even, clamped.
 __global__ void hanse_quantize_int8(int n, int block_size, const float* __restrict__ x,
                                     int8_t* __restrict__ q, float* __restrict__ scales) {
   extern __shared__ float largest[];
@@ -81,14 +81,9 @@ __global__ void hanse_quantize_int8(int n, int block_size, const float* __restri
     scales[blockIdx.x] = scale;
   }
   for (int i = from + threadIdx.x; i < to; i += blockDim.x) {
-    int code = 0;
+    float code = 0.0f;
     if (scale != 0.0f) {
-      float t = fabsf(__fdiv_rn(x[i], scale));
-      int whole = (int) t;
-      code = min(127, whole + (t - (float) whole >= 0.5f ? 1 : 0));
-      if (x[i] < 0.0f) {
-        code = -code;
-      }
+      code = fminf(127.0f, fmaxf(-127.0f, rintf(__fdiv_rn(x[i], scale))));
     }
     q[i] = (int8_t) code;
   }

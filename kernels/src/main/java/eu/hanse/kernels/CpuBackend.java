@@ -30,6 +30,9 @@ public final class CpuBackend implements TensorBackend {
   /** Elements per allFinite block: checked between blocks so a bad value stops the scan early. */
   private static final int FINITE_BLOCK = 1024;
 
+  /** 1.5 * 2^23: see {@link #rounded}. */
+  static final float ROUNDING = 12582912f;
+
   private final WorkerPool pool;
   private final Gemm.Scratch[] scratch;
   private volatile boolean closed;
@@ -472,9 +475,7 @@ public final class CpuBackend implements TensorBackend {
             int to = Math.min(n, from + blockSize);
             float scale = maxAbs(x, from, to) / 127f;
             scales[b] = scale;
-            for (int i = from; i < to; i++) {
-              q[i] = (byte) code(x[i], scale, 127);
-            }
+            int8Codes(x, from, to, scale, q);
           }
         });
     return blocks;
@@ -560,6 +561,13 @@ public final class CpuBackend implements TensorBackend {
 
   /** The largest |x[i]| over {@code [from, to)}; a branch-free reduction that vectorizes. */
   private static float maxAbs(float[] x, int from, int to) {
+    return VectorQuantizer.AVAILABLE
+        ? VectorQuantizer.maxAbs(x, from, to)
+        : plainMaxAbs(x, from, to);
+  }
+
+  /** {@link #maxAbs} without the Vector API. */
+  static float plainMaxAbs(float[] x, int from, int to) {
     float largest = 0f;
     for (int i = from; i < to; i++) {
       largest = Math.max(largest, Math.abs(x[i]));
@@ -568,19 +576,42 @@ public final class CpuBackend implements TensorBackend {
   }
 
   /**
-   * The float quotient {@code v / scale} rounded to the nearest integer, halves away from zero,
-   * clamped to {@code [-limit, limit]}; 0 when the scale is 0. Every step after the division is
-   * exact (truncation, then the fraction by Sterbenz's lemma), unlike adding 0.5, which rounds up
-   * just below a half; and it is all float arithmetic the JIT can vectorize.
+   * The int8 codes of {@code x[from, to)} with the given scale. A loop of float arithmetic and one
+   * narrowing cast, which the JIT turns into vector instructions.
    */
-  private static int code(float v, float scale, int limit) {
+  private static void int8Codes(float[] x, int from, int to, float scale, byte[] q) {
     if (scale == 0f) {
-      return 0;
+      Arrays.fill(q, from, to, (byte) 0);
+      return;
     }
-    float t = Math.abs(v / scale);
-    int whole = (int) t;
-    int rounded = Math.min(limit, whole + (t - whole >= 0.5f ? 1 : 0));
-    return v < 0 ? -rounded : rounded;
+    if (VectorQuantizer.AVAILABLE) {
+      VectorQuantizer.int8Codes(x, from, to, scale, ROUNDING, q);
+    } else {
+      plainInt8Codes(x, from, to, scale, q);
+    }
+  }
+
+  /** {@link #int8Codes} for a nonzero scale without the Vector API. */
+  static void plainInt8Codes(float[] x, int from, int to, float scale, byte[] q) {
+    for (int i = from; i < to; i++) {
+      q[i] = (byte) rounded(x[i] / scale, 127f);
+    }
+  }
+
+  /** The code of one value: {@link #rounded} as an int, 0 when the scale is 0. */
+  private static int code(float v, float scale, int limit) {
+    return scale == 0f ? 0 : (int) rounded(v / scale, limit);
+  }
+
+  /**
+   * The quotient rounded to the nearest integer, halves to even, clamped to {@code [-limit,
+   * limit]}. Adding and subtracting 1.5 * 2^23 rounds exactly so for every magnitude below 2^22
+   * (larger ones are clamped anyway): the sum's unit in the last place is 1, and the float addition
+   * rounds to nearest even. Both steps are plain float arithmetic the JIT vectorizes.
+   */
+  private static float rounded(float quotient, float limit) {
+    float nearest = quotient + ROUNDING - ROUNDING;
+    return Math.min(limit, Math.max(-limit, nearest));
   }
 
   /** Runs task over block numbers {@code [0, blocks)}, split across the pool when n is large. */

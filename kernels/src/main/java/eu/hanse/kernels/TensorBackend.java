@@ -168,8 +168,9 @@ public interface TensorBackend extends AutoCloseable {
    * <p>Block b covers {@code x[b * blockSize, min(n, (b + 1) * blockSize))}; the last block may be
    * shorter. Its scale is {@code scales[b] = max |x| / 127} over the block, divided in float, and 0
    * when that is 0 (an all-zero block, or one whose largest magnitude is too small for a nonzero
-   * float scale). Each code is {@code q[i] = x[i] / scale} rounded to the nearest integer, halves
-   * away from zero, clamped to {@code [-127, 127]}; 0 where the scale is 0. Codes are laid out like
+   * float scale). Each code is the float quotient {@code q[i] = x[i] / scale} rounded to the
+   * nearest integer, halves to even (IEEE's default rounding, as {@code torch.round}), clamped to
+   * {@code [-127, 127]}; 0 where the scale is 0. Codes are laid out like
    * x: {@code q[i]} for {@code i < n}. Inputs must be finite; codes for NaN or infinite elements
    * are unspecified.
    *
@@ -191,7 +192,7 @@ public interface TensorBackend extends AutoCloseable {
    * Block-wise symmetric int4 quantization of the first n elements of x, two codes per byte.
    *
    * <p>Blocks are as in {@link #quantizeInt8}, with {@code scales[b] = max |x| / 7} and values
-   * rounded (halves away from zero) and clamped to {@code [-7, 7]}. Each value is stored as {@code
+   * rounded (halves to even) and clamped to {@code [-7, 7]}. Each value is stored as {@code
    * value + 8}, so in {@code [1, 15]} with 8 meaning zero: element {@code 2j} in the low nibble of
    * {@code packed[j]}, element {@code 2j + 1} in its high nibble. packed holds {@code ceil(n / 2)}
    * bytes; when n is odd the unused high nibble of the last byte is 8. blockSize must be even, so

@@ -911,29 +911,29 @@ class CpuBackendTest {
   }
 
   @Test
-  void quantizeRoundsHalvesAwayFromZero() {
+  void quantizeRoundsHalvesToEven() {
     try (TensorBackend backend = TensorBackend.cpu(1)) {
       // The block maxima make each scale exactly 1, so every quotient is the value itself.
-      float[] x8 = {127f, 0.5f, 1.5f, 2.5f, -0.5f, -2.5f, 0.49999997f, -126.5f};
+      float[] x8 = {127f, 0.5f, 1.5f, 2.5f, -0.5f, -2.5f, 0.49999997f, -126.5f, 3.5000002f};
       byte[] q = new byte[x8.length];
       float[] scales8 = new float[1];
-      backend.quantizeInt8(x8, x8.length, 8, q, scales8);
+      backend.quantizeInt8(x8, x8.length, 9, q, scales8);
       assertEquals(1f, scales8[0]);
-      assertArrayEquals(new byte[] {127, 1, 2, 3, -1, -3, 0, -127}, q);
+      assertArrayEquals(new byte[] {127, 0, 2, 2, 0, -2, 0, -126, 4}, q);
 
       float[] x4 = {7f, 0.5f, -0.5f, 2.5f, -3.5f, 6.5f, -7f};
       byte[] packed = new byte[4];
       float[] scales4 = new float[2];
       assertEquals(2, backend.quantizeInt4(x4, x4.length, 6, packed, scales4));
       assertArrayEquals(new float[] {1f, 1f}, scales4);
-      // Codes 7, 1, -1, 3, -4, 7 | -7, stored +8 as low, high nibble pairs; the lone last is 8.
+      // Codes 7, 0, 0, 2, -4, 6 | -7, stored +8 as low, high nibble pairs; the lone last is 8.
       assertArrayEquals(
-          new byte[] {(byte) (15 | 9 << 4), (byte) (7 | 11 << 4), (byte) (4 | 15 << 4),
+          new byte[] {(byte) (15 | 8 << 4), (byte) (8 | 10 << 4), (byte) (4 | 14 << 4),
               (byte) (1 | 8 << 4)},
           packed);
       float[] out = new float[7];
       backend.dequantizeInt4(packed, scales4, 7, 6, out);
-      assertArrayEquals(new float[] {7f, 1f, -1f, 3f, -4f, 7f, -7f}, out);
+      assertArrayEquals(new float[] {7f, 0f, 0f, 2f, -4f, 6f, -7f}, out);
     }
   }
 

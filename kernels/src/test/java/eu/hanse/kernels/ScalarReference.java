@@ -311,8 +311,8 @@ final class ScalarReference {
 
   /**
    * Symmetric block-wise quantization to {@code [-levels, levels]}: scale {@code max |x| / levels}
-   * rounded to float, codes: the float quotient {@code x / scale} rounded exactly (halves away from
-   * zero) and clamped; all codes 0 where the scale is 0.
+   * rounded to float, codes: the float quotient {@code x / scale} rounded exactly (halves to
+   * even) and clamped; all codes 0 where the scale is 0.
    */
   static Quantized quantize(float[] x, int n, int blockSize, int levels) {
     int blocks = (n + blockSize - 1) / blockSize;
@@ -332,7 +332,7 @@ final class ScalarReference {
           codes[i] = 0;
           continue;
         }
-        int q = new BigDecimal(x[i] / scale).setScale(0, RoundingMode.HALF_UP).intValueExact();
+        int q = new BigDecimal(x[i] / scale).setScale(0, RoundingMode.HALF_EVEN).intValueExact();
         codes[i] = Math.max(-levels, Math.min(levels, q));
       }
     }

@@ -16,6 +16,9 @@ import java.util.concurrent.TimeUnit;
  * every one of them when asked or when this JVM exits (Ctrl-C included). Thread-safe.
  */
 final class ChildProcesses implements AutoCloseable {
+  /** What every JVM started with an incubator module prints first; the parent already said it. */
+  private static final String INCUBATOR_NOTICE = "WARNING: Using incubator modules";
+
   private final List<Process> started = new ArrayList<>();
   private final Thread shutdownHook = new Thread(this::close, "hanse-stop-children");
 
@@ -42,7 +45,9 @@ final class ChildProcesses implements AutoCloseable {
       try (BufferedReader lines = new BufferedReader(
           new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
         for (String line; (line = lines.readLine()) != null; ) {
-          out.println(line);
+          if (!line.startsWith(INCUBATOR_NOTICE)) {
+            out.println(line);
+          }
         }
       } catch (IOException ignored) {
         // The child ended.

@@ -1,0 +1,66 @@
+package eu.hanse.kernels;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The int8 quantizer's inner loops written with the Vector API, which the JIT does not produce on
+ * its own for blocks as short as quantization blocks are (64 elements is typical): the plain loops
+ * spend most of their time in the scalar set-up and tail of each vectorized loop. Measured at
+ * about twice the plain loops' speed on an AVX2 machine (see docs/benchmarks.md).
+ *
+ * <p>{@code jdk.incubator.vector} is an incubator module, present only when the JVM was started
+ * with {@code --add-modules jdk.incubator.vector}. Callers check {@link #AVAILABLE} first and use
+ * the plain loops otherwise; the results are identical either way, so this is purely a speed-up.
+ */
+final class VectorQuantizer {
+  /** Whether the Vector API module was added to this JVM, so that this class can be loaded. */
+  static final boolean AVAILABLE =
+      ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+  private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Byte> CODES =
+      VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(FLOATS.length() * 8));
+  private static final int LANES = FLOATS.length();
+
+  private VectorQuantizer() {}
+
+  /** The largest {@code |x[i]|} over {@code [from, to)}. */
+  static float maxAbs(float[] x, int from, int to) {
+    FloatVector largest = FloatVector.zero(FLOATS);
+    int i = from;
+    for (; i + LANES <= to; i += LANES) {
+      largest = largest.max(FloatVector.fromArray(FLOATS, x, i).abs());
+    }
+    float result = largest.reduceLanes(VectorOperators.MAX);
+    for (; i < to; i++) {
+      result = Math.max(result, Math.abs(x[i]));
+    }
+    return result;
+  }
+
+  /**
+   * Writes {@code q[i] = rounded(x[i] / scale, limit)} over {@code [from, to)} for a nonzero scale,
+   * with the rounding of {@link CpuBackend}: add and subtract {@code rounding}, then clamp.
+   */
+  static void int8Codes(float[] x, int from, int to, float scale, float rounding, byte[] q) {
+    FloatVector divisor = FloatVector.broadcast(FLOATS, scale);
+    int i = from;
+    for (; i + LANES <= to; i += LANES) {
+      FloatVector code =
+          FloatVector.fromArray(FLOATS, x, i)
+              .div(divisor)
+              .add(rounding)
+              .sub(rounding)
+              .max(-127f)
+              .min(127f);
+      ((ByteVector) code.convertShape(VectorOperators.F2B, CODES, 0)).intoArray(q, i);
+    }
+    for (; i < to; i++) {
+      float nearest = x[i] / scale + rounding - rounding;
+      q[i] = (byte) Math.min(127f, Math.max(-127f, nearest));
+    }
+  }
+}
