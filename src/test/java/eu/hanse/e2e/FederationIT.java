@@ -23,6 +23,7 @@ import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
 import eu.hanse.coordinator.RoundRecord;
 import eu.hanse.coordinator.TrainerSettings;
+import eu.hanse.kernels.Device;
 import eu.hanse.security.AuditLog;
 import eu.hanse.security.CertificateAuthority;
 import eu.hanse.security.EnrolmentTls;
@@ -81,7 +82,7 @@ class FederationIT {
       String token = coordinator.consortium().invite(new SiteId(site), Duration.ofMinutes(5), "test");
       assertEquals(new SiteId(site), Enrolment.enroll("127.0.0.1:" + coordinator.enrolPort(), token, dir.resolve(site)));
       SiteAgent agent = new SiteAgent(new AgentConfig(dir.resolve(site), "127.0.0.1:" + coordinator.port(),
-          new SiteCredentials(dir.resolve(site + "/tls")), 1, Optional.empty(), 30_000, 2048, true));
+          new SiteCredentials(dir.resolve(site + "/tls")), Device.CPU, 1, Optional.empty(), 30_000, 2048, true));
       agents.add(agent);
       threads.add(Thread.ofPlatform().name("agent-" + site).start(agent));
     }

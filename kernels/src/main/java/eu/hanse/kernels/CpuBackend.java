@@ -1,7 +1,10 @@
 package eu.hanse.kernels;
 
+import static eu.hanse.kernels.Checks.nonNegative;
+import static eu.hanse.kernels.Checks.requireIndices;
+import static eu.hanse.kernels.Checks.requireLength;
+
 import java.util.Arrays;
-import java.util.Objects;
 
 /**
  * {@link TensorBackend} in plain Java loops shaped for the JIT's auto-vectorizer.
@@ -65,12 +68,7 @@ public final class CpuBackend implements TensorBackend {
       int k,
       boolean accumulate) {
     ensureOpen();
-    nonNegative(m, "m");
-    nonNegative(n, "n");
-    nonNegative(k, "k");
-    requireLength(a, (long) m * k, "a");
-    requireLength(b, (long) k * n, "b");
-    requireLength(c, (long) m * n, "c");
+    Checks.matmul(a, b, c, m, n, k);
     if (m == 0 || n == 0) {
       return;
     }
@@ -100,10 +98,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void addRowBias(float[] x, float[] bias, int rows, int cols) {
     ensureOpen();
-    nonNegative(rows, "rows");
-    nonNegative(cols, "cols");
-    requireLength(x, (long) rows * cols, "x");
-    requireLength(bias, cols, "bias");
+    Checks.matrixAndRow(x, rows, cols, bias, "bias");
     WorkerPool.RangeTask task =
         (part, from, to) -> {
           for (int r = from; r < to; r++) {
@@ -123,10 +118,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void sumRows(float[] x, int rows, int cols, float[] out, boolean accumulate) {
     ensureOpen();
-    nonNegative(rows, "rows");
-    nonNegative(cols, "cols");
-    requireLength(x, (long) rows * cols, "x");
-    requireLength(out, cols, "out");
+    Checks.matrixAndRow(x, rows, cols, out, "out");
     // Split by columns, not rows: each output element is then summed by one thread, in row order,
     // with no partial sums to combine.
     WorkerPool.RangeTask task =
@@ -184,24 +176,8 @@ public final class CpuBackend implements TensorBackend {
   public double softmaxCrossEntropy(
       float[] logits, int[] targets, int rows, int classes, float[] grad, float gradScale) {
     ensureOpen();
-    nonNegative(rows, "rows");
-    nonNegative(classes, "classes");
-    requireLength(logits, (long) rows * classes, "logits");
-    Objects.requireNonNull(targets, "targets");
-    if (targets.length < rows) {
-      throw new IllegalArgumentException(
-          "targets holds " + targets.length + " elements, needs " + rows);
-    }
-    if (grad != null) {
-      requireLength(grad, (long) rows * classes, "grad");
-    }
     // Checked before any row is touched, so a bad batch leaves grad (possibly logits) intact.
-    for (int r = 0; r < rows; r++) {
-      if (targets[r] < 0 || targets[r] >= classes) {
-        throw new IllegalArgumentException(
-            "target " + targets[r] + " of row " + r + " is outside [0, " + classes + ")");
-      }
-    }
+    Checks.softmaxCrossEntropy(logits, targets, rows, classes, grad);
     WorkerPool.RangeSum rowsLoss =
         (from, to) -> {
           double loss = 0;
@@ -246,8 +222,6 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void gatherRows(float[] table, int dim, int[] indices, int count, float[] out) {
     ensureOpen();
-    nonNegative(dim, "dim");
-    nonNegative(count, "count");
     requireIndices(indices, count, table, dim, "table");
     requireLength(out, (long) count * dim, "out");
     WorkerPool.RangeTask task =
@@ -267,10 +241,8 @@ public final class CpuBackend implements TensorBackend {
   public void scatterAddRows(
       float[] rowsGrad, int dim, int[] indices, int count, float[] tableGrad) {
     ensureOpen();
-    nonNegative(dim, "dim");
-    nonNegative(count, "count");
-    requireLength(rowsGrad, (long) count * dim, "rowsGrad");
     requireIndices(indices, count, tableGrad, dim, "tableGrad");
+    requireLength(rowsGrad, (long) count * dim, "rowsGrad");
     // Split by columns: repeated indices make different rows of rowsGrad land on the same table
     // row, which two threads must not update at once.
     WorkerPool.RangeTask task =
@@ -305,9 +277,7 @@ public final class CpuBackend implements TensorBackend {
       float weightDecay) {
     ensureOpen();
     nonNegative(n, "n");
-    if (step < 1) {
-      throw new IllegalArgumentException("step counts from 1, got " + step);
-    }
+    Checks.step(step);
     requireLength(params, n, "params");
     requireLength(grads, n, "grads");
     requireLength(m, n, "m");
@@ -450,9 +420,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public double clipByNorm(float[] x, int n, double maxNorm) {
     ensureOpen();
-    if (!(maxNorm > 0)) {
-      throw new IllegalArgumentException("maxNorm must be positive, got " + maxNorm);
-    }
+    Checks.maxNorm(maxNorm);
     double norm = l2Norm(x, n);
     if (norm > maxNorm && norm <= Double.MAX_VALUE) {
       scale(x, (float) (maxNorm / norm), n);
@@ -623,44 +591,16 @@ public final class CpuBackend implements TensorBackend {
     }
   }
 
-  /**
-   * Checks a quantizer's arguments (open backend, n >= 0, a positive block size, even when two
-   * codes share a byte) and returns the number of blocks.
-   */
+  /** Checks a quantizer's n and block size on an open backend; returns the number of blocks. */
   private int blocks(int n, int blockSize, boolean even) {
     ensureOpen();
-    nonNegative(n, "n");
-    if (even) {
-      evenBlockSize(blockSize);
-    } else {
-      positive(blockSize, "blockSize");
-    }
-    return blockCount(n, blockSize);
-  }
-
-  private static int blockCount(int n, int blockSize) {
-    return (int) (((long) n + blockSize - 1) / blockSize);
-  }
-
-  private static void evenBlockSize(int blockSize) {
-    if (blockSize < 2 || blockSize % 2 != 0) {
-      throw new IllegalArgumentException(
-          "blockSize must be positive and even, so no byte holds two blocks; got " + blockSize);
-    }
+    return Checks.blocks(n, blockSize, even);
   }
 
   @Override
   public int topK(float[] x, int n, int k, int[] indices) {
     ensureOpen();
-    nonNegative(n, "n");
-    nonNegative(k, "k");
-    requireLength(x, n, "x");
-    int m = Math.min(k, n);
-    Objects.requireNonNull(indices, "indices");
-    if (indices.length < m) {
-      throw new IllegalArgumentException(
-          "indices holds " + indices.length + " elements, needs " + m);
-    }
+    int m = Checks.topK(x, n, k, indices);
     if (m == n) {
       for (int i = 0; i < n; i++) {
         indices[i] = i;
@@ -779,8 +719,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void median(float[][] inputs, int count, int n, float[] out) {
     ensureOpen();
-    requireInputs(inputs, count, n);
-    requireLength(out, n, "out");
+    Checks.acrossInputs(inputs, count, n, out);
     int mid = count / 2;
     boolean even = count % 2 == 0;
     acrossInputs(
@@ -795,13 +734,8 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void trimmedMean(float[][] inputs, int count, int n, int trim, float[] out) {
     ensureOpen();
-    requireInputs(inputs, count, n);
-    nonNegative(trim, "trim");
-    if (2L * trim >= count) {
-      throw new IllegalArgumentException(
-          "trimming " + trim + " from each end of " + count + " values leaves none");
-    }
-    requireLength(out, n, "out");
+    Checks.acrossInputs(inputs, count, n, out);
+    Checks.trim(trim, count);
     int kept = count - 2 * trim;
     acrossInputs(
         inputs,
@@ -839,22 +773,6 @@ public final class CpuBackend implements TensorBackend {
             column.accept(values, i);
           }
         });
-  }
-
-  private static void requireInputs(float[][] inputs, int count, int n) {
-    Objects.requireNonNull(inputs, "inputs");
-    positive(count, "count");
-    nonNegative(n, "n");
-    if (inputs.length < count) {
-      throw new IllegalArgumentException(
-          "inputs holds " + inputs.length + " arrays, needs " + count);
-    }
-    for (int j = 0; j < count; j++) {
-      if (inputs[j] == null) {
-        throw new IllegalArgumentException("inputs[" + j + "] is null");
-      }
-      requireLength(inputs[j], n, "inputs[" + j + "]");
-    }
   }
 
   @Override
@@ -931,52 +849,6 @@ public final class CpuBackend implements TensorBackend {
   private void ensureOpen() {
     if (closed) {
       throw new IllegalStateException(name() + " is closed");
-    }
-  }
-
-  private static void nonNegative(int value, String what) {
-    if (value < 0) {
-      throw new IllegalArgumentException(what + " must not be negative, got " + value);
-    }
-  }
-
-  private static void positive(int value, String what) {
-    if (value < 1) {
-      throw new IllegalArgumentException(what + " must be positive, got " + value);
-    }
-  }
-
-  private static void requireLength(byte[] array, long needed, String what) {
-    Objects.requireNonNull(array, what);
-    if (array.length < needed) {
-      throw new IllegalArgumentException(
-          what + " holds " + array.length + " bytes, needs " + needed);
-    }
-  }
-
-  private static void requireLength(float[] array, long needed, String what) {
-    Objects.requireNonNull(array, what);
-    if (array.length < needed) {
-      throw new IllegalArgumentException(
-          what + " holds " + array.length + " elements, needs " + needed);
-    }
-  }
-
-  /** Every index selects a whole row of the table with {@code dim} columns. */
-  private static void requireIndices(
-      int[] indices, int count, float[] table, int dim, String what) {
-    Objects.requireNonNull(indices, "indices");
-    Objects.requireNonNull(table, what);
-    if (indices.length < count) {
-      throw new IllegalArgumentException(
-          "indices holds " + indices.length + " elements, needs " + count);
-    }
-    long rows = dim == 0 ? Long.MAX_VALUE : table.length / dim;
-    for (int i = 0; i < count; i++) {
-      if (indices[i] < 0 || indices[i] >= rows) {
-        throw new IndexOutOfBoundsException(
-            "index " + indices[i] + " at " + i + " is outside the " + rows + " rows of " + what);
-      }
     }
   }
 }

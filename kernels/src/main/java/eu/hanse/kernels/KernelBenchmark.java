@@ -47,7 +47,14 @@ public final class KernelBenchmark {
     this.options = options;
   }
 
+  /**
+   * Runs every measurement. On a {@link GpuBackend} the data stays in device memory and the
+   * baseline is a device-to-device copy; {@code threads} is reported as given.
+   */
   public Report run(int threads) {
+    if (backend instanceof GpuBackend gpu) {
+      return new GpuKernelBenchmark(gpu, options).run();
+    }
     int n = options.elements();
     Random random = new Random(1);
     float[] a = randomArray(random, n);

@@ -5,6 +5,7 @@ import eu.hanse.agent.Enrolment;
 import eu.hanse.agent.SiteAgent;
 import eu.hanse.agent.SiteCredentials;
 import eu.hanse.agent.trainer.LocalTrainer;
+import eu.hanse.kernels.Device;
 import eu.hanse.security.SiteId;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -33,8 +34,12 @@ final class AgentCommand implements Runnable {
       description = "Train on the UTF-8 text files in DIR instead of the site's synthetic language.")
   Path corpus;
 
+  @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu", converter = DeviceConverter.class,
+      description = DeviceConverter.DESCRIPTION)
+  Device device;
+
   @Option(names = "--threads", paramLabel = "N",
-      description = "CPU threads for training (default: all available processors).")
+      description = "CPU threads for training on the CPU (default: all available processors).")
   Integer threads;
 
   @Option(names = "--synthetic-chars", defaultValue = "200000", paramLabel = "N",
@@ -60,7 +65,7 @@ final class AgentCommand implements Runnable {
     }
     ParentWatch.start(parentPid);
     int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-    AgentConfig config = new AgentConfig(dataDir, coordinator, new SiteCredentials(dataDir.resolve("tls")), cores,
+    AgentConfig config = new AgentConfig(dataDir, coordinator, new SiteCredentials(dataDir.resolve("tls")), device, cores,
         Optional.ofNullable(corpus), syntheticChars, evalPositions, exitWhenFinished);
     try (SiteAgent agent = new SiteAgent(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(agent::close));

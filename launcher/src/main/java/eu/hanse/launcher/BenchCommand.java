@@ -2,6 +2,7 @@ package eu.hanse.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import eu.hanse.kernels.Device;
 import eu.hanse.kernels.KernelBenchmark;
 import eu.hanse.kernels.TensorBackend;
 import java.nio.file.Files;
@@ -19,8 +20,9 @@ import picocli.CommandLine.Option;
 final class BenchCommand extends CommandGroup {
 
   @Command(name = "kernels", mixinStandardHelpOptions = true,
-      description = "Measures the tensor operations on the CPU backend: each memory-bound operation in GB/s next to "
-          + "a plain copy of the same elements in the same run, and matrix multiply in GFLOP/s.")
+      description = "Measures the tensor operations on the selected device: each memory-bound operation in GB/s next "
+          + "to a plain copy of the same bytes in the same run (on a GPU, a device-to-device copy, with the data kept "
+          + "in device memory), and matrix multiply in GFLOP/s.")
   static final class Kernels implements Callable<Integer> {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -39,7 +41,12 @@ final class BenchCommand extends CommandGroup {
         description = "Timed runs per operation after a warm-up; the best counts (default: ${DEFAULT-VALUE}).")
     int repeats;
 
-    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all available processors).")
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu",
+        converter = DeviceConverter.class, description = DeviceConverter.DESCRIPTION)
+    Device device;
+
+    @Option(names = "--threads", paramLabel = "N",
+        description = "CPU threads, on the CPU (default: all available processors).")
     Integer threads;
 
     @Override
@@ -47,7 +54,7 @@ final class BenchCommand extends CommandGroup {
       int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
       KernelBenchmark.Options options = new KernelBenchmark.Options(elements, matmulSize, repeats, 64);
       KernelBenchmark.Report report;
-      try (TensorBackend backend = TensorBackend.cpu(cores)) {
+      try (TensorBackend backend = device.open(cores, spec.commandLine().getErr()::println)) {
         report = new KernelBenchmark(backend, options).run(cores);
       }
       var out = spec.commandLine().getOut();

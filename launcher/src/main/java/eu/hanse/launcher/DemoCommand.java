@@ -11,6 +11,7 @@ import eu.hanse.aggregation.Safetensors;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
 import eu.hanse.coordinator.Consortium;
+import eu.hanse.kernels.Device;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -50,8 +51,14 @@ final class DemoCommand implements Callable<Integer> {
       description = "Characters of each synthetic corpus, a tenth held out (default: ${DEFAULT-VALUE}).")
   int syntheticChars;
 
+  @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu", converter = DeviceConverter.class,
+      description = "Where each site agent trains: auto (the GPU when one works, else the CPU), cpu, or gpu "
+          + "(the agents refuse to start without a working GPU). The line 'sites online' names each site's device "
+          + "(default: ${DEFAULT-VALUE}).")
+  Device device;
+
   @Option(names = "--threads-per-site", defaultValue = "1", paramLabel = "N",
-      description = "CPU threads each site agent trains with (default: ${DEFAULT-VALUE}).")
+      description = "CPU threads each site agent trains with on the CPU (default: ${DEFAULT-VALUE}).")
   int threadsPerSite;
 
   @Option(names = "--skip-site-alone",
@@ -109,7 +116,7 @@ final class DemoCommand implements Callable<Integer> {
       Map<String, Process> agents = new LinkedHashMap<>();
       for (String site : SITES) {
         List<String> args = new ArrayList<>(List.of("agent", "--data-dir", siteDir(site).toString(),
-            "--coordinator", address, "--threads", Integer.toString(threadsPerSite),
+            "--coordinator", address, "--device", device.toString(), "--threads", Integer.toString(threadsPerSite),
             "--synthetic-chars", Integer.toString(syntheticChars), "--exit-when-finished"));
         if (corpora.containsKey(site)) {
           args.addAll(List.of("--corpus", corpora.get(site).toString()));

@@ -1,6 +1,8 @@
 package eu.hanse.agent;
 
+import eu.hanse.kernels.Device;
 import java.nio.file.Path;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -9,7 +11,8 @@ import java.util.Optional;
  * @param dataDir the site's own folder: its TLS files under {@code tls/}, downloaded checkpoints
  * @param coordinator host:port of the coordinator
  * @param credentials the site's keys and certificate; the certificate names the site
- * @param threads CPU threads for training
+ * @param device where training runs: {@code auto} takes the GPU when one works
+ * @param threads CPU threads for training on the CPU
  * @param corpus a folder of UTF-8 text to train on; empty for the site's synthetic language
  * @param syntheticCharacters length of the synthetic corpus
  * @param evalPositions held-out positions evaluated at most
@@ -19,6 +22,7 @@ public record AgentConfig(
     Path dataDir,
     String coordinator,
     SiteCredentials credentials,
+    Device device,
     int threads,
     Optional<Path> corpus,
     int syntheticCharacters,
@@ -27,6 +31,7 @@ public record AgentConfig(
   public static final int DEFAULT_SYNTHETIC_CHARACTERS = 200_000;
 
   public AgentConfig {
+    Objects.requireNonNull(device, "device");
     if (threads < 1) {
       throw new IllegalArgumentException("threads must be at least 1, was " + threads);
     }

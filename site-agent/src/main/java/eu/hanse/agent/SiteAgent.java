@@ -67,7 +67,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     this.site = siteOf(credentials);
     SiteData data = config.corpus().map(TextFolder::read)
         .orElseGet(() -> SyntheticLanguage.siteData(site.name(), config.syntheticCharacters()));
-    this.backend = TensorBackend.cpu(config.threads());
+    this.backend = config.device().open(config.threads(), log::warn);
     this.trainer = new LocalTrainer(backend, data, config.evalPositions());
     this.link = Link.open(config, credentials);
     log.info("site {} on {}: {} training and {} held-out characters from {}", site, backend.name(),
