@@ -2,6 +2,7 @@ package eu.hanse.kernels;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -21,20 +22,26 @@ final class VectorQuantizer {
       ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
   private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+  private static final int MAGNITUDE = 0x7fffffff;
   private static final VectorSpecies<Byte> CODES =
       VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(FLOATS.length() * 8));
   private static final int LANES = FLOATS.length();
 
   private VectorQuantizer() {}
 
-  /** The largest {@code |x[i]|} over {@code [from, to)}. */
+  /**
+   * The largest {@code |x[i]|} over {@code [from, to)}, for finite x: compared as the bits of |x|,
+   * which order as the magnitudes do, because an integer max is one instruction where a float max
+   * must also order NaN and -0.
+   */
   static float maxAbs(float[] x, int from, int to) {
-    FloatVector largest = FloatVector.zero(FLOATS);
+    IntVector largest = IntVector.zero(INTS);
     int i = from;
     for (; i + LANES <= to; i += LANES) {
-      largest = largest.max(FloatVector.fromArray(FLOATS, x, i).abs());
+      largest = largest.max(FloatVector.fromArray(FLOATS, x, i).reinterpretAsInts().and(MAGNITUDE));
     }
-    float result = largest.reduceLanes(VectorOperators.MAX);
+    float result = Float.intBitsToFloat(largest.reduceLanes(VectorOperators.MAX));
     for (; i < to; i++) {
       result = Math.max(result, Math.abs(x[i]));
     }
@@ -42,21 +49,20 @@ final class VectorQuantizer {
   }
 
   /**
-   * Writes {@code q[i] = rounded(x[i] / scale, limit)} over {@code [from, to)} for a nonzero scale,
-   * with the rounding of {@link CpuBackend}: add and subtract {@code rounding}, then clamp.
+   * Writes {@code q[i] = rounded(x[i] / scale, 127)} over {@code [from, to)} for a nonzero scale,
+   * with the rounding of {@link CpuBackend}: add and subtract {@code rounding}, clamped.
    */
   static void int8Codes(float[] x, int from, int to, float scale, float rounding, byte[] q) {
-    FloatVector divisor = FloatVector.broadcast(FLOATS, scale);
     int i = from;
-    for (; i + LANES <= to; i += LANES) {
-      FloatVector code =
-          FloatVector.fromArray(FLOATS, x, i)
-              .div(divisor)
-              .add(rounding)
-              .sub(rounding)
-              .max(-127f)
-              .min(127f);
-      ((ByteVector) code.convertShape(VectorOperators.F2B, CODES, 0)).intoArray(q, i);
+    // A normal scale is max / 127 within half an ulp, so no quotient reaches 127.5 and the codes
+    // need no clamp; a subnormal one is coarse, and its blocks take the clamped loop below.
+    if (scale >= Float.MIN_NORMAL) {
+      FloatVector divisor = FloatVector.broadcast(FLOATS, scale);
+      for (; i + LANES <= to; i += LANES) {
+        FloatVector code =
+            FloatVector.fromArray(FLOATS, x, i).div(divisor).add(rounding).sub(rounding);
+        ((ByteVector) code.convertShape(VectorOperators.F2B, CODES, 0)).intoArray(q, i);
+      }
     }
     for (; i < to; i++) {
       float nearest = x[i] / scale + rounding - rounding;
