@@ -438,12 +438,20 @@ public final class CpuBackend implements TensorBackend {
         n,
         blocks,
         (part, fromBlock, toBlock) -> {
+          if (VectorQuantizer.AVAILABLE) {
+            VectorQuantizer.quantizeInt8(x, n, blockSize, fromBlock, toBlock, q, scales);
+            return;
+          }
           for (int b = fromBlock; b < toBlock; b++) {
             int from = b * blockSize;
             int to = Math.min(n, from + blockSize);
-            float scale = maxAbs(x, from, to) / 127f;
+            float scale = plainMaxAbs(x, from, to) / 127f;
             scales[b] = scale;
-            int8Codes(x, from, to, scale, q);
+            if (scale == 0f) {
+              Arrays.fill(q, from, to, (byte) 0);
+            } else {
+              plainInt8Codes(x, from, to, scale, q);
+            }
           }
         });
     return blocks;
@@ -544,22 +552,9 @@ public final class CpuBackend implements TensorBackend {
   }
 
   /**
-   * The int8 codes of {@code x[from, to)} with the given scale. A loop of float arithmetic and one
-   * narrowing cast, which the JIT turns into vector instructions.
+   * The int8 codes of {@code x[from, to)} for a nonzero scale, without the Vector API: float
+   * arithmetic and one narrowing cast, which the JIT vectorizes on long blocks.
    */
-  private static void int8Codes(float[] x, int from, int to, float scale, byte[] q) {
-    if (scale == 0f) {
-      Arrays.fill(q, from, to, (byte) 0);
-      return;
-    }
-    if (VectorQuantizer.AVAILABLE) {
-      VectorQuantizer.int8Codes(x, from, to, scale, ROUNDING, q);
-    } else {
-      plainInt8Codes(x, from, to, scale, q);
-    }
-  }
-
-  /** {@link #int8Codes} for a nonzero scale without the Vector API. */
   static void plainInt8Codes(float[] x, int from, int to, float scale, byte[] q) {
     for (int i = from; i < to; i++) {
       q[i] = (byte) rounded(x[i] / scale, 127f);

@@ -107,7 +107,7 @@ final class GpuKernelBenchmark {
       op.run();
       return System.nanoTime() - start;
     };
-    timed.getAsDouble();
+    KernelBenchmark.warmUp(op, options.warmUpNanos());
     double best = Double.MAX_VALUE;
     for (int r = 0; r < options.repeats(); r++) {
       best = Math.min(best, timed.getAsDouble());

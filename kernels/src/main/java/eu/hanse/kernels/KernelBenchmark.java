@@ -9,9 +9,10 @@ import java.util.Random;
  * number of elements measured in the same run (so the result reads as a ratio, robust to how busy
  * the machine is), and matrix multiply in GFLOP/s.
  *
- * <p>Each figure is the best of {@code repeats} timed runs after one warm-up. Bytes counted are the
- * bytes an operation must read and write at least: a copy reads and writes 4 bytes per element; a
- * += w·b reads two arrays and writes one (12 bytes per element). Not thread-safe; one run at a time.
+ * <p>Each figure is the best of {@code repeats} timed runs after a warm-up (see {@link Options#warmUpNanos}).
+ * Bytes counted are the bytes an operation must read and write at least: a copy reads and writes 4
+ * bytes per element; a += w·b reads two arrays and writes one (12 bytes per element). Not
+ * thread-safe; one run at a time.
  */
 public final class KernelBenchmark {
   /**
@@ -19,17 +20,21 @@ public final class KernelBenchmark {
    * @param matmulSize m = n = k of the square matrix multiply
    * @param repeats timed runs per operation; the best counts
    * @param blockSize block size of the int8 and int4 quantizers
+   * @param warmUpNanos how long each operation runs untimed first (and at least {@link
+   *     #WARM_UP_RUNS} times), so that the JIT has compiled it
    */
-  public record Options(int elements, int matmulSize, int repeats, int blockSize) {
+  public record Options(int elements, int matmulSize, int repeats, int blockSize, long warmUpNanos) {
     public Options {
-      if (elements < 1 || matmulSize < 1 || repeats < 1 || blockSize < 2 || blockSize % 2 != 0) {
-        throw new IllegalArgumentException("elements, matrix size and repeats must be positive and the block size "
-            + "even and at least 2; got " + elements + ", " + matmulSize + ", " + repeats + ", " + blockSize);
+      if (elements < 1 || matmulSize < 1 || repeats < 1 || blockSize < 2 || blockSize % 2 != 0
+          || warmUpNanos < 0) {
+        throw new IllegalArgumentException("elements, matrix size and repeats must be positive, the block size "
+            + "even and at least 2, the warm-up not negative; got " + elements + ", " + matmulSize + ", "
+            + repeats + ", " + blockSize + ", " + warmUpNanos + " ns");
       }
     }
 
     public static Options defaults() {
-      return new Options(1 << 25, 1024, 5, 64);
+      return new Options(1 << 25, 1024, 5, 64, DEFAULT_WARM_UP_NANOS);
     }
   }
 
@@ -38,6 +43,10 @@ public final class KernelBenchmark {
 
   /** The whole run. */
   public record Report(String device, int threads, Options options, double copyGBps, Map<String, Result> ops) {}
+
+  static final int WARM_UP_RUNS = 5;
+  static final int WARM_UP_MAX_RUNS = 100;
+  public static final long DEFAULT_WARM_UP_NANOS = 1_000_000_000L;
 
   private final TensorBackend backend;
   private final Options options;
@@ -108,7 +117,7 @@ public final class KernelBenchmark {
   }
 
   private double bestSeconds(Runnable op) {
-    op.run();
+    warmUp(op, options.warmUpNanos());
     long best = Long.MAX_VALUE;
     for (int r = 0; r < options.repeats(); r++) {
       long start = System.nanoTime();
@@ -116,6 +125,22 @@ public final class KernelBenchmark {
       best = Math.min(best, System.nanoTime() - start);
     }
     return Math.max(best, 1) / 1e9;
+  }
+
+  /**
+   * Runs op until the JIT has had its chance: at least {@link #WARM_UP_RUNS} times and {@code
+   * nanos}, at most {@link #WARM_UP_MAX_RUNS} times. One run is not enough: the
+   * vectorized loops are compiled only after several calls, and measured figures were half the
+   * steady state before.
+   */
+  static void warmUp(Runnable op, long nanos) {
+    long start = System.nanoTime();
+    for (int run = 0; run < WARM_UP_MAX_RUNS; run++) {
+      op.run();
+      if (run + 1 >= WARM_UP_RUNS && System.nanoTime() - start >= nanos) {
+        return;
+      }
+    }
   }
 
   private static float[] randomArray(Random random, int n) {

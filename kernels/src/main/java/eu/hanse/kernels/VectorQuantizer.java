@@ -1,5 +1,6 @@
 package eu.hanse.kernels;
 
+import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -29,6 +30,25 @@ final class VectorQuantizer {
   private static final int LANES = FLOATS.length();
 
   private VectorQuantizer() {}
+
+  /**
+   * {@link TensorBackend#quantizeInt8} for blocks {@code [fromBlock, toBlock)}: one method, so that
+   * the JIT sees (and keeps in registers) every vector of the loop.
+   */
+  static void quantizeInt8(
+      float[] x, int n, int blockSize, int fromBlock, int toBlock, byte[] q, float[] scales) {
+    for (int b = fromBlock; b < toBlock; b++) {
+      int from = b * blockSize;
+      int to = Math.min(n, from + blockSize);
+      float scale = maxAbs(x, from, to) / 127f;
+      scales[b] = scale;
+      if (scale == 0f) {
+        Arrays.fill(q, from, to, (byte) 0);
+      } else {
+        int8Codes(x, from, to, scale, CpuBackend.ROUNDING, q);
+      }
+    }
+  }
 
   /**
    * The largest {@code |x[i]|} over {@code [from, to)}, for finite x: compared as the bits of |x|,

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -41,6 +42,11 @@ final class BenchCommand extends CommandGroup {
         description = "Timed runs per operation after a warm-up; the best counts (default: ${DEFAULT-VALUE}).")
     int repeats;
 
+    @Option(names = "--warm-up-ms", defaultValue = "1000", paramLabel = "MS",
+        description = "Untimed running of each operation first, at least five runs, so the JIT has compiled it "
+            + "(default: ${DEFAULT-VALUE}).")
+    long warmUpMillis;
+
     @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu",
         converter = DeviceConverter.class, description = DeviceConverter.DESCRIPTION)
     Device device;
@@ -52,7 +58,8 @@ final class BenchCommand extends CommandGroup {
     @Override
     public Integer call() throws Exception {
       int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-      KernelBenchmark.Options options = new KernelBenchmark.Options(elements, matmulSize, repeats, 64);
+      KernelBenchmark.Options options = new KernelBenchmark.Options(elements, matmulSize, repeats, 64,
+          TimeUnit.MILLISECONDS.toNanos(warmUpMillis));
       KernelBenchmark.Report report;
       try (TensorBackend backend = device.open(cores, spec.commandLine().getErr()::println)) {
         report = new KernelBenchmark(backend, options).run(cores);
@@ -81,6 +88,7 @@ final class BenchCommand extends CommandGroup {
       root.put("elements", report.options().elements());
       root.put("matmulSize", report.options().matmulSize());
       root.put("repeats", report.options().repeats());
+      root.put("warmUpMillis", TimeUnit.NANOSECONDS.toMillis(report.options().warmUpNanos()));
       root.put("javaVersion", System.getProperty("java.version"));
       root.put("availableProcessors", Runtime.getRuntime().availableProcessors());
       root.put("copyGBps", report.copyGBps());

@@ -191,8 +191,8 @@ class HanseCommandLineTest {
   @Test
   void benchKernelsReportsEveryOperationAgainstACopyMeasuredInTheSameRun() throws Exception {
     Path json = dir.resolve("bench/kernels.json");
-    Run bench = run("bench", "kernels", "--elements", "20001", "--matmul-size", "17", "--repeats", "1",
-        "--threads", "1", "--json", json.toString());
+    Run bench = run("bench", "kernels", "--device", "cpu", "--elements", "20001", "--matmul-size", "17",
+        "--repeats", "1", "--warm-up-ms", "0", "--threads", "1", "--json", json.toString());
     assertEquals(0, bench.exit(), bench.err());
     var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
     assertEquals("cpu (1 thread)", report.get("device").asText());
@@ -203,6 +203,19 @@ class HanseCommandLineTest {
     }
     assertTrue(report.get("ops").get("matmul").get("GFLOPs").asDouble() > 0);
     assertTrue(bench.out().contains("x copy"), bench.out());
+  }
+
+  @Test
+  void deviceGpuWithoutAGpuIsOneClearErrorAndAnUnknownDeviceIsRefused() {
+    Run unknown = run("bench", "kernels", "--device", "tpu");
+    assertEquals(2, unknown.exit());
+    assertTrue(unknown.err().contains("unknown device 'tpu': expected auto, cpu or gpu"), unknown.err());
+    org.junit.jupiter.api.Assumptions.assumeFalse(
+        eu.hanse.kernels.GpuBackend.available(), "this machine has a GPU, so --device gpu works here");
+    Run gpu = run("bench", "kernels", "--device", "gpu", "--elements", "100", "--matmul-size", "4");
+    assertEquals(2, gpu.exit(), gpu.out());
+    assertTrue(gpu.err().contains("--device gpu: no usable GPU: the CUDA driver (libcuda.so.1) could not be loaded"),
+        gpu.err());
   }
 
   @Test
