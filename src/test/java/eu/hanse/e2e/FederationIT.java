@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import eu.hanse.agent.AgentConfig;
 import eu.hanse.agent.Enrolment;
-import eu.hanse.agent.SiteAgent;
-import eu.hanse.agent.SiteCredentials;
 import eu.hanse.agent.trainer.CharModel;
 import eu.hanse.agent.trainer.CharModelConfig;
 import eu.hanse.aggregation.ModelState;
@@ -17,20 +14,15 @@ import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.Safetensors;
 import eu.hanse.coordinator.Consortium;
 import eu.hanse.coordinator.Coordinator;
-import eu.hanse.coordinator.CoordinatorConfig;
 import eu.hanse.coordinator.JobId;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
 import eu.hanse.coordinator.RoundRecord;
 import eu.hanse.coordinator.TrainerSettings;
-import eu.hanse.kernels.Device;
 import eu.hanse.security.AuditLog;
-import eu.hanse.security.CertificateAuthority;
 import eu.hanse.security.EnrolmentTls;
-import eu.hanse.security.IssuedCertificates;
 import eu.hanse.security.NodeIdentity;
 import eu.hanse.security.SiteId;
-import eu.hanse.security.TlsFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -40,8 +32,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,37 +48,27 @@ class FederationIT {
   private static final CharModelConfig MODEL = new CharModelConfig(97, 6, 16, 64);
 
   @TempDir Path dir;
-  private final List<SiteAgent> agents = new ArrayList<>();
-  private final List<Thread> threads = new ArrayList<>();
   private final ByteArrayOutputStream progress = new ByteArrayOutputStream();
+  private TestFederation federation;
+
+  @BeforeEach
+  void newFederation() {
+    federation = new TestFederation(dir, new PrintStream(progress, true));
+  }
 
   @AfterEach
   void stopAgents() {
-    agents.forEach(SiteAgent::close);
+    federation.close();
   }
 
   private Coordinator startCoordinator(int rounds) {
-    Path coordinatorDir = dir.resolve("coordinator");
-    CertificateAuthority ca = CertificateAuthority.create(coordinatorDir.resolve("ca"), "e2e", false, Clock.systemUTC());
-    TlsFiles tls = ca.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"), Duration.ofDays(1),
-        coordinatorDir.resolve("tls"));
-    new IssuedCertificates(coordinatorDir.resolve("ca")).record(EnrolmentTls.readCertificate(tls.certificate()));
     JobSpec spec = new JobSpec(new JobId("e2e"), rounds, 40, 2, 3, Duration.ofMinutes(2),
         new TrainerSettings(32, 0.01, 0.0), OuterOptimizerSpec.diloco(), 5, JobSpec.DEFAULT_CHUNK_BYTES);
-    return new Coordinator(new CoordinatorConfig(coordinatorDir, "127.0.0.1", 0, 0, tls), spec,
-        CharModel.initialize(MODEL, 5), new PrintStream(progress, true)).start();
+    return federation.startCoordinator(spec, CharModel.initialize(MODEL, 5));
   }
 
-  /** Each site enrols with its own invitation, then its agent starts. */
   private void enrolAndStartAgents(Coordinator coordinator) {
-    for (String site : SITES) {
-      String token = coordinator.consortium().invite(new SiteId(site), Duration.ofMinutes(5), "test");
-      assertEquals(new SiteId(site), Enrolment.enroll("127.0.0.1:" + coordinator.enrolPort(), token, dir.resolve(site)));
-      SiteAgent agent = new SiteAgent(new AgentConfig(dir.resolve(site), "127.0.0.1:" + coordinator.port(),
-          new SiteCredentials(dir.resolve(site + "/tls")), Device.CPU, 1, Optional.empty(), 30_000, 2048, true));
-      agents.add(agent);
-      threads.add(Thread.ofPlatform().name("agent-" + site).start(agent));
-    }
+    federation.enrolAndStartAgents(coordinator, SITES, Map.of());
   }
 
   private void awaitRounds(Coordinator coordinator, int rounds) throws InterruptedException {
@@ -126,7 +109,7 @@ class FederationIT {
       ModelState last = Safetensors.read(Path.of(status.finalCheckpoint()));
       assertEquals(MODEL, CharModel.configOf(last));
       assertEquals(4L * last.elementCount() * 4 * 3, status.bytesUploaded(), "4 rounds of 3 fp32 updates");
-      for (Thread thread : threads) {
+      for (Thread thread : federation.threads) {
         thread.join(Duration.ofSeconds(20));
         assertFalse(thread.isAlive(), "agent did not stop after the job finished");
       }

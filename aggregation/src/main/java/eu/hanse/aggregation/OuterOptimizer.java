@@ -18,6 +18,7 @@ public interface OuterOptimizer {
     return switch (spec.kind()) {
       case SGD -> new SgdOuterOptimizer(spec.learningRate());
       case NESTEROV -> new NesterovOuterOptimizer(spec.learningRate(), spec.momentum());
+      case ADAM, YOGI, ADAGRAD -> new AdaptiveOuterOptimizer(spec.kind(), spec.learningRate(), spec.momentum());
     };
   }
 }

@@ -5,12 +5,13 @@ import java.util.Locale;
 /**
  * Which outer optimizer a job uses, with its settings.
  *
- * @param kind SGD (with learning rate 1.0 this is FedAvg) or Nesterov momentum (DiLoCo)
+ * @param kind SGD (with learning rate 1.0 this is FedAvg), Nesterov momentum (DiLoCo), or FedOpt's
+ *     Adam, Yogi and Adagrad
  * @param learningRate the outer learning rate, positive
- * @param momentum Nesterov's momentum in [0, 1); ignored by SGD
+ * @param momentum in [0, 1): Nesterov's momentum, or β1 of Adam, Yogi and Adagrad; ignored by SGD
  */
 public record OuterOptimizerSpec(Kind kind, double learningRate, double momentum) {
-  public enum Kind { SGD, NESTEROV }
+  public enum Kind { SGD, NESTEROV, ADAM, YOGI, ADAGRAD }
 
   public OuterOptimizerSpec {
     if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
@@ -32,15 +33,19 @@ public record OuterOptimizerSpec(Kind kind, double learningRate, double momentum
   }
 
   /**
-   * The spec for a name, "sgd" or "nesterov", with that kind's defaults where {@code learningRate}
-   * or {@code momentum} is null.
+   * The spec for a name (sgd, nesterov, adam, yogi, adagrad) with that kind's defaults where
+   * {@code learningRate} or {@code momentum} is null: sgd lr 1 (FedAvg); nesterov lr 0.7, momentum
+   * 0.9 (DiLoCo); adam and yogi lr 0.1, β1 0.9; adagrad lr 0.1, β1 0.
    */
   public static OuterOptimizerSpec parse(String name, Double learningRate, Double momentum) {
     OuterOptimizerSpec defaults = switch (name.toLowerCase(Locale.ROOT)) {
       case "sgd", "fedavg" -> fedAvg();
       case "nesterov", "diloco" -> diloco();
+      case "adam" -> new OuterOptimizerSpec(Kind.ADAM, 0.1, 0.9);
+      case "yogi" -> new OuterOptimizerSpec(Kind.YOGI, 0.1, 0.9);
+      case "adagrad" -> new OuterOptimizerSpec(Kind.ADAGRAD, 0.1, 0.0);
       default -> throw new IllegalArgumentException(
-          "unknown outer optimizer '" + name + "': use sgd or nesterov");
+          "unknown outer optimizer '" + name + "': use sgd, nesterov, adam, yogi or adagrad");
     };
     return new OuterOptimizerSpec(defaults.kind(),
         learningRate != null ? learningRate : defaults.learningRate(),
@@ -48,8 +53,10 @@ public record OuterOptimizerSpec(Kind kind, double learningRate, double momentum
   }
 
   public String describe() {
-    return kind == Kind.SGD
-        ? "sgd(lr=" + learningRate + ")"
-        : "nesterov(lr=" + learningRate + ", momentum=" + momentum + ")";
+    return switch (kind) {
+      case SGD -> "sgd(lr=" + learningRate + ")";
+      case NESTEROV -> "nesterov(lr=" + learningRate + ", momentum=" + momentum + ")";
+      default -> kind.name().toLowerCase(Locale.ROOT) + "(lr=" + learningRate + ", beta1=" + momentum + ")";
+    };
   }
 }

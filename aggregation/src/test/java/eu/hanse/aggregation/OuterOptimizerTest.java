@@ -66,8 +66,8 @@ class OuterOptimizerTest {
     assertEquals(new OuterOptimizerSpec(OuterOptimizerSpec.Kind.SGD, 0.5, 0.0),
         OuterOptimizerSpec.parse("SGD", 0.5, null));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> OuterOptimizerSpec.parse("adam", null, null));
-    assertEquals("unknown outer optimizer 'adam': use sgd or nesterov", e.getMessage());
+        () -> OuterOptimizerSpec.parse("adamax", null, null));
+    assertEquals("unknown outer optimizer 'adamax': use sgd, nesterov, adam, yogi or adagrad", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> OuterOptimizerSpec.parse("nesterov", -1.0, null));
   }
 
@@ -75,5 +75,39 @@ class OuterOptimizerTest {
   void stepRefusesAVectorOfTheWrongLength() {
     assertThrows(IllegalArgumentException.class,
         () -> OuterOptimizer.create(OuterOptimizerSpec.fedAvg()).step(model(1, 2, 3), new float[2]));
+  }
+
+  /** FedOpt's rules in double, step by step, for each adaptive kind; the state carries over. */
+  @Test
+  void adamYogiAndAdagradFollowFedOptsRules() {
+    for (String name : List.of("adam", "yogi", "adagrad")) {
+      OuterOptimizerSpec spec = OuterOptimizerSpec.parse(name, null, null);
+      OuterOptimizer optimizer = OuterOptimizer.create(spec);
+      ModelState global = model(1, -1, 0.5f);
+      double[] theta = {1, -1, 0.5};
+      double[] m = new double[3];
+      double tau = AdaptiveOuterOptimizer.TAU;
+      double beta2 = AdaptiveOuterOptimizer.BETA2;
+      double[] v = {tau * tau, tau * tau, tau * tau};
+      float[][] deltas = {{0.2f, -0.1f, 0f}, {0.1f, 0.3f, -0.2f}, {-0.05f, 0.1f, 0.4f}};
+      for (float[] delta : deltas) {
+        optimizer.step(global, delta.clone());
+        for (int i = 0; i < 3; i++) {
+          double d = delta[i];
+          m[i] = spec.momentum() * m[i] + (1 - spec.momentum()) * d;
+          v[i] = switch (name) {
+            case "adagrad" -> v[i] + d * d;
+            case "yogi" -> v[i] - (1 - beta2) * d * d * Math.signum(v[i] - d * d);
+            default -> beta2 * v[i] + (1 - beta2) * d * d;
+          };
+          theta[i] -= spec.learningRate() * m[i] / (Math.sqrt(v[i]) + tau);
+        }
+      }
+      float[] flat = {global.data(0)[0], global.data(0)[1], global.data(1)[0]};
+      for (int i = 0; i < 3; i++) {
+        assertEquals(theta[i], flat[i], 1e-5, name + " element " + i);
+      }
+      assertEquals(name, spec.describe().substring(0, name.length()));
+    }
   }
 }

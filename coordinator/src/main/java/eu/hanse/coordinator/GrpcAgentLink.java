@@ -54,6 +54,7 @@ final class GrpcAgentLink implements AgentLink {
         .setTrainer(eu.hanse.protocol.v1.TrainerSettings.newBuilder()
             .setBatchSize(job.trainer().batchSize())
             .setLearningRate(job.trainer().learningRate())
+                .setProximalMu(job.trainer().proximalMu())
             .setWeightDecay(job.trainer().weightDecay()))
         .setSeed(seed)
         .setMaxChunkBytes(job.maxChunkBytes())

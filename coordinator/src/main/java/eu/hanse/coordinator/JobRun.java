@@ -2,17 +2,24 @@ package eu.hanse.coordinator;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import eu.hanse.aggregation.Aggregation;
+import eu.hanse.aggregation.Aggregators;
+import eu.hanse.aggregation.GaussianNoise;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.OuterOptimizer;
+import eu.hanse.aggregation.PrivacyAccountant;
+import eu.hanse.kernels.TensorBackend;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +44,10 @@ final class JobRun implements Runnable {
   private final JobSpec spec;
   private final ModelState global;
   private final OuterOptimizer outer;
+  /** Median and trimmed mean run on one CPU thread: a job's commit is one caller at a time. */
+  private final Aggregators aggregators = new Aggregators(TensorBackend.cpu(1));
+  private final PrivacyAccountant privacy;
+  private final GaussianNoise noise = new GaussianNoise(new SecureRandom());
   private final SiteSessions sessions;
   private final CheckpointStore checkpoints;
   private final ProgressPrinter progress;
@@ -64,6 +75,7 @@ final class JobRun implements Runnable {
     this.spec = spec;
     this.global = initialModel.copy();
     this.outer = OuterOptimizer.create(spec.outer());
+    this.privacy = new PrivacyAccountant(spec.privacy());
     this.sessions = sessions;
     this.checkpoints = checkpoints;
     this.progress = progress;
@@ -169,12 +181,41 @@ final class JobRun implements Runnable {
     return round.accepted().size() >= spec.minSites();
   }
 
-  /** Applies the outer step to the round's mean and writes the new checkpoint. */
+  /**
+   * Aggregates the round's updates (clipped as the job says), adds the job's noise, applies the
+   * outer step and writes the new checkpoint.
+   */
   private synchronized CheckpointRef commit(OpenRound round) {
-    outer.step(global, round.fold().mean());
+    Aggregation aggregation = round.aggregate(aggregators);
+    String detail = aggregation.detail() + clipped(round);
+    Double epsilon = null;
+    if (spec.privacy().noisy()) {
+      double total = round.accepted().values().stream().mapToDouble(OpenRound.AcceptedUpdate::sampleCount).sum();
+      double largest = round.accepted().values().stream().mapToDouble(OpenRound.AcceptedUpdate::sampleCount).max()
+          .orElseThrow();
+      double sigma = spec.privacy().sigma(largest, total);
+      noise.addTo(aggregation.delta(), sigma);
+      epsilon = privacy.spend();
+      detail += String.format(Locale.ROOT, "; gaussian noise sigma %.3g, privacy spent epsilon %.3f at delta %s",
+          sigma, epsilon, spec.privacy().delta());
+    }
+    round.summarise(detail, epsilon);
+    if (!spec.aggregator().streaming() || spec.privacy().clips()) {
+      progress.line("round " + round.number + ": " + detail);
+    }
+    outer.step(global, aggregation.delta());
     List<String> updateIds = round.accepted().values().stream().map(OpenRound.AcceptedUpdate::updateId).toList();
     latest = seal(checkpoints.commit(withRound(round.number), round.number), updateIds);
     return latest;
+  }
+
+  /** ", clipped SITE (norm N)" for each update the clip scaled down, or nothing. */
+  private String clipped(OpenRound round) {
+    List<String> sites = round.accepted().values().stream()
+        .filter(u -> u.scale() < 1)
+        .map(u -> String.format(Locale.ROOT, "%s (norm %.3g)", u.site(), u.norm()))
+        .toList();
+    return sites.isEmpty() ? "" : "; clipped to " + spec.privacy().clipNorm() + ": " + String.join(", ", sites);
   }
 
   /** Signs a written checkpoint's claims (job, round, hash, parent, updates) and audits the commit. */
@@ -208,7 +249,7 @@ final class JobRun implements Runnable {
     RoundRecord record = new RoundRecord(round.number, "COMMITTED", List.copyOf(trainLoss.keySet()), refused,
         committed.sha256(), committed.path().toString(), trainLoss, bytes,
         loss.isPresent() ? loss.getAsDouble() : null,
-        (System.nanoTime() - round.startNanos) / 1e9);
+        (System.nanoTime() - round.startNanos) / 1e9, round.aggregationDetail(), round.privacyEpsilon());
     records.add(record);
     writeStatus();
     return record;
@@ -383,6 +424,7 @@ final class JobRun implements Runnable {
   synchronized JobStatus status() {
     String shown = state.equals(JobStatus.RUNNING) && paused ? JobStatus.PAUSED : state;
     return new JobStatus(spec.id().value(), shown, spec.rounds(), records.size(), spec.outer().describe(),
+        spec.aggregator().describe(), spec.privacy().describe(),
         sessions.online().stream().map(l -> l.site().name()).toList(),
         initial == null ? null : initial.path().toString(),
         latest == null ? null : latest.path().toString(),

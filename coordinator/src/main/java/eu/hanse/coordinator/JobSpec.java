@@ -1,7 +1,10 @@
 package eu.hanse.coordinator;
 
+import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
+import eu.hanse.aggregation.PrivacySpec;
 import java.time.Duration;
+import java.util.Objects;
 
 /**
  * A training job as the coordinator runs it.
@@ -16,6 +19,8 @@ import java.time.Duration;
  * @param outer the coordinator's outer optimizer
  * @param seed base seed for the sites' sampling; round r uses a seed derived from it
  * @param maxChunkBytes the size of every update chunk but the last, a multiple of 4
+ * @param aggregator how a round combines its accepted updates
+ * @param privacy the update filters: clipping, and Gaussian noise on the aggregate
  */
 public record JobSpec(
     JobId id,
@@ -27,7 +32,9 @@ public record JobSpec(
     TrainerSettings trainer,
     OuterOptimizerSpec outer,
     long seed,
-    int maxChunkBytes) {
+    int maxChunkBytes,
+    AggregatorSpec aggregator,
+    PrivacySpec privacy) {
   /** Chunk size for updates: large enough to amortise per-message cost, far below gRPC's limits. */
   public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
 
@@ -51,5 +58,18 @@ public record JobSpec(
       throw new IllegalArgumentException(
           "chunk size must be a multiple of 4 between 4 bytes and just under 4 MiB, was " + maxChunkBytes);
     }
+    Objects.requireNonNull(aggregator, "aggregator");
+    Objects.requireNonNull(privacy, "privacy");
+    if (privacy.noisy() && aggregator.kind() != AggregatorSpec.Kind.MEAN) {
+      throw new IllegalArgumentException("--dp-noise is calibrated for --aggregator mean, not "
+          + aggregator.describe() + ": the noise bounds what one clipped site can change in a weighted mean");
+    }
+  }
+
+  /** A job with the weighted mean and no filters. */
+  public JobSpec(JobId id, int rounds, int localSteps, int minSites, int startSites, Duration roundDeadline,
+      TrainerSettings trainer, OuterOptimizerSpec outer, long seed, int maxChunkBytes) {
+    this(id, rounds, localSteps, minSites, startSites, roundDeadline, trainer, outer, seed, maxChunkBytes,
+        AggregatorSpec.mean(), PrivacySpec.none());
   }
 }

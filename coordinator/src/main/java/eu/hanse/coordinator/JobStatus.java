@@ -6,6 +6,8 @@ import java.util.List;
  * A job's state as written to {@code <data-dir>/jobs/<job>/status.json} after every change.
  *
  * @param heldOutLoss the global held-out loss before round 1, then after each committed round
+ * @param aggregator how rounds combine updates, as {@code --aggregator} names it
+ * @param filters the update filters: clipping and noise, or "none"
  * @param bytesUploaded update bytes accepted from all sites over all rounds
  * @param mutualTls true when every link is mutual TLS: the coordinator has no other mode, and every
  *     caller was identified by its client certificate
@@ -16,6 +18,8 @@ public record JobStatus(
     int roundsPlanned,
     int roundsCompleted,
     String outer,
+    String aggregator,
+    String filters,
     List<String> sites,
     String initialCheckpoint,
     String finalCheckpoint,

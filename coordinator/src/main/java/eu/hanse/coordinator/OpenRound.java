@@ -1,5 +1,8 @@
 package eu.hanse.coordinator;
 
+import eu.hanse.aggregation.Aggregation;
+import eu.hanse.aggregation.Aggregators;
+import eu.hanse.aggregation.SpooledUpdate;
 import eu.hanse.aggregation.WeightedMeanFold;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
@@ -8,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,8 +37,19 @@ final class OpenRound {
   private final Map<SiteId, RefusedUpdate> refused = new LinkedHashMap<>();
   private final Set<SiteId> uploading = new HashSet<>();
   private boolean closed;
+  private String aggregationDetail;
+  private Double privacyEpsilon;
 
-  record AcceptedUpdate(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile) {}
+  /**
+   * An accepted update; {@code scale} is what clipping multiplies it by (1 when not clipped), from
+   * its {@code norm} as sent.
+   */
+  record AcceptedUpdate(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile,
+      double norm, double scale) {
+    SpooledUpdate spooled() {
+      return new SpooledUpdate(site.name(), spoolFile, sampleCount, scale);
+    }
+  }
 
   record RefusedUpdate(SiteId site, Refusal reason, String message) {}
 
@@ -51,7 +66,7 @@ final class OpenRound {
     this.base = base;
     this.participants = List.copyOf(participants);
     this.elementCount = elementCount;
-    this.fold = new WeightedMeanFold(elementCount);
+    this.fold = job.aggregator().streaming() ? new WeightedMeanFold(elementCount) : null;
   }
 
   /** Checks a header against this round; on success the site counts as uploading. */
@@ -120,14 +135,21 @@ final class OpenRound {
       throw new RefusedException(refused.get(site).reason(), "site " + site + " was refused in round " + number
           + " while uploading: " + refused.get(site).message());
     }
-    try {
-      foldFromSpool(spoolFile, header.sampleCount());
-    } catch (RuntimeException e) {
-      // Part of the update may be in the mean already: rebuild it from the accepted updates alone.
-      rebuildFold();
-      throw e;
+    double norm = job.privacy().clips()
+        ? Aggregators.norms(List.of(new SpooledUpdate(site.name(), spoolFile, 1)), elementCount)[0] : Double.NaN;
+    double scale = job.privacy().clips() && norm > job.privacy().clipNorm() ? job.privacy().clipNorm() / norm : 1.0;
+    AcceptedUpdate update = new AcceptedUpdate(site, updateId, header.sampleCount(), header.trainLoss(), bytes,
+        spoolFile, norm, scale);
+    if (fold != null) {
+      try {
+        foldFromSpool(update);
+      } catch (RuntimeException e) {
+        // Part of the update may be in the mean already: rebuild it from the accepted updates alone.
+        rebuildFold();
+        throw e;
+      }
     }
-    accepted.put(site, new AcceptedUpdate(site, updateId, header.sampleCount(), header.trainLoss(), bytes, spoolFile));
+    accepted.put(site, update);
   }
 
   /**
@@ -147,13 +169,18 @@ final class OpenRound {
   }
 
   private void rebuildFold() {
+    if (fold == null) {
+      return;
+    }
     fold = new WeightedMeanFold(elementCount);
     for (AcceptedUpdate update : accepted.values()) {
-      foldFromSpool(update.spoolFile(), update.sampleCount());
+      foldFromSpool(update);
     }
   }
 
-  private void foldFromSpool(Path spoolFile, double weight) {
+  private void foldFromSpool(AcceptedUpdate update) {
+    Path spoolFile = update.spoolFile();
+    double weight = update.sampleCount();
     ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
     try (FileChannel in = FileChannel.open(spoolFile, StandardOpenOption.READ)) {
       long element = 0;
@@ -162,7 +189,7 @@ final class OpenRound {
         buffer.flip();
         int whole = buffer.remaining() / Float.BYTES * Float.BYTES;
         ByteBuffer values = buffer.slice(0, whole);
-        fold.foldChunk(values, element, weight);
+        fold.foldChunk(values, element, weight * update.scale());
         element += whole / Float.BYTES;
         in.position(element * Float.BYTES);
       }
@@ -206,6 +233,20 @@ final class OpenRound {
     closed = true;
   }
 
+  /** Records how the commit aggregated the round, for its status record. */
+  void summarise(String detail, Double epsilon) {
+    this.aggregationDetail = detail;
+    this.privacyEpsilon = epsilon;
+  }
+
+  String aggregationDetail() {
+    return aggregationDetail;
+  }
+
+  Double privacyEpsilon() {
+    return privacyEpsilon;
+  }
+
   Map<SiteId, AcceptedUpdate> accepted() {
     return accepted;
   }
@@ -214,8 +255,18 @@ final class OpenRound {
     return refused;
   }
 
-  WeightedMeanFold fold() {
-    return fold;
+  /**
+   * The round's aggregate of its accepted updates: the running weighted mean when the job's
+   * aggregator folds as updates arrive, else the aggregator over the spooled updates.
+   */
+  Aggregation aggregate(Aggregators aggregators) {
+    if (fold != null) {
+      return new Aggregation(fold.mean(), "weighted mean of " + fold.updates());
+    }
+    // In site order, not arrival order, so that ties (Krum's) and sums come out the same every time.
+    List<SpooledUpdate> spooled = accepted.values().stream().map(AcceptedUpdate::spooled)
+        .sorted(Comparator.comparing(SpooledUpdate::site)).toList();
+    return aggregators.aggregate(job.aggregator(), spooled, elementCount);
   }
 
   static String abbreviate(String sha) {

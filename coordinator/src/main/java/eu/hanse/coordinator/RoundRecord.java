@@ -10,6 +10,9 @@ import java.util.Map;
  * @param bytesUploaded update bytes each accepted site sent
  * @param heldOutLoss the new checkpoint's loss on the union of the sites' held-out sets; null if no site reported
  * @param seconds wall time from opening the round to its evaluation
+ * @param aggregation how the updates were combined: what the aggregator chose, dropped or scaled,
+ *     what the clip scaled, and the noise added
+ * @param privacyEpsilon the differential privacy spent so far (ε at the job's δ), null without noise
  */
 public record RoundRecord(
     long round,
@@ -21,7 +24,9 @@ public record RoundRecord(
     Map<String, Double> trainLoss,
     Map<String, Long> bytesUploaded,
     Double heldOutLoss,
-    double seconds) {
+    double seconds,
+    String aggregation,
+    Double privacyEpsilon) {
 
   /** A site whose update the round refused, and why. */
   public record RefusedSite(String site, String reason, String message) {}

@@ -6,8 +6,10 @@ package eu.hanse.coordinator;
  * @param batchSize examples per local step
  * @param learningRate the inner (AdamW) learning rate
  * @param weightDecay AdamW's decoupled weight decay
+ * @param proximalMu FedProx's μ: the local loss gains μ/2·‖w − w_global‖², keeping each site near the
+ *     round's global model; 0 is plain local training
  */
-public record TrainerSettings(int batchSize, double learningRate, double weightDecay) {
+public record TrainerSettings(int batchSize, double learningRate, double weightDecay, double proximalMu) {
   public TrainerSettings {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batch size must be at least 1, was " + batchSize);
@@ -18,5 +20,13 @@ public record TrainerSettings(int batchSize, double learningRate, double weightD
     if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
       throw new IllegalArgumentException("weight decay must be zero or positive, was " + weightDecay);
     }
+    if (!(proximalMu >= 0) || Double.isInfinite(proximalMu)) {
+      throw new IllegalArgumentException("--fedprox-mu must be zero or positive, was " + proximalMu);
+    }
+  }
+
+  /** Plain local training, without FedProx's proximal term. */
+  public TrainerSettings(int batchSize, double learningRate, double weightDecay) {
+    this(batchSize, learningRate, weightDecay, 0);
   }
 }

@@ -3,7 +3,9 @@ package eu.hanse.coordinator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
+import eu.hanse.aggregation.PrivacySpec;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -24,6 +26,17 @@ class JobSpecTest {
     assertThrows(IllegalArgumentException.class, () -> spec(1, 1, 1, Duration.ofMinutes(1), 8 << 20));
     assertThrows(IllegalArgumentException.class, () -> new TrainerSettings(0, 0.1, 0));
     assertThrows(IllegalArgumentException.class, () -> new TrainerSettings(1, Double.NaN, 0));
+  }
+
+  @Test
+  void noiseIsOnlyForTheWeightedMean() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new JobSpec(new JobId("job-1"), 1, 10, 1, 1, Duration.ofMinutes(1), new TrainerSettings(8, 0.01, 0),
+            OuterOptimizerSpec.diloco(), 1, 1024, AggregatorSpec.parse("median"), new PrivacySpec(1, 1, 1e-5)));
+    assertEquals("--dp-noise is calibrated for --aggregator mean, not median: the noise bounds what one clipped "
+        + "site can change in a weighted mean", e.getMessage());
+    new JobSpec(new JobId("job-1"), 1, 10, 1, 1, Duration.ofMinutes(1), new TrainerSettings(8, 0.01, 0),
+        OuterOptimizerSpec.diloco(), 1, 1024, AggregatorSpec.parse("median"), new PrivacySpec(1, 0, 1e-5));
   }
 
   @Test

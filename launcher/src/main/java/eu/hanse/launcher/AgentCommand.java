@@ -1,6 +1,7 @@
 package eu.hanse.launcher;
 
 import eu.hanse.agent.AgentConfig;
+import eu.hanse.agent.Attack;
 import eu.hanse.agent.Enrolment;
 import eu.hanse.agent.SiteAgent;
 import eu.hanse.agent.SiteCredentials;
@@ -54,6 +55,10 @@ final class AgentCommand implements Runnable {
       description = "Exit once the coordinator reports the job finished, instead of waiting for more work.")
   boolean exitWhenFinished;
 
+  @Option(names = "--attack", hidden = true, paramLabel = "KIND",
+      description = "Testing only: send a malicious update (sign-flip, scale:F, random) instead of the trained one.")
+  String attack;
+
   @Option(names = "--parent-pid", hidden = true, description = "Exit when this process exits (used by the demo).")
   Long parentPid;
 
@@ -66,7 +71,8 @@ final class AgentCommand implements Runnable {
     ParentWatch.start(parentPid);
     int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
     AgentConfig config = new AgentConfig(dataDir, coordinator, new SiteCredentials(dataDir.resolve("tls")), device, cores,
-        Optional.ofNullable(corpus), syntheticChars, evalPositions, exitWhenFinished);
+        Optional.ofNullable(corpus), syntheticChars, evalPositions, exitWhenFinished,
+        attack == null ? Attack.none() : Attack.parse(attack));
     try (SiteAgent agent = new SiteAgent(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(agent::close));
       agent.run();
@@ -88,7 +94,11 @@ final class AgentCommand implements Runnable {
     @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "The site's directory.")
     Path dataDir;
 
-    @Option(names = "--parent-pid", hidden = true, description = "Exit when this process exits (used by the demo).")
+    @Option(names = "--attack", hidden = true, paramLabel = "KIND",
+      description = "Testing only: send a malicious update (sign-flip, scale:F, random) instead of the trained one.")
+  String attack;
+
+  @Option(names = "--parent-pid", hidden = true, description = "Exit when this process exits (used by the demo).")
     Long parentPid;
 
     @Override

@@ -3,9 +3,11 @@ package eu.hanse.launcher;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import eu.hanse.agent.AgentConfig;
+import eu.hanse.agent.Attack;
 import eu.hanse.agent.data.SiteData;
 import eu.hanse.agent.data.SyntheticLanguage;
 import eu.hanse.agent.data.TextFolder;
+import eu.hanse.agent.trainer.HeldOutLoss;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.Safetensors;
 import eu.hanse.coordinator.JobSpec;
@@ -47,6 +49,11 @@ final class DemoCommand implements Callable<Integer> {
       description = "Make SITE train on the UTF-8 text files in DIR instead of its synthetic language; repeatable.")
   Map<String, Path> corpora = new LinkedHashMap<>();
 
+  @Option(names = "--attack", paramLabel = "SITE:KIND",
+      description = "Make SITE send a malicious update every round, to try the robust aggregators: sign-flip, "
+          + "scale:F (e.g. scale:100) or random.")
+  String attack;
+
   @Option(names = "--synthetic-chars", defaultValue = "" + AgentConfig.DEFAULT_SYNTHETIC_CHARACTERS, paramLabel = "N",
       description = "Characters of each synthetic corpus, a tenth held out (default: ${DEFAULT-VALUE}).")
   int syntheticChars;
@@ -81,6 +88,17 @@ final class DemoCommand implements Callable<Integer> {
       if (!SITES.contains(site)) {
         throw new IllegalArgumentException("--corpus names site '" + site + "'; the demo's sites are " + SITES);
       }
+    }
+    String attackedSite = null;
+    String attackKind = null;
+    if (attack != null) {
+      int colon = attack.indexOf(':');
+      attackedSite = colon < 0 ? attack : attack.substring(0, colon);
+      attackKind = colon < 0 ? "" : attack.substring(colon + 1);
+      if (!SITES.contains(attackedSite)) {
+        throw new IllegalArgumentException("--attack names site '" + attackedSite + "'; the demo's sites are " + SITES);
+      }
+      Attack.parse(attackKind);
     }
     if (job.startSites == null) {
       job.startSites = SITES.size();
@@ -121,9 +139,13 @@ final class DemoCommand implements Callable<Integer> {
         if (corpora.containsKey(site)) {
           args.addAll(List.of("--corpus", corpora.get(site).toString()));
         }
+        if (site.equals(attackedSite)) {
+          args.addAll(List.of("--attack", attackKind));
+        }
         agents.put(site, children.start(args, logs.resolve("agent-" + site + ".log")));
-        out.printf("  site %-12s agent pid %d, data %s%n", site, agents.get(site).pid(),
-            corpora.containsKey(site) ? corpora.get(site) : "synthetic language of " + site);
+        out.printf("  site %-12s agent pid %d, data %s%s%n", site, agents.get(site).pid(),
+            corpora.containsKey(site) ? corpora.get(site) : "synthetic language of " + site,
+            site.equals(attackedSite) ? "; ATTACKS: sends " + attackKind + " updates" : "");
       }
       int exit = awaitCoordinator(coordinator, agents, logs);
       status = readStatus(coordinatorDir, spec);
@@ -140,7 +162,8 @@ final class DemoCommand implements Callable<Integer> {
     ModelState initial = Safetensors.read(Path.of(status.initialCheckpoint()));
     ModelState federated = Safetensors.read(Path.of(status.finalCheckpoint()));
     SiteComparison comparison = new SiteComparison(siteData(), spec);
-    double federatedLoss = comparison.unionLoss(federated);
+    Map<String, HeldOutLoss> siteLosses = comparison.siteLosses(federated);
+    double federatedLoss = SiteComparison.unionLoss(siteLosses.values());
     Map<String, Double> aloneLoss = new LinkedHashMap<>();
     if (!skipSiteAlone) {
       long steps = (long) spec.rounds() * spec.localSteps();
@@ -148,10 +171,16 @@ final class DemoCommand implements Callable<Integer> {
       aloneLoss = comparison.siteAloneLosses(initial, Math.toIntExact(steps));
     }
     printComparison(out, federatedLoss, aloneLoss);
+    if (attackedSite != null) {
+      String attacker = attackedSite;
+      List<String> honest = SITES.stream().filter(site -> !site.equals(attacker)).toList();
+      out.printf(Locale.ROOT, "  %-22s %.4f   (the attacker's own data never reached the model)%n",
+          "on honest sites' text", SiteComparison.unionLoss(honest.stream().map(siteLosses::get).toList()));
+    }
     out.println("Final checkpoint (safetensors): " + status.finalCheckpoint());
     out.printf(Locale.ROOT, "Demo took %.1f s.%n", (System.nanoTime() - started) / 1e9);
     if (json != null) {
-      writeJson(status, federatedLoss, aloneLoss);
+      writeJson(status, federatedLoss, siteLosses, aloneLoss);
       out.println("Summary written to " + json);
     }
     return 0;
@@ -194,13 +223,20 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private void writeJson(JobStatus status, double federatedLoss, Map<String, Double> aloneLoss) throws IOException {
+  private void writeJson(JobStatus status, double federatedLoss, Map<String, HeldOutLoss> siteLosses,
+      Map<String, Double> aloneLoss) throws IOException {
     Map<String, Object> summary = new LinkedHashMap<>();
     summary.put("sites", SITES);
     summary.put("roundsCompleted", status.roundsCompleted());
     summary.put("heldOutLoss", status.heldOutLoss());
     summary.put("federatedHeldOutLoss", federatedLoss);
     summary.put("siteAloneHeldOutLoss", aloneLoss);
+    Map<String, Map<String, Object>> perSite = new LinkedHashMap<>();
+    siteLosses.forEach((site, loss) -> perSite.put(site, Map.of("loss", loss.loss(), "samples", loss.samples())));
+    summary.put("siteHeldOutLoss", perSite);
+    summary.put("aggregator", status.aggregator());
+    summary.put("filters", status.filters());
+    summary.put("attack", attack);
     summary.put("bytesUploaded", status.bytesUploaded());
     summary.put("mtls", status.mutualTls());
     summary.put("checkpoint", status.finalCheckpoint());

@@ -1,6 +1,8 @@
 package eu.hanse.launcher;
 
+import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
+import eu.hanse.aggregation.PrivacySpec;
 import eu.hanse.coordinator.JobId;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.TrainerSettings;
@@ -9,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
 
-/** The training job a coordinator runs: rounds, local work, outer optimizer. */
+/** The training job a coordinator runs: rounds, local work, aggregation, outer optimizer. */
 final class JobOptions {
   @Option(names = "--job", defaultValue = "demo", paramLabel = "ID",
       description = "Job id: lower-case letters, digits, '-' (default: ${DEFAULT-VALUE}).")
@@ -35,18 +37,45 @@ final class JobOptions {
       description = "Sites' AdamW weight decay, not applied to biases (default: ${DEFAULT-VALUE}).")
   double weightDecay;
 
+  @Option(names = "--fedprox-mu", defaultValue = "0", paramLabel = "MU",
+      description = "FedProx: add MU/2 times the squared distance to the round's global model to each site's local "
+          + "loss, which keeps sites with different data from drifting apart; 0 is off (default: ${DEFAULT-VALUE}).")
+  double fedproxMu;
+
   @Option(names = "--outer", defaultValue = "nesterov", paramLabel = "NAME",
-      description = "Outer optimizer: nesterov (DiLoCo: lr 0.7, momentum 0.9) or sgd (lr 1.0 is FedAvg) "
-          + "(default: ${DEFAULT-VALUE}).")
+      description = "Outer optimizer: nesterov (DiLoCo: lr 0.7, momentum 0.9), sgd (lr 1.0 is FedAvg), or FedOpt's "
+          + "adam, yogi (lr 0.1, beta1 0.9) and adagrad (lr 0.1, beta1 0) (default: ${DEFAULT-VALUE}).")
   String outer;
 
   @Option(names = "--outer-lr", paramLabel = "LR",
-      description = "Outer learning rate (default: 0.7 for nesterov, 1.0 for sgd).")
+      description = "Outer learning rate (default: 0.7 for nesterov, 1.0 for sgd, 0.1 for adam, yogi, adagrad).")
   Double outerLearningRate;
 
   @Option(names = "--outer-momentum", paramLabel = "M",
-      description = "Outer Nesterov momentum (default: 0.9).")
+      description = "Outer Nesterov momentum, or beta1 of adam, yogi, adagrad (default: 0.9; 0 for adagrad).")
   Double outerMomentum;
+
+  @Option(names = "--aggregator", defaultValue = "mean", paramLabel = "NAME",
+      description = "How a round combines updates: mean (sample-weighted, folded as updates arrive), median, "
+          + "trimmed-mean[:K] (drop K at each end, 1 by default), krum[:F], multi-krum[:F[:M]] (F attackers "
+          + "tolerated, the most the round allows by default) or norm-bounded-mean[:B] (B: the median norm by "
+          + "default) (default: ${DEFAULT-VALUE}).")
+  String aggregator;
+
+  @Option(names = "--clip", defaultValue = "0", paramLabel = "C",
+      description = "Scale every update down to Euclidean norm C at most before aggregating; 0 is off "
+          + "(default: ${DEFAULT-VALUE}).")
+  double clip;
+
+  @Option(names = "--dp-noise", defaultValue = "0", paramLabel = "Z",
+      description = "Central differential privacy: add Gaussian noise of Z times the mean's sensitivity (the clip "
+          + "norm times the largest weight share) to each round's aggregate, and report the privacy spent per "
+          + "round; needs --clip and --aggregator mean; 0 is off (default: ${DEFAULT-VALUE}).")
+  double dpNoise;
+
+  @Option(names = "--dp-delta", defaultValue = "1e-5", paramLabel = "DELTA",
+      description = "The delta at which the privacy spent (epsilon) is reported (default: ${DEFAULT-VALUE}).")
+  double dpDelta;
 
   @Option(names = "--min-sites", defaultValue = "1", paramLabel = "N",
       description = "Sites that must be online before a round opens, and updates a round needs (default: ${DEFAULT-VALUE}).")
@@ -67,8 +96,9 @@ final class JobOptions {
   JobSpec spec() {
     return new JobSpec(new JobId(job), rounds, localSteps, minSites, startSites != null ? startSites : minSites,
         roundDeadline,
-        new TrainerSettings(batch, learningRate, weightDecay),
-        OuterOptimizerSpec.parse(outer, outerLearningRate, outerMomentum), seed, JobSpec.DEFAULT_CHUNK_BYTES);
+        new TrainerSettings(batch, learningRate, weightDecay, fedproxMu),
+        OuterOptimizerSpec.parse(outer, outerLearningRate, outerMomentum), seed, JobSpec.DEFAULT_CHUNK_BYTES,
+        AggregatorSpec.parse(aggregator), new PrivacySpec(clip, dpNoise, dpDelta));
   }
 
   /** The same options as arguments, to pass to a child process. */
@@ -76,8 +106,11 @@ final class JobOptions {
     List<String> args = new ArrayList<>(List.of("--job", job, "--rounds", Integer.toString(rounds),
         "--local-steps", Integer.toString(localSteps), "--batch", Integer.toString(batch),
         "--lr", Double.toString(learningRate), "--weight-decay", Double.toString(weightDecay),
+        "--fedprox-mu", Double.toString(fedproxMu),
         "--outer", outer, "--min-sites", Integer.toString(minSites),
-        "--round-deadline", roundDeadline.toString(), "--seed", Long.toString(seed)));
+        "--round-deadline", roundDeadline.toString(), "--seed", Long.toString(seed),
+        "--aggregator", aggregator, "--clip", Double.toString(clip), "--dp-noise", Double.toString(dpNoise),
+        "--dp-delta", Double.toString(dpDelta)));
     if (outerLearningRate != null) {
       args.addAll(List.of("--outer-lr", outerLearningRate.toString()));
     }

@@ -6,6 +6,7 @@ import eu.hanse.agent.trainer.LocalTrainer;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.kernels.TensorBackend;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -27,16 +28,30 @@ final class SiteComparison {
 
   /** Loss over the union of the sites' held-out text: their losses weighted by characters. */
   double unionLoss(ModelState model) {
+    return unionLoss(siteLosses(model).values());
+  }
+
+  /** The model's loss on each site's held-out text. */
+  Map<String, HeldOutLoss> siteLosses(ModelState model) {
+    Map<String, HeldOutLoss> losses = new LinkedHashMap<>();
     try (TensorBackend backend = TensorBackend.cpu(1)) {
-      double weighted = 0;
-      long samples = 0;
-      for (SiteData data : sites.values()) {
-        HeldOutLoss loss = new LocalTrainer(backend, data, LocalTrainer.DEFAULT_EVAL_POSITIONS).evaluate(model);
-        weighted += loss.loss() * loss.samples();
-        samples += loss.samples();
+      for (Map.Entry<String, SiteData> site : sites.entrySet()) {
+        losses.put(site.getKey(),
+            new LocalTrainer(backend, site.getValue(), LocalTrainer.DEFAULT_EVAL_POSITIONS).evaluate(model));
       }
-      return weighted / samples;
     }
+    return losses;
+  }
+
+  /** Losses weighted by their characters. */
+  static double unionLoss(Collection<HeldOutLoss> losses) {
+    double weighted = 0;
+    long samples = 0;
+    for (HeldOutLoss loss : losses) {
+      weighted += loss.loss() * loss.samples();
+      samples += loss.samples();
+    }
+    return weighted / samples;
   }
 
   /** Trains a copy of {@code initial} at each site alone for {@code steps} steps; their union losses. */

@@ -105,8 +105,17 @@ class HanseCommandLineTest {
     Run bad = run("coordinator", "--data-dir", dir.toString(), "--rounds", "0");
     assertEquals(2, bad.exit());
     assertTrue(bad.err().contains("rounds must be at least 1, was 0"), bad.err());
-    Run outer = run("coordinator", "--data-dir", dir.toString(), "--outer", "adam");
-    assertTrue(outer.err().contains("unknown outer optimizer 'adam': use sgd or nesterov"), outer.err());
+    Run outer = run("coordinator", "--data-dir", dir.toString(), "--outer", "adamax");
+    assertTrue(outer.err().contains("unknown outer optimizer 'adamax': use sgd, nesterov, adam, yogi or adagrad"),
+        outer.err());
+    Run aggregator = run("coordinator", "--data-dir", dir.toString(), "--aggregator", "krum:x");
+    assertEquals(2, aggregator.exit());
+    assertTrue(aggregator.err().contains("aggregator 'krum:x'"), aggregator.err());
+    Run noise = run("coordinator", "--data-dir", dir.toString(), "--dp-noise", "1");
+    assertTrue(noise.err().contains("--dp-noise needs --clip"), noise.err());
+    Run attack = run("demo", "--attack", "leonardo:flip");
+    assertEquals(2, attack.exit());
+    assertTrue(attack.err().contains("unknown attack 'flip': use sign-flip, scale:F or random"), attack.err());
   }
 
   @Test

@@ -17,6 +17,7 @@ import java.util.Optional;
  * @param syntheticCharacters length of the synthetic corpus
  * @param evalPositions held-out positions evaluated at most
  * @param exitWhenFinished stop when the coordinator says the job finished, instead of waiting for more work
+ * @param attack what this site sends instead of its honest update, for testing; {@link Attack#none()} normally
  */
 public record AgentConfig(
     Path dataDir,
@@ -27,11 +28,13 @@ public record AgentConfig(
     Optional<Path> corpus,
     int syntheticCharacters,
     int evalPositions,
-    boolean exitWhenFinished) {
+    boolean exitWhenFinished,
+    Attack attack) {
   public static final int DEFAULT_SYNTHETIC_CHARACTERS = 200_000;
 
   public AgentConfig {
     Objects.requireNonNull(device, "device");
+    Objects.requireNonNull(attack, "attack");
     if (threads < 1) {
       throw new IllegalArgumentException("threads must be at least 1, was " + threads);
     }

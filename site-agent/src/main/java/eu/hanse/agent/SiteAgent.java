@@ -236,8 +236,14 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     ModelState global = current.fetcher().fetch(task.getBase());
     long seed = task.getSeed() ^ siteSeed(site.name());
     TrainResult result = trainer.train(global, task.getLocalSteps(), task.getTrainer().getBatchSize(),
-        task.getTrainer().getLearningRate(), task.getTrainer().getWeightDecay(), seed);
+        task.getTrainer().getLearningRate(), task.getTrainer().getWeightDecay(), seed,
+        task.getTrainer().getProximalMu());
     float[] delta = FlatView.difference(global, result.model());
+    if (config.attack().kind() != Attack.Kind.NONE) {
+      config.attack().apply(delta, seed);
+      log.warn("round {}: sending a malicious update ({}) instead of the trained one", task.getRound(),
+          config.attack().describe());
+    }
     byte[] nonce = new byte[16];
     nonces.nextBytes(nonce);
     UpdateHeader.Builder header = UpdateHeader.newBuilder()

@@ -47,6 +47,16 @@ public final class LocalTrainer {
 
   /** Runs {@code steps} AdamW steps from a copy of {@code start}; {@code start} is not changed. */
   public TrainResult train(ModelState start, int steps, int batch, double learningRate, double weightDecay, long seed) {
+    return train(start, steps, batch, learningRate, weightDecay, seed, 0);
+  }
+
+  /**
+   * As {@link #train(ModelState, int, int, double, double, long)}, with FedProx's proximal term
+   * μ/2·‖w − start‖² added to the loss when {@code proximalMu > 0}: its gradient μ·(w − start) is
+   * added to each step's gradient. The reported loss is the data loss alone.
+   */
+  public TrainResult train(ModelState start, int steps, int batch, double learningRate, double weightDecay, long seed,
+      double proximalMu) {
     long begin = System.nanoTime();
     CharModelConfig config = CharModel.configOf(start);
     CharModel model = model(config, batch);
@@ -73,6 +83,13 @@ public final class LocalTrainer {
         java.util.Arrays.fill(grads.data(t), 0f);
       }
       lossSum += model.forwardBackward(params, text, positions, batch, grads) / batch;
+      if (proximalMu > 0) {
+        for (int t = 0; t < params.tensorCount(); t++) {
+          int n = params.data(t).length;
+          backend.axpy((float) proximalMu, params.data(t), grads.data(t), n);
+          backend.axpy((float) -proximalMu, start.data(t), grads.data(t), n);
+        }
+      }
       step++;
       for (int t = 0; t < params.tensorCount(); t++) {
         boolean decays = !params.specs().get(t).name().endsWith(".bias");

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import eu.hanse.agent.data.SiteData;
 import eu.hanse.agent.data.SyntheticLanguage;
 import eu.hanse.agent.data.Vocabulary;
+import eu.hanse.aggregation.FlatView;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.kernels.TensorBackend;
 import java.util.Arrays;
@@ -91,6 +92,29 @@ class LocalTrainerTest {
     }
     assertFalse(Arrays.equals(a.model().data(CharModel.HIDDEN_WEIGHT), c.model().data(CharModel.HIDDEN_WEIGHT)));
     assertTrue(a.meanLoss() != c.meanLoss(), "seeds 6 and 7 drew the same batches");
+  }
+
+  /** FedProx's term pulls towards the start: the stronger mu, the closer the trained model stays. */
+  @Test
+  void theProximalTermKeepsTheModelNearItsStart() {
+    ModelState start = CharModel.initialize(SMALL, 11);
+    TrainResult plain = trainer(jupiter).train(start, 30, BATCH, LR, WEIGHT_DECAY, 12);
+    TrainResult zero = trainer(jupiter).train(start, 30, BATCH, LR, WEIGHT_DECAY, 12, 0);
+    TrainResult prox = trainer(jupiter).train(start, 30, BATCH, LR, WEIGHT_DECAY, 12, 10);
+    assertEquals(0.0, distance(plain.model(), zero.model()), "mu 0 is plain training");
+    double plainDistance = distance(start, plain.model());
+    double proxDistance = distance(start, prox.model());
+    assertTrue(proxDistance < 0.8 * plainDistance,
+        "distance from the start: " + plainDistance + " without the term, " + proxDistance + " with mu 10");
+  }
+
+  private static double distance(ModelState a, ModelState b) {
+    float[] difference = FlatView.difference(a, b);
+    double sum = 0;
+    for (float d : difference) {
+      sum += (double) d * d;
+    }
+    return Math.sqrt(sum);
   }
 
   @Test

@@ -1,0 +1,80 @@
+package eu.hanse.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import eu.hanse.agent.AgentConfig;
+import eu.hanse.agent.Attack;
+import eu.hanse.agent.Enrolment;
+import eu.hanse.agent.SiteAgent;
+import eu.hanse.agent.SiteCredentials;
+import eu.hanse.aggregation.ModelState;
+import eu.hanse.coordinator.Coordinator;
+import eu.hanse.coordinator.CoordinatorConfig;
+import eu.hanse.coordinator.JobSpec;
+import eu.hanse.kernels.Device;
+import eu.hanse.security.CertificateAuthority;
+import eu.hanse.security.EnrolmentTls;
+import eu.hanse.security.IssuedCertificates;
+import eu.hanse.security.NodeIdentity;
+import eu.hanse.security.SiteId;
+import eu.hanse.security.TlsFiles;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A coordinator and real site agents in this JVM, over gRPC with mutual TLS on 127.0.0.1: a
+ * throw-away CA, one-time invitations, and each site making its own keys. Closing it stops the
+ * agents; the caller closes the coordinator.
+ */
+final class TestFederation implements AutoCloseable {
+  /** Characters of each site's synthetic language. */
+  static final int SYNTHETIC_CHARACTERS = 30_000;
+
+  private final Path dir;
+  private final PrintStream progress;
+  final List<SiteAgent> agents = new ArrayList<>();
+  final List<Thread> threads = new ArrayList<>();
+
+  TestFederation(Path dir, PrintStream progress) {
+    this.dir = dir;
+    this.progress = progress;
+  }
+
+  Coordinator startCoordinator(JobSpec spec, ModelState initial) {
+    Path coordinatorDir = dir.resolve("coordinator");
+    CertificateAuthority ca = CertificateAuthority.create(coordinatorDir.resolve("ca"), "e2e", false, Clock.systemUTC());
+    TlsFiles tls = ca.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"), Duration.ofDays(1),
+        coordinatorDir.resolve("tls"));
+    new IssuedCertificates(coordinatorDir.resolve("ca")).record(EnrolmentTls.readCertificate(tls.certificate()));
+    return new Coordinator(new CoordinatorConfig(coordinatorDir, "127.0.0.1", 0, 0, tls), spec, initial, progress)
+        .start();
+  }
+
+  /** Each site enrols with its own invitation, then its agent starts; sites in attacks misbehave. */
+  void enrolAndStartAgents(Coordinator coordinator, List<String> sites, Map<String, Attack> attacks) {
+    for (String site : sites) {
+      String token = coordinator.consortium().invite(new SiteId(site), Duration.ofMinutes(5), "test");
+      assertEquals(new SiteId(site), Enrolment.enroll("127.0.0.1:" + coordinator.enrolPort(), token, dir.resolve(site)));
+      SiteAgent agent = new SiteAgent(new AgentConfig(dir.resolve(site), "127.0.0.1:" + coordinator.port(),
+          new SiteCredentials(dir.resolve(site + "/tls")), Device.CPU, 1, Optional.empty(), SYNTHETIC_CHARACTERS,
+          2048, true, attacks.getOrDefault(site, Attack.none())));
+      agents.add(agent);
+      threads.add(Thread.ofPlatform().name("agent-" + site).start(agent));
+    }
+  }
+
+  Path siteDir(String site) {
+    return dir.resolve(site);
+  }
+
+  @Override
+  public void close() {
+    agents.forEach(SiteAgent::close);
+  }
+}
