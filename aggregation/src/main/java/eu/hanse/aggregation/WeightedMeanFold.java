@@ -2,6 +2,7 @@ package eu.hanse.aggregation;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /**
  * The sample-weighted mean of updates, folded one chunk at a time into a single accumulator.
@@ -14,6 +15,8 @@ import java.nio.ByteOrder;
  */
 public final class WeightedMeanFold {
   private final float[] sum;
+  /** 32 KiB: a piece of a chunk, small enough to stay in the first-level cache while it is folded. */
+  private final float[] scratch = new float[8192];
   private double totalWeight;
   private int updates;
 
@@ -27,15 +30,37 @@ public final class WeightedMeanFold {
   /** Adds {@code weight} times the fp32 values in {@code chunk} at element offset {@code offset}. */
   public void foldChunk(ByteBuffer chunk, long offset, double weight) {
     ByteBuffer values = chunk.slice().order(ByteOrder.LITTLE_ENDIAN);
-    int count = values.remaining() / Float.BYTES;
-    if (offset < 0 || offset + count > sum.length || values.remaining() % Float.BYTES != 0) {
-      throw new IllegalArgumentException("chunk of " + values.remaining() + " bytes at element " + offset
-          + " does not fit an update of " + sum.length + " elements");
+    if (values.remaining() % Float.BYTES != 0) {
+      throw new IllegalArgumentException("chunk of " + values.remaining() + " bytes is not whole floats");
     }
+    int count = values.remaining() / Float.BYTES;
+    requireFits(offset, count);
+    // Through a small scratch array that stays in the core's cache, a piece at a time.
+    FloatBuffer floats = values.asFloatBuffer();
+    for (int from = 0; from < count; from += scratch.length) {
+      int length = Math.min(scratch.length, count - from);
+      floats.get(from, scratch, 0, length);
+      foldValues(scratch, length, offset + from, weight);
+    }
+  }
+
+  /**
+   * Adds {@code weight} times {@code values[0, count)} at element offset {@code offset}: the
+   * decoded values of a chunk in any codec. A plain loop the JIT vectorizes.
+   */
+  public void foldValues(float[] values, int count, long offset, double weight) {
+    requireFits(offset, count);
     float w = (float) weight;
     int base = (int) offset;
     for (int i = 0; i < count; i++) {
-      sum[base + i] += w * values.getFloat(i * Float.BYTES);
+      sum[base + i] += w * values[i];
+    }
+  }
+
+  private void requireFits(long offset, int count) {
+    if (offset < 0 || count < 0 || offset + count > sum.length) {
+      throw new IllegalArgumentException("chunk of " + count + " elements at element " + offset
+          + " does not fit an update of " + sum.length + " elements");
     }
   }
 

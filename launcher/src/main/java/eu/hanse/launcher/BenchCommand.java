@@ -2,6 +2,7 @@ package eu.hanse.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import eu.hanse.aggregation.AggregateBenchmark;
 import eu.hanse.kernels.Device;
 import eu.hanse.kernels.KernelBenchmark;
 import eu.hanse.kernels.TensorBackend;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks that Hanse keeps: each measures a baseline in the same run, so results read as ratios.",
-    subcommands = {BenchCommand.Kernels.class})
+    subcommands = {BenchCommand.Kernels.class, BenchCommand.Aggregate.class})
 final class BenchCommand extends CommandGroup {
 
   @Command(name = "kernels", mixinStandardHelpOptions = true,
@@ -72,11 +73,7 @@ final class BenchCommand extends CommandGroup {
               : String.format(Locale.ROOT, "  %.2fx copy", result.ratioToCopy())));
       out.flush();
       if (json != null) {
-        Path parent = json.toAbsolutePath().getParent();
-        if (parent != null) {
-          Files.createDirectories(parent);
-        }
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), toJson(report));
+        writeJson(json, toJson(report));
       }
       return 0;
     }
@@ -104,5 +101,79 @@ final class BenchCommand extends CommandGroup {
       root.put("ops", ops);
       return root;
     }
+  }
+
+  @Command(name = "aggregate", mixinStandardHelpOptions = true,
+      description = "Measures the coordinator's weighted-mean fold: N random updates of P parameters, sent as fp32, "
+          + "int8 and int4 chunks, decoded and folded into one accumulator; next to a plain copy of the same fp32 bytes "
+          + "in the same run, with the heap's peak while folding.")
+  static final class Aggregate implements Callable<Integer> {
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--sites", defaultValue = "10", paramLabel = "N",
+        description = "Updates folded per round (default: ${DEFAULT-VALUE}).")
+    int sites;
+
+    @Option(names = "--params", defaultValue = "16777216", paramLabel = "P",
+        description = "Parameters per update (default: ${DEFAULT-VALUE}, 64 MiB in fp32).")
+    int params;
+
+    @Option(names = "--repeats", defaultValue = "3", paramLabel = "N",
+        description = "Timed rounds per codec after a warm-up round; the best counts (default: ${DEFAULT-VALUE}).")
+    int repeats;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON to FILE.")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+      AggregateBenchmark.Report report;
+      try (TensorBackend backend = TensorBackend.cpu(1)) {
+        report = new AggregateBenchmark(new AggregateBenchmark.Options(sites, params, repeats), backend).run();
+      }
+      var out = spec.commandLine().getOut();
+      out.printf(Locale.ROOT, "%d updates of %,d parameters (model %.1f MiB); copy %.2f GB/s%n", sites, params,
+          report.modelBytes() / 1048576.0, report.copyGBps());
+      report.codecs().forEach((codec, result) -> out.printf(Locale.ROOT,
+          "  %-5s fold %7.2f GB/s as sent, %7.2f GB/s as fp32 (%.2fx copy); peak heap %.1f MiB (%.2fx the model)%n",
+          codec, result.aggregateGBps(), result.fp32EquivalentGBps(), result.ratioToCopy(),
+          result.peakHeapBytes() / 1048576.0, (double) result.peakHeapBytes() / report.modelBytes()));
+      out.flush();
+      if (json != null) {
+        writeJson(json, aggregateJson(report));
+      }
+      return 0;
+    }
+
+    static Map<String, Object> aggregateJson(AggregateBenchmark.Report report) {
+      Map<String, Object> root = new LinkedHashMap<>();
+      root.put("sites", report.options().sites());
+      root.put("params", report.options().params());
+      root.put("modelBytes", report.modelBytes());
+      root.put("javaVersion", System.getProperty("java.version"));
+      root.put("copyGBps", report.copyGBps());
+      AggregateBenchmark.Result fp32 = report.codecs().get("fp32");
+      root.put("aggregateGBps", fp32.aggregateGBps());
+      root.put("peakHeapBytes", fp32.peakHeapBytes());
+      Map<String, Object> codecs = new LinkedHashMap<>();
+      report.codecs().forEach((codec, result) -> {
+        Map<String, Object> entry = new LinkedHashMap<>();
+        entry.put("aggregateGBps", result.aggregateGBps());
+        entry.put("fp32EquivalentGBps", result.fp32EquivalentGBps());
+        entry.put("ratioToCopy", result.ratioToCopy());
+        entry.put("peakHeapBytes", result.peakHeapBytes());
+        codecs.put(codec, entry);
+      });
+      root.put("codecs", codecs);
+      return root;
+    }
+  }
+
+  static void writeJson(Path file, Map<String, Object> root) throws java.io.IOException {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), root);
   }
 }

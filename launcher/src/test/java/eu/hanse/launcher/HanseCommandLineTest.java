@@ -215,6 +215,24 @@ class HanseCommandLineTest {
   }
 
   @Test
+  void benchAggregateReportsTheFoldAgainstACopyAndThePeakHeap() throws Exception {
+    Path json = dir.resolve("bench/aggregate.json");
+    Run bench = run("bench", "aggregate", "--sites", "3", "--params", "300001", "--repeats", "1",
+        "--json", json.toString());
+    assertEquals(0, bench.exit(), bench.err());
+    var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
+    assertEquals(3, report.get("sites").asInt());
+    assertEquals(4L * 300001, report.get("modelBytes").asLong());
+    assertTrue(report.get("copyGBps").asDouble() > 0);
+    assertTrue(report.get("aggregateGBps").asDouble() > 0);
+    assertTrue(report.get("peakHeapBytes").asLong() >= 4L * 300001, "the accumulator alone is the model's size");
+    for (String codec : List.of("fp32", "int8", "int4")) {
+      assertTrue(report.get("codecs").get(codec).get("ratioToCopy").asDouble() > 0, codec);
+    }
+    assertTrue(bench.out().contains("peak heap"), bench.out());
+  }
+
+  @Test
   void deviceGpuWithoutAGpuIsOneClearErrorAndAnUnknownDeviceIsRefused() {
     Run unknown = run("bench", "kernels", "--device", "tpu");
     assertEquals(2, unknown.exit());
