@@ -15,14 +15,12 @@ import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacyAccountant;
 import eu.hanse.aggregation.PrivacySpec;
 import eu.hanse.aggregation.Safetensors;
-import eu.hanse.coordinator.Coordinator;
+import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.coordinator.JobId;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
 import eu.hanse.coordinator.TrainerSettings;
 import eu.hanse.kernels.TensorBackend;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -124,19 +122,11 @@ class RobustAggregationIT {
   private static JobSpec job(AggregatorSpec aggregator, PrivacySpec privacy, int rounds) {
     return new JobSpec(new JobId("robust"), rounds, 40, 3, 3, Duration.ofMinutes(2),
         new TrainerSettings(32, 0.01, 0.0), OuterOptimizerSpec.fedAvg(), 5, JobSpec.DEFAULT_CHUNK_BYTES,
-        aggregator, privacy);
+        aggregator, privacy, UpdateCodec.fp32());
   }
 
   private JobStatus run(String name, JobSpec spec, Map<String, Attack> attacks) throws Exception {
-    ByteArrayOutputStream progress = new ByteArrayOutputStream();
-    try (TestFederation federation = new TestFederation(dir.resolve(name), new PrintStream(progress, true));
-        Coordinator coordinator = federation.startCoordinator(spec, CharModel.initialize(MODEL, 5))) {
-      federation.enrolAndStartAgents(coordinator, SITES, attacks);
-      assertTrue(coordinator.awaitJob(Duration.ofMinutes(3)), "job did not finish: " + progress);
-      JobStatus status = coordinator.status();
-      assertEquals(JobStatus.FINISHED, status.state(), progress.toString());
-      return status;
-    }
+    return TestFederation.runJob(dir.resolve(name), spec, CharModel.initialize(MODEL, 5), SITES, attacks);
   }
 
   private static double honestLoss(ModelState model) {

@@ -1,6 +1,7 @@
 package eu.hanse.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import eu.hanse.agent.AgentConfig;
 import eu.hanse.agent.Attack;
@@ -11,6 +12,7 @@ import eu.hanse.aggregation.ModelState;
 import eu.hanse.coordinator.Coordinator;
 import eu.hanse.coordinator.CoordinatorConfig;
 import eu.hanse.coordinator.JobSpec;
+import eu.hanse.coordinator.JobStatus;
 import eu.hanse.kernels.Device;
 import eu.hanse.security.CertificateAuthority;
 import eu.hanse.security.EnrolmentTls;
@@ -18,6 +20,7 @@ import eu.hanse.security.IssuedCertificates;
 import eu.hanse.security.NodeIdentity;
 import eu.hanse.security.SiteId;
 import eu.hanse.security.TlsFiles;
+import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -66,6 +69,20 @@ final class TestFederation implements AutoCloseable {
           2048, true, attacks.getOrDefault(site, Attack.none())));
       agents.add(agent);
       threads.add(Thread.ofPlatform().name("agent-" + site).start(agent));
+    }
+  }
+
+  /** Runs a whole job with these sites in a fresh federation under {@code dir}; its final status. */
+  static JobStatus runJob(Path dir, JobSpec spec, ModelState initial, List<String> sites, Map<String, Attack> attacks)
+      throws InterruptedException {
+    ByteArrayOutputStream progress = new ByteArrayOutputStream();
+    try (TestFederation federation = new TestFederation(dir, new PrintStream(progress, true));
+        Coordinator coordinator = federation.startCoordinator(spec, initial)) {
+      federation.enrolAndStartAgents(coordinator, sites, attacks);
+      assertTrue(coordinator.awaitJob(Duration.ofMinutes(3)), "job did not finish: " + progress);
+      JobStatus status = coordinator.status();
+      assertEquals(JobStatus.FINISHED, status.state(), progress.toString());
+      return status;
     }
   }
 

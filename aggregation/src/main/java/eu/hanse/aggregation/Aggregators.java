@@ -78,9 +78,9 @@ public final class Aggregators {
   /** Median (trim < 0) or trimmed mean, element by element, on the backend. */
   private float[] elementWise(List<SpooledUpdate> updates, long elementCount, int trim) {
     float[] out = new float[checkedSize(elementCount)];
-    float[] block = new float[SpoolBlocks.BLOCK];
     int n = updates.size();
     try (SpoolBlocks blocks = new SpoolBlocks(updates, elementCount)) {
+      float[] block = new float[blocks.values()[0].length];
       while (blocks.next()) {
         if (trim < 0) {
           backend.median(blocks.values(), n, blocks.length(), block);

@@ -1,5 +1,6 @@
 package eu.hanse.aggregation;
 
+import eu.hanse.kernels.TensorBackend;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -9,42 +10,51 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**
- * Reads N spooled updates side by side, one block of elements at a time, each multiplied by its
- * {@link SpooledUpdate#scale}, so that an aggregator that needs every update at once holds N
- * blocks, not N models. Not thread-safe.
+ * Reads N spooled updates side by side, one chunk of elements at a time, decoded from their codec
+ * and multiplied by their {@link SpooledUpdate#scale}, so that an aggregator that needs every update
+ * at once holds N chunks, not N models. The updates of one round share their codec and chunk size.
+ * Not thread-safe.
  */
-final class SpoolBlocks implements AutoCloseable {
-  /** Elements per block: 64 Ki floats, 256 KiB per update. */
-  static final int BLOCK = 1 << 16;
+public final class SpoolBlocks implements AutoCloseable {
 
   private final List<SpooledUpdate> updates;
   private final FileChannel[] files;
   private final long elementCount;
   private final int block;
+  private final TensorBackend backend;
+  private final ChunkCodecs decoder;
+  private long position;
   private final float[][] values;
   private final ByteBuffer buffer;
   private long offset;
   private int length;
 
-  SpoolBlocks(List<SpooledUpdate> updates, long elementCount) {
-    this(updates, elementCount, BLOCK);
-  }
-
-  SpoolBlocks(List<SpooledUpdate> updates, long elementCount, int block) {
+  public SpoolBlocks(List<SpooledUpdate> updates, long elementCount) {
     this.updates = List.copyOf(updates);
     this.elementCount = elementCount;
-    this.block = block;
+    SpooledUpdate first = updates.get(0);
+    for (SpooledUpdate update : updates) {
+      if (!update.codec().equals(first.codec()) || update.chunkElements() != first.chunkElements()) {
+        throw new IllegalArgumentException("the updates of one round must share codec and chunk size; "
+            + update.site() + " has " + update.codec().describe() + " in chunks of " + update.chunkElements());
+      }
+    }
+    this.block = first.chunkElements();
     this.files = new FileChannel[updates.size()];
-    this.values = new float[updates.size()][block];
-    this.buffer = ByteBuffer.allocate(block * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    this.values = new float[updates.size()][(int) Math.min(block, Math.max(1, elementCount))];
+    this.buffer = ByteBuffer.allocate(first.codec().encodedBytes(values[0].length)).order(ByteOrder.LITTLE_ENDIAN);
+    this.backend = TensorBackend.cpu(1);
+    this.decoder = new ChunkCodecs(first.codec(), backend);
     this.offset = -block;
     try {
       for (int u = 0; u < files.length; u++) {
         files[u] = FileChannel.open(updates.get(u).file(), StandardOpenOption.READ);
         long size = files[u].size();
-        if (size != elementCount * Float.BYTES) {
+        long expected = updates.get(u).expectedBytes(elementCount);
+        if (size != expected) {
           throw new IllegalArgumentException("spooled update of " + updates.get(u).site() + " holds " + size
-              + " bytes, not the " + elementCount * Float.BYTES + " of " + elementCount + " elements");
+              + " bytes, not the " + expected + " of " + elementCount + " elements as "
+              + first.codec().describe());
         }
       }
     } catch (IOException e) {
@@ -57,7 +67,7 @@ final class SpoolBlocks implements AutoCloseable {
   }
 
   /** Moves to the next block; false when every element has been read. */
-  boolean next() {
+  public boolean next() {
     offset += block;
     if (offset >= elementCount) {
       length = 0;
@@ -67,13 +77,13 @@ final class SpoolBlocks implements AutoCloseable {
     for (int u = 0; u < files.length; u++) {
       read(u);
     }
+    position += buffer.limit();
     return true;
   }
 
   private void read(int u) {
-    buffer.clear().limit(length * Float.BYTES);
+    buffer.clear().limit(decoder.codec().encodedBytes(length));
     try {
-      long position = offset * Float.BYTES;
       while (buffer.hasRemaining()) {
         int read = files[u].read(buffer, position + buffer.position());
         if (read < 0) {
@@ -86,7 +96,12 @@ final class SpoolBlocks implements AutoCloseable {
     }
     buffer.flip();
     float[] target = values[u];
-    buffer.asFloatBuffer().get(target, 0, length);
+    try {
+      decoder.decode(buffer, length, target);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("spooled update of " + updates.get(u).site() + ", elements from " + offset
+          + ": " + e.getMessage(), e);
+    }
     float scale = (float) updates.get(u).scale();
     if (scale != 1f) {
       for (int i = 0; i < length; i++) {
@@ -96,22 +111,25 @@ final class SpoolBlocks implements AutoCloseable {
   }
 
   /** Element offset of the current block in the flat update. */
-  long offset() {
+  public long offset() {
     return offset;
   }
 
   /** Elements in the current block. */
-  int length() {
+  public int length() {
     return length;
   }
 
   /** The current block of every update: {@code values()[u][0, length())}. */
-  float[][] values() {
+  public float[][] values() {
     return values;
   }
 
   @Override
   public void close() {
+    if (backend != null) {
+      backend.close();
+    }
     for (FileChannel file : files) {
       if (file != null) {
         try {

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Each aggregator over real spool files, against the same computation done directly in memory. */
 class AggregatorsTest {
   /** More than one read block, and not a multiple of it. */
-  private static final int N = SpoolBlocks.BLOCK + 1234;
+  private static final int N = SpooledUpdate.FP32_CHUNK + 1234;
 
   private static TensorBackend backend;
   private static Aggregators aggregators;

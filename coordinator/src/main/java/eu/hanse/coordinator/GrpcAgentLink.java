@@ -58,6 +58,7 @@ final class GrpcAgentLink implements AgentLink {
             .setWeightDecay(job.trainer().weightDecay()))
         .setSeed(seed)
         .setMaxChunkBytes(job.maxChunkBytes())
+        .setCodec(job.codec().describe())
         .build();
     send(Instruction.newBuilder().setTrain(task).build());
   }

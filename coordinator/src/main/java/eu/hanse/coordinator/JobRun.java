@@ -424,7 +424,7 @@ final class JobRun implements Runnable {
   synchronized JobStatus status() {
     String shown = state.equals(JobStatus.RUNNING) && paused ? JobStatus.PAUSED : state;
     return new JobStatus(spec.id().value(), shown, spec.rounds(), records.size(), spec.outer().describe(),
-        spec.aggregator().describe(), spec.privacy().describe(),
+        spec.aggregator().describe(), spec.privacy().describe(), spec.codec().describe(),
         sessions.online().stream().map(l -> l.site().name()).toList(),
         initial == null ? null : initial.path().toString(),
         latest == null ? null : latest.path().toString(),

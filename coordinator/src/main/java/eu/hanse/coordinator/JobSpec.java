@@ -3,6 +3,7 @@ package eu.hanse.coordinator;
 import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
+import eu.hanse.aggregation.UpdateCodec;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -21,6 +22,7 @@ import java.util.Objects;
  * @param maxChunkBytes the size of every update chunk but the last, a multiple of 4
  * @param aggregator how a round combines its accepted updates
  * @param privacy the update filters: clipping, and Gaussian noise on the aggregate
+ * @param codec how sites encode their updates on the wire
  */
 public record JobSpec(
     JobId id,
@@ -34,9 +36,15 @@ public record JobSpec(
     long seed,
     int maxChunkBytes,
     AggregatorSpec aggregator,
-    PrivacySpec privacy) {
+    PrivacySpec privacy,
+    UpdateCodec codec) {
   /** Chunk size for updates: large enough to amortise per-message cost, far below gRPC's limits. */
   public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
+
+  /** Elements per update chunk, whatever the codec: a chunk of fp32 values fills maxChunkBytes. */
+  public int chunkElements() {
+    return maxChunkBytes / Float.BYTES;
+  }
 
   public JobSpec {
     if (rounds < 1) {
@@ -60,16 +68,17 @@ public record JobSpec(
     }
     Objects.requireNonNull(aggregator, "aggregator");
     Objects.requireNonNull(privacy, "privacy");
+    Objects.requireNonNull(codec, "codec");
     if (privacy.noisy() && aggregator.kind() != AggregatorSpec.Kind.MEAN) {
       throw new IllegalArgumentException("--dp-noise is calibrated for --aggregator mean, not "
           + aggregator.describe() + ": the noise bounds what one clipped site can change in a weighted mean");
     }
   }
 
-  /** A job with the weighted mean and no filters. */
+  /** A job with the weighted mean, no filters, and fp32 updates. */
   public JobSpec(JobId id, int rounds, int localSteps, int minSites, int startSites, Duration roundDeadline,
       TrainerSettings trainer, OuterOptimizerSpec outer, long seed, int maxChunkBytes) {
     this(id, rounds, localSteps, minSites, startSites, roundDeadline, trainer, outer, seed, maxChunkBytes,
-        AggregatorSpec.mean(), PrivacySpec.none());
+        AggregatorSpec.mean(), PrivacySpec.none(), UpdateCodec.fp32());
   }
 }

@@ -8,6 +8,7 @@ import java.util.List;
  * @param heldOutLoss the global held-out loss before round 1, then after each committed round
  * @param aggregator how rounds combine updates, as {@code --aggregator} names it
  * @param filters the update filters: clipping and noise, or "none"
+ * @param codec how sites encode their updates
  * @param bytesUploaded update bytes accepted from all sites over all rounds
  * @param mutualTls true when every link is mutual TLS: the coordinator has no other mode, and every
  *     caller was identified by its client certificate
@@ -20,6 +21,7 @@ public record JobStatus(
     String outer,
     String aggregator,
     String filters,
+    String codec,
     List<String> sites,
     String initialCheckpoint,
     String finalCheckpoint,

@@ -2,15 +2,12 @@ package eu.hanse.coordinator;
 
 import eu.hanse.aggregation.Aggregation;
 import eu.hanse.aggregation.Aggregators;
+import eu.hanse.aggregation.SpoolBlocks;
 import eu.hanse.aggregation.SpooledUpdate;
+import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.aggregation.WeightedMeanFold;
 import eu.hanse.security.SiteId;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -46,17 +43,26 @@ final class OpenRound {
    */
   record AcceptedUpdate(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile,
       double norm, double scale) {
-    SpooledUpdate spooled() {
-      return new SpooledUpdate(site.name(), spoolFile, sampleCount, scale);
+    SpooledUpdate spooled(JobSpec job) {
+      return new SpooledUpdate(site.name(), spoolFile, sampleCount, scale, job.codec(), job.chunkElements());
     }
   }
 
   record RefusedUpdate(SiteId site, Refusal reason, String message) {}
 
-  /** What an admitted upload must deliver: {@code chunks} chunks of {@code chunkBytes} (the last may be shorter). */
-  record Admission(OpenRound owner, long round, long elementCount, int chunkBytes, int chunks) {
-    long totalBytes() {
-      return elementCount * Float.BYTES;
+  /**
+   * What an admitted upload must deliver: {@code chunks} chunks of {@code chunkElements} elements
+   * (the last may hold fewer), each encoded in {@code codec}.
+   */
+  record Admission(OpenRound owner, long round, long elementCount, UpdateCodec codec, int chunkElements, int chunks) {
+    /** Elements in chunk c. */
+    int elements(int c) {
+      return (int) Math.min(chunkElements, elementCount - (long) c * chunkElements);
+    }
+
+    /** The exact encoded size of chunk c. */
+    int bytes(int c) {
+      return codec.encodedBytes(elements(c));
     }
   }
 
@@ -94,8 +100,9 @@ final class OpenRound {
       throw new RefusedException(Refusal.STALE_BASE, "update was trained from checkpoint " + abbreviate(header.baseSha256())
           + " but round " + number + " starts from " + abbreviate(base.sha256()));
     }
-    if (!header.codec().equals("fp32")) {
-      throw new RefusedException(Refusal.UNSUPPORTED_CODEC, "codec '" + header.codec() + "' is not supported; use fp32");
+    if (!header.codec().equals(job.codec().describe())) {
+      throw new RefusedException(Refusal.UNSUPPORTED_CODEC, "codec '" + header.codec() + "' is not this job's; job "
+          + job.id() + " takes " + job.codec().describe() + " updates");
     }
     if (header.elementCount() != elementCount) {
       throw new RefusedException(Refusal.SHAPE_MISMATCH, "update has " + header.elementCount() + " elements but the model has "
@@ -110,11 +117,10 @@ final class OpenRound {
     if (!Double.isFinite(header.trainLoss())) {
       throw new RefusedException(Refusal.MALFORMED, "train loss is not finite: " + header.trainLoss());
     }
-    long totalBytes = elementCount * Float.BYTES;
-    long chunks = (totalBytes + job.maxChunkBytes() - 1) / job.maxChunkBytes();
+    long chunks = (elementCount + job.chunkElements() - 1) / job.chunkElements();
     if (header.chunkSha256().size() != chunks) {
       throw new RefusedException(Refusal.SHAPE_MISMATCH, "header lists " + header.chunkSha256().size()
-          + " chunk hashes but " + totalBytes + " bytes in chunks of " + job.maxChunkBytes() + " make " + chunks);
+          + " chunk hashes but " + elementCount + " elements in chunks of " + job.chunkElements() + " make " + chunks);
     }
     for (byte[] hash : header.chunkSha256()) {
       if (hash.length != 32) {
@@ -122,7 +128,7 @@ final class OpenRound {
       }
     }
     uploading.add(site);
-    return new Admission(this, number, elementCount, job.maxChunkBytes(), (int) chunks);
+    return new Admission(this, number, elementCount, job.codec(), job.chunkElements(), (int) chunks);
   }
 
   /** Folds a complete, verified, durably spooled update into the mean. */
@@ -135,8 +141,9 @@ final class OpenRound {
       throw new RefusedException(refused.get(site).reason(), "site " + site + " was refused in round " + number
           + " while uploading: " + refused.get(site).message());
     }
-    double norm = job.privacy().clips()
-        ? Aggregators.norms(List.of(new SpooledUpdate(site.name(), spoolFile, 1)), elementCount)[0] : Double.NaN;
+    double norm = job.privacy().clips() ? Aggregators.norms(List.of(
+        new SpooledUpdate(site.name(), spoolFile, 1, 1, job.codec(), job.chunkElements())), elementCount)[0]
+        : Double.NaN;
     double scale = job.privacy().clips() && norm > job.privacy().clipNorm() ? job.privacy().clipNorm() / norm : 1.0;
     AcceptedUpdate update = new AcceptedUpdate(site, updateId, header.sampleCount(), header.trainLoss(), bytes,
         spoolFile, norm, scale);
@@ -178,23 +185,13 @@ final class OpenRound {
     }
   }
 
+  /** Folds an accepted update from its spool file, decoding one chunk at a time. */
   private void foldFromSpool(AcceptedUpdate update) {
-    Path spoolFile = update.spoolFile();
     double weight = update.sampleCount();
-    ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
-    try (FileChannel in = FileChannel.open(spoolFile, StandardOpenOption.READ)) {
-      long element = 0;
-      while (in.read(buffer.clear()) > 0) {
-        // Whole floats only; a read never ends mid-float for a regular file, but stay exact anyway.
-        buffer.flip();
-        int whole = buffer.remaining() / Float.BYTES * Float.BYTES;
-        ByteBuffer values = buffer.slice(0, whole);
-        fold.foldChunk(values, element, weight * update.scale());
-        element += whole / Float.BYTES;
-        in.position(element * Float.BYTES);
+    try (SpoolBlocks chunks = new SpoolBlocks(List.of(update.spooled(job)), elementCount)) {
+      while (chunks.next()) {
+        fold.foldValues(chunks.values()[0], chunks.length(), chunks.offset(), weight);
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read spooled update " + spoolFile + ": " + e.getMessage(), e);
     }
     fold.completeUpdate(weight);
   }
@@ -264,7 +261,7 @@ final class OpenRound {
       return new Aggregation(fold.mean(), "weighted mean of " + fold.updates());
     }
     // In site order, not arrival order, so that ties (Krum's) and sums come out the same every time.
-    List<SpooledUpdate> spooled = accepted.values().stream().map(AcceptedUpdate::spooled)
+    List<SpooledUpdate> spooled = accepted.values().stream().map(update -> update.spooled(job))
         .sorted(Comparator.comparing(SpooledUpdate::site)).toList();
     return aggregators.aggregate(job.aggregator(), spooled, elementCount);
   }

@@ -62,7 +62,7 @@ final class UpdateSpool {
         channel.force(true);
         channel.close();
         String name = partial.getFileName().toString();
-        Path done = partial.resolveSibling(name.substring(0, name.length() - ".part".length()) + ".fp32");
+        Path done = partial.resolveSibling(name.substring(0, name.length() - ".part".length()) + ".update");
         return Files.move(partial, done, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot complete spool file " + partial + ": " + e.getMessage(), e);

@@ -1,5 +1,7 @@
 package eu.hanse.coordinator;
 
+import eu.hanse.aggregation.ChunkCodecs;
+import eu.hanse.kernels.TensorBackend;
 import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.UpdateMessage;
 import eu.hanse.protocol.v1.UploadReceipt;
@@ -10,15 +12,15 @@ import eu.hanse.security.UpdateClaims;
 import eu.hanse.security.SiteId;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Receives one update: the header is checked against the open round before any chunk is taken;
- * each chunk is checked (order, size, hash, finite values) and spooled as it arrives; the complete
- * update is forced to disk, folded, and only then acknowledged. Anything that fails a check is
+ * each chunk is checked (order, size for its codec, hash, a well-formed encoding of finite values)
+ * and spooled as it arrived, still encoded; the complete update is forced to disk, folded, and only
+ * then acknowledged. Anything that fails a check is
  * refused with its reason and leaves the round as it was.
  *
  * <p>gRPC delivers one call's callbacks one at a time, so this needs no lock of its own.
@@ -38,6 +40,9 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private String updateId;
   private OpenRound.Admission admission;
   private UpdateSpool.Writer writer;
+  /** Decodes each chunk to check it; quantized codecs dequantize on one CPU thread of its own. */
+  private ChunkCodecs decoder;
+  private float[] decoded;
   private int nextChunk;
   private boolean finished;
 
@@ -81,6 +86,8 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     }
     updateId = verifySignature();
     admission = job.admit(site, header);
+    decoder = new ChunkCodecs(admission.codec(), TensorBackend.cpu(1));
+    decoded = new float[admission.chunkElements()];
     writer = spool.open(job.id(), admission.round(), site.name(), Digests.hex(header.nonce()));
   }
 
@@ -118,7 +125,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       throw new RefusedException(Refusal.OVERSIZED, "chunk " + nextChunk + " is beyond the " + admission.chunks()
           + " chunks the header announced");
     }
-    long expected = Math.min(admission.chunkBytes(), admission.totalBytes() - (long) nextChunk * admission.chunkBytes());
+    long expected = admission.bytes(nextChunk);
     int size = chunk.getData().size();
     if (size != expected) {
       throw new RefusedException(size > expected ? Refusal.OVERSIZED : Refusal.SHAPE_MISMATCH,
@@ -131,17 +138,22 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       throw new RefusedException(Refusal.CHUNK_HASH_MISMATCH, "chunk " + nextChunk
           + " does not hash to the value in the header (tampered or corrupted in transit)");
     }
-    requireFinite(data.duplicate().order(ByteOrder.LITTLE_ENDIAN), nextChunk);
+    requireWellFormed(data.duplicate(), nextChunk);
     writer.write(data);
     nextChunk++;
   }
 
-  private static void requireFinite(ByteBuffer values, int chunk) {
-    int count = values.remaining() / Float.BYTES;
+  /** Decodes the chunk as the fold will: a malformed encoding or a non-finite value is refused now. */
+  private void requireWellFormed(ByteBuffer data, int chunk) {
+    int count = admission.elements(chunk);
+    try {
+      decoder.decode(data, count, decoded);
+    } catch (IllegalArgumentException e) {
+      throw new RefusedException(Refusal.MALFORMED, "chunk " + chunk + ": " + e.getMessage());
+    }
     for (int i = 0; i < count; i++) {
-      float value = values.getFloat(i * Float.BYTES);
-      if (!Float.isFinite(value)) {
-        throw new RefusedException(Refusal.NON_FINITE, "element " + i + " of chunk " + chunk + " is " + value);
+      if (!Float.isFinite(decoded[i])) {
+        throw new RefusedException(Refusal.NON_FINITE, "element " + i + " of chunk " + chunk + " is " + decoded[i]);
       }
     }
   }

@@ -7,10 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.OuterOptimizerSpec;
+import eu.hanse.aggregation.PrivacySpec;
 import eu.hanse.aggregation.Safetensors;
 import eu.hanse.aggregation.TensorSpec;
+import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.protocol.HanseErrors;
 import eu.hanse.protocol.v1.ErrorCode;
 import eu.hanse.protocol.v1.TrainTask;
@@ -124,13 +127,18 @@ class CoordinatorIT {
   /** One round with alpha and beta honest, plus mallory running {@code extra} if given. */
   private static Outcome runOneRound(Path dataDir, OuterOptimizerSpec outer,
       Map<String, Function<TrainTask, List<List<UpdateMessage>>>> extra) throws Exception {
+    return runOneRound(dataDir, outer, UpdateCodec.fp32(), extra);
+  }
+
+  private static Outcome runOneRound(Path dataDir, OuterOptimizerSpec outer, UpdateCodec codec,
+      Map<String, Function<TrainTask, List<List<UpdateMessage>>>> extra) throws Exception {
     Map<String, Function<TrainTask, List<List<UpdateMessage>>>> scripts = new LinkedHashMap<>();
     scripts.put("alpha", task -> honest(task, "alpha", 100));
     scripts.put("beta", task -> honest(task, "beta", 300));
     scripts.putAll(extra);
     // Honest updates arrive at once; the deadline only closes rounds where mallory sent nothing valid.
     JobSpec spec = new JobSpec(new JobId("test"), 1, 5, 2, scripts.size(), Duration.ofSeconds(5),
-        new TrainerSettings(4, 0.01, 0.0), outer, 7, CHUNK_BYTES);
+        new TrainerSettings(4, 0.01, 0.0), outer, 7, CHUNK_BYTES, AggregatorSpec.mean(), PrivacySpec.none(), codec);
     CoordinatorConfig config = config(dataDir);
     List<ScriptedAgent> agents = new ArrayList<>();
     try (Coordinator coordinator = new Coordinator(config, spec, initialModel(),
@@ -279,6 +287,62 @@ class CoordinatorIT {
       // Not an update for this round at all: mallory may still send one, so the round waits for it.
       assertEquals(List.of(), round.refusedSites());
     }
+  }
+
+  /** Ways to spoil an int8 update (a job with codec int8), and the code each must be refused with. */
+  enum Int8Attack {
+    FP32_IN_AN_INT8_JOB(ErrorCode.UNSUPPORTED_CODEC, u -> {
+      u.header.setCodec("fp32");
+      return u.messages();
+    }),
+    NAN_SCALE(ErrorCode.MALFORMED, u -> signedAsSent(u, withScale(u.chunks(), Float.NaN))),
+    NEGATIVE_SCALE(ErrorCode.MALFORMED, u -> signedAsSent(u, withScale(u.chunks(), -1f))),
+    INFINITE_SCALE(ErrorCode.MALFORMED, u -> signedAsSent(u, withScale(u.chunks(), Float.POSITIVE_INFINITY))),
+    CHUNK_A_BYTE_SHORT(ErrorCode.SHAPE_MISMATCH, u -> {
+      List<ByteString> chunks = new ArrayList<>(u.chunks());
+      chunks.set(1, chunks.get(1).substring(0, chunks.get(1).size() - 1));
+      return u.messages(chunks, chunks);
+    });
+
+    final ErrorCode expected;
+    final Function<ScriptedAgent.Update, List<UpdateMessage>> spoil;
+
+    Int8Attack(ErrorCode expected, Function<ScriptedAgent.Update, List<UpdateMessage>> spoil) {
+      this.expected = expected;
+      this.spoil = spoil;
+    }
+
+    /** The spoiled chunks, hashed and signed as sent: only decoding can tell. */
+    private static List<UpdateMessage> signedAsSent(ScriptedAgent.Update update, List<ByteString> chunks) {
+      return update.messages(chunks, chunks);
+    }
+
+    /** The chunks with the scale of chunk 0's first block replaced. */
+    private static List<ByteString> withScale(List<ByteString> chunks, float scale) {
+      List<ByteString> spoiled = new ArrayList<>(chunks);
+      byte[] first = spoiled.get(0).toByteArray();
+      java.nio.ByteBuffer.wrap(first).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(0, scale);
+      spoiled.set(0, ByteString.copyFrom(first));
+      return spoiled;
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Int8Attack.class)
+  void badlyEncodedUpdateIsRefusedAndHonestInt8UpdatesAreFolded(Int8Attack attack) throws Exception {
+    UpdateCodec int8 = UpdateCodec.parse("int8");
+    Outcome outcome = runOneRound(dataDir, OuterOptimizerSpec.fedAvg(), int8, Map.of("mallory",
+        task -> List.of(attack.spoil.apply(mallorys(task)))));
+    assertEquals(List.of(attack.expected), outcome.mallory().outcomes, outcome.mallory().messages.toString());
+    RoundRecord round = outcome.status().rounds().get(0);
+    assertEquals(List.of("alpha", "beta"), round.acceptedSites());
+    assertEquals(List.of("mallory"), round.refusedSites().stream().map(RoundRecord.RefusedSite::site).toList());
+    long int8Bytes = 0;
+    for (int from = 0; from < ELEMENTS; from += CHUNK_BYTES / 4) {
+      int8Bytes += int8.encodedBytes(Math.min(CHUNK_BYTES / 4, ELEMENTS - from));
+    }
+    assertEquals(int8Bytes, round.bytesUploaded().get("alpha"), "alpha's update travelled as int8");
+    assertRefusalAudited(dataDir, attack.expected);
   }
 
   /** The audit trail is intact and records mallory's refusal with its reason. */

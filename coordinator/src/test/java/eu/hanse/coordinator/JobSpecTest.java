@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
+import eu.hanse.aggregation.UpdateCodec;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -32,11 +33,13 @@ class JobSpecTest {
   void noiseIsOnlyForTheWeightedMean() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> new JobSpec(new JobId("job-1"), 1, 10, 1, 1, Duration.ofMinutes(1), new TrainerSettings(8, 0.01, 0),
-            OuterOptimizerSpec.diloco(), 1, 1024, AggregatorSpec.parse("median"), new PrivacySpec(1, 1, 1e-5)));
+            OuterOptimizerSpec.diloco(), 1, 1024, AggregatorSpec.parse("median"), new PrivacySpec(1, 1, 1e-5),
+            UpdateCodec.fp32()));
     assertEquals("--dp-noise is calibrated for --aggregator mean, not median: the noise bounds what one clipped "
         + "site can change in a weighted mean", e.getMessage());
     new JobSpec(new JobId("job-1"), 1, 10, 1, 1, Duration.ofMinutes(1), new TrainerSettings(8, 0.01, 0),
-        OuterOptimizerSpec.diloco(), 1, 1024, AggregatorSpec.parse("median"), new PrivacySpec(1, 0, 1e-5));
+        OuterOptimizerSpec.diloco(), 1, 1024, AggregatorSpec.parse("median"), new PrivacySpec(1, 0, 1e-5),
+        UpdateCodec.parse("int4"));
   }
 
   @Test

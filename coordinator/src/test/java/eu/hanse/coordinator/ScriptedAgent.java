@@ -1,6 +1,9 @@
 package eu.hanse.coordinator;
 
 import com.google.protobuf.ByteString;
+import eu.hanse.aggregation.ChunkCodecs;
+import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.kernels.TensorBackend;
 import eu.hanse.protocol.HanseErrors;
 import eu.hanse.protocol.v1.AttendRequest;
 import eu.hanse.protocol.v1.CheckpointChunk;
@@ -22,10 +25,9 @@ import eu.hanse.security.TlsFiles;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Random;
@@ -161,7 +163,7 @@ final class ScriptedAgent implements AutoCloseable {
       new Random(values.length + 31L * task.getRound() + site.hashCode()).nextBytes(nonce);
       this.header = UpdateHeader.newBuilder()
           .setJobId(task.getJobId()).setRound(task.getRound()).setBaseCheckpointSha256(task.getBase().getSha256())
-          .setCodec("fp32").setElementCount(values.length).setSampleCount(100)
+          .setCodec(codec(task).describe()).setElementCount(values.length).setSampleCount(100)
           .setNonce(ByteString.copyFrom(nonce)).setTrainLoss(1.5).setLocalSteps(task.getLocalSteps());
     }
 
@@ -173,16 +175,22 @@ final class ScriptedAgent implements AutoCloseable {
       return this;
     }
 
+    /** The values in chunks of max_chunk_bytes / 4 elements, each encoded in the task's codec. */
     List<ByteString> chunks() {
       int perChunk = task.getMaxChunkBytes() / 4;
       List<ByteString> chunks = new ArrayList<>();
-      for (int from = 0; from < values.length; from += perChunk) {
-        int count = Math.min(perChunk, values.length - from);
-        ByteBuffer bytes = ByteBuffer.allocate(count * 4).order(ByteOrder.LITTLE_ENDIAN);
-        bytes.asFloatBuffer().put(values, from, count);
-        chunks.add(ByteString.copyFrom(bytes));
+      try (TensorBackend backend = TensorBackend.cpu(1)) {
+        ChunkCodecs codecs = new ChunkCodecs(codec(task), backend);
+        for (int from = 0; from < values.length; from += perChunk) {
+          int count = Math.min(perChunk, values.length - from);
+          chunks.add(ByteString.copyFrom(codecs.encode(Arrays.copyOfRange(values, from, from + count), count)));
+        }
       }
       return chunks;
+    }
+
+    private static UpdateCodec codec(TrainTask task) {
+      return UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
     }
 
     /** The header with the hashes of {@link #chunks()}, then those chunks. */

@@ -3,6 +3,7 @@ package eu.hanse.launcher;
 import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
+import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.coordinator.JobId;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.TrainerSettings;
@@ -62,6 +63,12 @@ final class JobOptions {
           + "default) (default: ${DEFAULT-VALUE}).")
   String aggregator;
 
+  @Option(names = "--codec", defaultValue = "fp32", paramLabel = "NAME",
+      description = "How sites encode updates: fp32, bf16, int8 or int4 (blocks of 64 with a scale each), or topk[:D] "
+          + "(the largest D of each chunk, 1/32 by default); each site keeps what its codec drops and adds it to its "
+          + "next update (default: ${DEFAULT-VALUE}).")
+  String codec;
+
   @Option(names = "--clip", defaultValue = "0", paramLabel = "C",
       description = "Scale every update down to Euclidean norm C at most before aggregating; 0 is off "
           + "(default: ${DEFAULT-VALUE}).")
@@ -98,7 +105,7 @@ final class JobOptions {
         roundDeadline,
         new TrainerSettings(batch, learningRate, weightDecay, fedproxMu),
         OuterOptimizerSpec.parse(outer, outerLearningRate, outerMomentum), seed, JobSpec.DEFAULT_CHUNK_BYTES,
-        AggregatorSpec.parse(aggregator), new PrivacySpec(clip, dpNoise, dpDelta));
+        AggregatorSpec.parse(aggregator), new PrivacySpec(clip, dpNoise, dpDelta), UpdateCodec.parse(codec));
   }
 
   /** The same options as arguments, to pass to a child process. */
@@ -109,7 +116,7 @@ final class JobOptions {
         "--fedprox-mu", Double.toString(fedproxMu),
         "--outer", outer, "--min-sites", Integer.toString(minSites),
         "--round-deadline", roundDeadline.toString(), "--seed", Long.toString(seed),
-        "--aggregator", aggregator, "--clip", Double.toString(clip), "--dp-noise", Double.toString(dpNoise),
+        "--aggregator", aggregator, "--codec", codec, "--clip", Double.toString(clip), "--dp-noise", Double.toString(dpNoise),
         "--dp-delta", Double.toString(dpDelta)));
     if (outerLearningRate != null) {
       args.addAll(List.of("--outer-lr", outerLearningRate.toString()));

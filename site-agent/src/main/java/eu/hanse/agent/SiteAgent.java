@@ -7,8 +7,10 @@ import eu.hanse.agent.data.TextFolder;
 import eu.hanse.agent.trainer.HeldOutLoss;
 import eu.hanse.agent.trainer.LocalTrainer;
 import eu.hanse.agent.trainer.TrainResult;
+import eu.hanse.aggregation.ChunkCodecs;
 import eu.hanse.aggregation.FlatView;
 import eu.hanse.aggregation.ModelState;
+import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.kernels.TensorBackend;
 import eu.hanse.protocol.HanseErrors;
 import eu.hanse.protocol.v1.AttendRequest;
@@ -60,6 +62,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private volatile Link link;
   private volatile boolean closed;
   private volatile JobFinished finished;
+  /** What the codec dropped from the last update, sent with the next (error feedback); null for fp32. */
+  private float[] residual;
 
   public SiteAgent(AgentConfig config) {
     this.config = config;
@@ -231,6 +235,25 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     }
   }
 
+  /**
+   * Error feedback: adds to {@code delta} what the codec dropped from the previous update, and
+   * returns the array that receives what it drops from this one; null for fp32, which drops nothing.
+   */
+  private float[] errorFeedback(UpdateCodec codec, float[] delta) {
+    if (codec.kind() == UpdateCodec.Kind.FP32) {
+      residual = null;
+      return null;
+    }
+    if (residual != null && residual.length == delta.length) {
+      for (int i = 0; i < delta.length; i++) {
+        delta[i] += residual[i];
+      }
+    } else {
+      residual = new float[delta.length];
+    }
+    return residual;
+  }
+
   private void train(TrainTask task) {
     Link current = link;
     ModelState global = current.fetcher().fetch(task.getBase());
@@ -239,6 +262,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         task.getTrainer().getLearningRate(), task.getTrainer().getWeightDecay(), seed,
         task.getTrainer().getProximalMu());
     float[] delta = FlatView.difference(global, result.model());
+    UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
+    float[] residual = errorFeedback(codec, delta);
     if (config.attack().kind() != Attack.Kind.NONE) {
       config.attack().apply(delta, seed);
       log.warn("round {}: sending a malicious update ({}) instead of the trained one", task.getRound(),
@@ -256,6 +281,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .setLocalSteps(result.steps());
     try {
       UploadReceipt receipt = current.uploader().upload(header, delta, task.getMaxChunkBytes(),
+          new ChunkCodecs(codec, backend), residual,
           h -> sign(h, current.signingKey()));
       log.info("round {}: trained {} steps in {} s, train loss {}, uploaded {} bytes", task.getRound(), result.steps(),
           String.format(Locale.ROOT, "%.1f", result.seconds()), String.format(Locale.ROOT, "%.4f", result.meanLoss()),

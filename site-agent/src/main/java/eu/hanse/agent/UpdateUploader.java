@@ -1,6 +1,7 @@
 package eu.hanse.agent;
 
 import com.google.protobuf.ByteString;
+import eu.hanse.aggregation.ChunkCodecs;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.UpdateHeader;
@@ -10,7 +11,6 @@ import eu.hanse.security.Digests;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -18,10 +18,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Streams an update as fp32 chunks: first a header listing every chunk's SHA-256, then the chunks,
- * each sent only when the transport is ready for it, so memory stays at one chunk beyond the update
- * itself however slow the link. The chunks are encoded twice (once to hash, once to send) rather
- * than held encoded.
+ * Streams an update as encoded chunks: first a header listing every chunk's SHA-256, then the
+ * chunks, each sent only when the transport is ready for it, so memory stays at one chunk beyond the
+ * update itself however slow the link. The chunks are encoded twice (once to hash, once to send;
+ * encoding is deterministic) rather than held encoded.
  */
 final class UpdateUploader {
   private final FederationGrpc.FederationStub stub;
@@ -36,17 +36,25 @@ final class UpdateUploader {
   }
 
   /**
-   * Sends {@code delta}; {@code header} gets the codec, element count, chunk hashes and the
-   * signature filled in here.
+   * Sends {@code delta}, encoded in chunks of {@code chunkBytes / 4} elements by {@code codecs};
+   * {@code header} gets the codec, element count, chunk hashes and the signature filled in here.
+   *
+   * @param residual when non-null, receives what the codec dropped of each element (the value minus
+   *     what the coordinator will decode): the site's error feedback for its next update
    */
-  UploadReceipt upload(UpdateHeader.Builder header, float[] delta, int chunkBytes, HeaderSigner signer)
-      throws InterruptedException {
+  UploadReceipt upload(UpdateHeader.Builder header, float[] delta, int chunkBytes, ChunkCodecs codecs,
+      float[] residual, HeaderSigner signer) throws InterruptedException {
     int perChunk = chunkBytes / Float.BYTES;
     int chunks = (delta.length + perChunk - 1) / perChunk;
-    header.setCodec("fp32").setElementCount(delta.length).clearChunkSha256();
+    ChunkEncoder encoder = new ChunkEncoder(delta, perChunk, codecs);
+    header.setCodec(codecs.codec().describe()).setElementCount(delta.length).clearChunkSha256();
     MessageDigest digest = Digests.sha256();
     for (int c = 0; c < chunks; c++) {
-      digest.update(encode(delta, c, perChunk));
+      ByteBuffer encoded = encoder.encode(c);
+      if (residual != null) {
+        encoder.residual(c, encoded.duplicate(), residual);
+      }
+      digest.update(encoded);
       header.addChunkSha256(ByteString.copyFrom(digest.digest()));
     }
     header.setSignature(ByteString.copyFrom(signer.sign(header.clearSignature().build())));
@@ -94,7 +102,7 @@ final class UpdateUploader {
         break;
       }
       requests.onNext(UpdateMessage.newBuilder()
-          .setChunk(UpdateChunk.newBuilder().setIndex(c).setData(ByteString.copyFrom(encode(delta, c, perChunk))))
+          .setChunk(UpdateChunk.newBuilder().setIndex(c).setData(ByteString.copyFrom(encoder.encode(c))))
           .build());
     }
     if (!receipt.isDone()) {
@@ -113,12 +121,37 @@ final class UpdateUploader {
     }
   }
 
-  /** Chunk {@code c} of the update as little-endian fp32 bytes. */
-  static ByteBuffer encode(float[] delta, int c, int perChunk) {
-    int from = c * perChunk;
-    int count = Math.min(perChunk, delta.length - from);
-    ByteBuffer bytes = ByteBuffer.allocate(count * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    bytes.asFloatBuffer().put(delta, from, count);
-    return bytes;
+  /** Encodes chunk c of an update, and works out what the encoding lost. */
+  private static final class ChunkEncoder {
+    private final float[] values;
+    private final int perChunk;
+    private final ChunkCodecs codecs;
+    private final float[] chunk;
+    private final float[] decoded;
+
+    ChunkEncoder(float[] values, int perChunk, ChunkCodecs codecs) {
+      this.values = values;
+      this.perChunk = perChunk;
+      this.codecs = codecs;
+      this.chunk = new float[Math.min(perChunk, Math.max(1, values.length))];
+      this.decoded = new float[chunk.length];
+    }
+
+    ByteBuffer encode(int c) {
+      int from = c * perChunk;
+      int count = Math.min(perChunk, values.length - from);
+      System.arraycopy(values, from, chunk, 0, count);
+      return codecs.encode(chunk, count);
+    }
+
+    /** {@code residual[i] = value - decoded} over chunk c. */
+    void residual(int c, ByteBuffer encoded, float[] residual) {
+      int from = c * perChunk;
+      int count = Math.min(perChunk, values.length - from);
+      codecs.decode(encoded, count, decoded);
+      for (int i = 0; i < count; i++) {
+        residual[from + i] = values[from + i] - decoded[i];
+      }
+    }
   }
 }
