@@ -5,7 +5,9 @@
 // without nvcc still builds. Conventions: float32, row-major, sizes as 32-bit ints as in the Java
 // interface, element indices and products of sizes in 64 bits, grid-stride loops for element-wise
 // kernels. Each kernel states the Java operation (eu.hanse.kernels.TensorBackend) it implements;
-// where the Java CPU backend fixes an order of float operations the kernel follows it.
+// where the Java CPU backend fixes an order of float operations the kernel follows it. The PTX is
+// built with -fmad=false, so that a * b + c rounds twice as in Java; only an explicit fmaf (the
+// matrix multiply) fuses.
 
 #include <stdint.h>
 
@@ -55,11 +57,11 @@ __global__ void hanse_add_row_bias(int rows, int cols, float* __restrict__ x,
 __global__ void hanse_sum_rows(int rows, int cols, const float* __restrict__ x,
                                float* __restrict__ out, int accumulate) {
   HANSE_FOR_EACH(c, cols) {
-    float sum = 0.0f;
+    float sum = accumulate ? out[c] : 0.0f;
     for (long long r = 0; r < rows; r++) {
       sum += x[r * cols + c];
     }
-    out[c] = accumulate ? out[c] + sum : sum;
+    out[c] = sum;
   }
 }
 
@@ -387,16 +389,38 @@ __device__ unsigned hanse_sort_key(float x) {
   return (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
 }
 
-// median (trim < 0) and trimmedMean (trim >= 0) across count inputs laid out as count rows of n.
-// Each element's values are ranked stably (ties by input number), which needs no per-thread
-// storage whatever count is; median takes the one or two middle ranks (mean in double), the
-// trimmed mean sums in double the ranks in [trim, count - trim).
+#define HANSE_SORTED_INPUTS 64
+
+// median (trim < 0) and trimmedMean (trim >= 0) across count inputs laid out as count rows of n:
+// median takes the one or two middle values (their mean in double), the trimmed mean sums in
+// double the values ranked in [trim, count - trim). Up to HANSE_SORTED_INPUTS inputs each thread
+// sorts its element's values and sums them in ascending order, as the CPU does; beyond that it
+// ranks them stably without storage and sums in input order (a difference of double rounding).
+// The median's sum starts at -0, so that a middle value of -0 stays -0 as on the CPU.
 __global__ void hanse_order_statistic(int count, int n, int trim, const float* __restrict__ inputs,
                                       float* __restrict__ out) {
   HANSE_FOR_EACH(i, n) {
     int low = trim < 0 ? (count - 1) / 2 : trim;
     int high = trim < 0 ? count / 2 : count - 1 - trim;
-    double sum = 0.0;
+    double sum = trim < 0 ? -0.0 : 0.0;
+    if (count <= HANSE_SORTED_INPUTS) {
+      float sorted[HANSE_SORTED_INPUTS];
+      for (int j = 0; j < count; j++) {
+        float value = inputs[(long long) j * n + i];
+        unsigned key = hanse_sort_key(value);
+        int at = j;
+        while (at > 0 && hanse_sort_key(sorted[at - 1]) > key) {
+          sorted[at] = sorted[at - 1];
+          at--;
+        }
+        sorted[at] = value;
+      }
+      for (int r = low; r <= high; r++) {
+        sum += (double) sorted[r];
+      }
+      out[i] = (float) (sum / (high - low + 1));
+      continue;
+    }
     for (int j = 0; j < count; j++) {
       float value = inputs[(long long) j * n + i];
       unsigned key = hanse_sort_key(value);
@@ -418,7 +442,8 @@ __global__ void hanse_order_statistic(int count, int n, int trim, const float* _
 // C (m x n) = op(A) (m x k) * op(B) (k x n), or C += when accumulate. A is stored m x k, or k x m
 // when trans_a; B is stored k x n, or n x k when trans_b. 64 x 64 tiles of C per block of 256
 // threads, each thread computing 4 x 4 of them from 16-deep slices of A and B staged in shared
-// memory; out-of-range elements load as 0.
+// memory; out-of-range elements load as 0. Row tiles are grid-strided over blockIdx.y, whose grid
+// dimension is limited to 65535.
 #define HANSE_TM 64
 #define HANSE_TN 64
 #define HANSE_TK 16
@@ -428,79 +453,81 @@ __global__ void hanse_sgemm(int m, int n, int k, const float* __restrict__ a, in
   __shared__ float as[HANSE_TK][HANSE_TM + 4];
   __shared__ float bs[HANSE_TK][HANSE_TN + 4];
   int tid = threadIdx.x;
-  int row0 = blockIdx.y * HANSE_TM;
   int col0 = blockIdx.x * HANSE_TN;
-  int ty = tid / 16;
-  int tx = tid % 16;
-  float acc[4][4] = {{0.0f}};
-  for (int t = 0; t < k; t += HANSE_TK) {
-    // 64 x 16 of A and 16 x 64 of B: 1024 elements each, four per thread.
-    for (int e = tid; e < HANSE_TM * HANSE_TK; e += 256) {
-      int r, kk;
-      if (trans_a) {  // consecutive threads walk along a stored row of A: along m
-        r = e % HANSE_TM;
-        kk = e / HANSE_TM;
-      } else {        // along k
-        kk = e % HANSE_TK;
-        r = e / HANSE_TK;
+  for (long long tile = blockIdx.y; tile * HANSE_TM < m; tile += gridDim.y) {
+    int row0 = (int) (tile * HANSE_TM);
+    int ty = tid / 16;
+    int tx = tid % 16;
+    float acc[4][4] = {{0.0f}};
+    for (int t = 0; t < k; t += HANSE_TK) {
+      // 64 x 16 of A and 16 x 64 of B: 1024 elements each, four per thread.
+      for (int e = tid; e < HANSE_TM * HANSE_TK; e += 256) {
+        int r, kk;
+        if (trans_a) {  // consecutive threads walk along a stored row of A: along m
+          r = e % HANSE_TM;
+          kk = e / HANSE_TM;
+        } else {        // along k
+          kk = e % HANSE_TK;
+          r = e / HANSE_TK;
+        }
+        int gr = row0 + r;
+        int gk = t + kk;
+        float value = 0.0f;
+        if (gr < m && gk < k) {
+          value = trans_a ? a[(long long) gk * m + gr] : a[(long long) gr * k + gk];
+        }
+        as[kk][r] = value;
       }
-      int gr = row0 + r;
-      int gk = t + kk;
-      float value = 0.0f;
-      if (gr < m && gk < k) {
-        value = trans_a ? a[(long long) gk * m + gr] : a[(long long) gr * k + gk];
+      for (int e = tid; e < HANSE_TN * HANSE_TK; e += 256) {
+        int col, kk;
+        if (trans_b) {  // along k
+          kk = e % HANSE_TK;
+          col = e / HANSE_TK;
+        } else {        // along n
+          col = e % HANSE_TN;
+          kk = e / HANSE_TN;
+        }
+        int gc = col0 + col;
+        int gk = t + kk;
+        float value = 0.0f;
+        if (gc < n && gk < k) {
+          value = trans_b ? b[(long long) gc * k + gk] : b[(long long) gk * n + gc];
+        }
+        bs[kk][col] = value;
       }
-      as[kk][r] = value;
+      __syncthreads();
+#pragma unroll
+      for (int kk = 0; kk < HANSE_TK; kk++) {
+        float av[4];
+        float bv[4];
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+          av[i] = as[kk][ty + 16 * i];
+          bv[i] = bs[kk][tx + 16 * i];
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+#pragma unroll
+          for (int j = 0; j < 4; j++) {
+            acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+          }
+        }
+      }
+      __syncthreads();
     }
-    for (int e = tid; e < HANSE_TN * HANSE_TK; e += 256) {
-      int col, kk;
-      if (trans_b) {  // along k
-        kk = e % HANSE_TK;
-        col = e / HANSE_TK;
-      } else {        // along n
-        col = e % HANSE_TN;
-        kk = e / HANSE_TN;
-      }
-      int gc = col0 + col;
-      int gk = t + kk;
-      float value = 0.0f;
-      if (gc < n && gk < k) {
-        value = trans_b ? b[(long long) gc * k + gk] : b[(long long) gk * n + gc];
-      }
-      bs[kk][col] = value;
-    }
-    __syncthreads();
 #pragma unroll
-    for (int kk = 0; kk < HANSE_TK; kk++) {
-      float av[4];
-      float bv[4];
+    for (int i = 0; i < 4; i++) {
+      int row = row0 + ty + 16 * i;
 #pragma unroll
-      for (int i = 0; i < 4; i++) {
-        av[i] = as[kk][ty + 16 * i];
-        bv[i] = bs[kk][tx + 16 * i];
-      }
-#pragma unroll
-      for (int i = 0; i < 4; i++) {
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-          acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+      for (int j = 0; j < 4; j++) {
+        int col = col0 + tx + 16 * j;
+        if (row < m && col < n) {
+          long long at = (long long) row * n + col;
+          c[at] = accumulate ? c[at] + acc[i][j] : acc[i][j];
         }
       }
     }
-    __syncthreads();
-  }
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    int row = row0 + ty + 16 * i;
-#pragma unroll
-    for (int j = 0; j < 4; j++) {
-      int col = col0 + tx + 16 * j;
-      if (row < m && col < n) {
-        long long at = (long long) row * n + col;
-        c[at] = accumulate ? c[at] + acc[i][j] : acc[i][j];
-      }
-    }
-  }
+  }  // row tiles
 }
 
 }  // extern "C"

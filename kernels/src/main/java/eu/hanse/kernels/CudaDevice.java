@@ -106,9 +106,9 @@ final class CudaDevice implements AutoCloseable {
       cuDeviceGet(device, 0);
       CUcontext context = new CUcontext();
       cuDevicePrimaryCtxRetain(context, device);
-      cuCtxSetCurrent(context);
       CUmodule module = new CUmodule();
       try {
+        cuCtxSetCurrent(context);
         cuModuleLoadData(module, ptx());
       } catch (RuntimeException e) {
         cuDevicePrimaryCtxRelease(device);

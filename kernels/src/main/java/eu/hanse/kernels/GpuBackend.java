@@ -21,8 +21,10 @@ import jcuda.driver.CUdeviceptr;
  * copies.
  *
  * <p>Results follow the CPU backend's order of float operations where it fixes one (AdamW, the
- * Nesterov step, softmax gradients, column sums, scatter-add); reductions (dot, norms, softmax
- * sums) add in a different order, in double, and the tests state the tolerance.
+ * Nesterov step, softmax gradients, column sums, scatter-add, median and trimmed mean of up to 64
+ * inputs), rounding each product and sum as Java does (the PTX is built without fused
+ * multiply-adds); reductions (dot, norms, softmax sums) and the matrix multiply add in a different
+ * order, and the tests state the tolerance.
  */
 public final class GpuBackend implements TensorBackend {
   private static final int THREADS = 256;
@@ -92,7 +94,7 @@ public final class GpuBackend implements TensorBackend {
       CUdeviceptr a, boolean transA, CUdeviceptr b, boolean transB, CUdeviceptr c, int m, int n,
       int k, boolean accumulate) {
     device.launch(
-        "hanse_sgemm", ceil(n, GEMM_TILE), ceil(m, GEMM_TILE), THREADS, 0,
+        "hanse_sgemm", ceil(n, GEMM_TILE), Math.min(MAX_GRID, ceil(m, GEMM_TILE)), THREADS, 0,
         m, n, k, a, flag(transA), b, flag(transB), c, flag(accumulate));
   }
 
@@ -618,13 +620,17 @@ public final class GpuBackend implements TensorBackend {
 
   private CUdeviceptr upload(int slot, float[] host, long elements) {
     CUdeviceptr target = space(slot, 4 * elements);
-    cuMemcpyHtoD(target, Pointer.to(host), 4 * elements);
+    if (elements > 0) {
+      cuMemcpyHtoD(target, Pointer.to(host), 4 * elements);
+    }
     return target;
   }
 
   private CUdeviceptr upload(int slot, int[] host, long elements) {
     CUdeviceptr target = space(slot, 4 * elements);
-    cuMemcpyHtoD(target, Pointer.to(host), 4 * elements);
+    if (elements > 0) {
+      cuMemcpyHtoD(target, Pointer.to(host), 4 * elements);
+    }
     return target;
   }
 
@@ -659,11 +665,26 @@ public final class GpuBackend implements TensorBackend {
     private CUdeviceptr pointer;
     private long capacity;
 
+    /**
+     * Room for {@code bytes}: twice the old capacity when that fits, else exactly {@code bytes};
+     * the capacity changes only once an allocation succeeded, so a failed one leaves it usable.
+     */
     CUdeviceptr reserve(CudaDevice device, long bytes) {
       if (pointer == null || capacity < bytes) {
         release(device);
-        capacity = Math.max(bytes, capacity * 2);
-        pointer = device.allocate(capacity);
+        long grown = Math.max(bytes, capacity * 2);
+        CUdeviceptr allocated;
+        try {
+          allocated = device.allocate(grown);
+        } catch (RuntimeException e) {
+          if (grown == bytes) {
+            throw e;
+          }
+          grown = bytes;
+          allocated = device.allocate(grown);
+        }
+        pointer = allocated;
+        capacity = grown;
       }
       return pointer;
     }
@@ -672,6 +693,7 @@ public final class GpuBackend implements TensorBackend {
       if (pointer != null) {
         device.free(pointer);
         pointer = null;
+        capacity = 0;
       }
     }
   }

@@ -3,11 +3,14 @@ package eu.hanse.kernels;
 import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoD;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemsetD32;
 
 import eu.hanse.kernels.KernelBenchmark.Options;
 import eu.hanse.kernels.KernelBenchmark.Report;
 import eu.hanse.kernels.KernelBenchmark.Result;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.DoubleSupplier;
@@ -32,17 +35,17 @@ final class GpuKernelBenchmark {
     gpu.device().bind();
     int n = options.elements();
     int blockSize = options.blockSize();
-    int blocks = (n + blockSize - 1) / blockSize;
+    int blocks = (int) (((long) n + blockSize - 1) / blockSize);
     Random random = new Random(1);
-    CUdeviceptr a = deviceArray(random, n);
-    CUdeviceptr b = deviceArray(random, n);
-    CUdeviceptr out = deviceArray(random, n);
-    CUdeviceptr m = deviceArray(random, n);
-    CUdeviceptr v = gpu.device().allocate(4L * n);
-    cuMemcpyDtoD(v, m, 4L * n);
-    CUdeviceptr codes = gpu.device().allocate(n);
-    CUdeviceptr scales = gpu.device().allocate(4L * blocks);
+    List<CUdeviceptr> allocated = new ArrayList<>();
     try {
+      CUdeviceptr a = track(allocated, deviceArray(random, n));
+      CUdeviceptr b = track(allocated, deviceArray(random, n));
+      CUdeviceptr out = track(allocated, deviceArray(random, n));
+      CUdeviceptr m = track(allocated, zeros(n));
+      CUdeviceptr v = track(allocated, zeros(n));
+      CUdeviceptr codes = track(allocated, gpu.device().allocate(n));
+      CUdeviceptr scales = track(allocated, gpu.device().allocate(4L * blocks));
       double copy = gigabytesPerSecond(8L * n, () -> {
         cuMemcpyDtoD(out, a, 4L * n);
         cuCtxSynchronize();
@@ -68,10 +71,20 @@ final class GpuKernelBenchmark {
       ops.put("matmul", matmul(random));
       return new Report(gpu.name(), 1, options, copy, ops);
     } finally {
-      for (CUdeviceptr p : new CUdeviceptr[] {a, b, out, m, v, codes, scales}) {
-        gpu.device().free(p);
-      }
+      allocated.forEach(gpu.device()::free);
     }
+  }
+
+  private static CUdeviceptr track(List<CUdeviceptr> allocated, CUdeviceptr pointer) {
+    allocated.add(pointer);
+    return pointer;
+  }
+
+  /** n zero floats on the device: AdamW's second moment must not start negative. */
+  private CUdeviceptr zeros(int n) {
+    CUdeviceptr pointer = gpu.device().allocate(4L * n);
+    cuMemsetD32(pointer, 0, n);
+    return pointer;
   }
 
   private void measure(Map<String, Result> ops, String name, long bytes, double copyGBps, Runnable op) {

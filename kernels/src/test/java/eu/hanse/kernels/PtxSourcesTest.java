@@ -63,7 +63,7 @@ class PtxSourcesTest {
         : Path.of("/usr/local/bin/nvcc");
     Assumptions.assumeTrue(Files.isExecutable(nvcc), "nvcc is not installed here: the PTX rebuild check is skipped");
     Path out = dir.resolve("rebuilt.ptx");
-    Process build = new ProcessBuilder(nvcc.toString(), "-ptx", "-arch=sm_90", "-O3", "-o", out.toString(),
+    Process build = new ProcessBuilder(nvcc.toString(), "-ptx", "-arch=sm_90", "-O3", "-fmad=false", "-o", out.toString(),
         SOURCE.toString()).redirectErrorStream(true).start();
     String log = new String(build.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(build.waitFor(2, TimeUnit.MINUTES) && build.exitValue() == 0, "nvcc failed: " + log);

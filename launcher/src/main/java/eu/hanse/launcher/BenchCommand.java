@@ -135,9 +135,11 @@ final class BenchCommand extends CommandGroup {
       out.printf(Locale.ROOT, "%d updates of %,d parameters (model %.1f MiB); copy %.2f GB/s%n", sites, params,
           report.modelBytes() / 1048576.0, report.copyGBps());
       report.codecs().forEach((codec, result) -> out.printf(Locale.ROOT,
-          "  %-5s fold %7.2f GB/s as sent, %7.2f GB/s as fp32 (%.2fx copy); peak heap %.1f MiB (%.2fx the model)%n",
+          "  %-5s fold %7.2f GB/s as sent, %7.2f GB/s as fp32 (%.2fx copy); peak heap %.1f MiB (%.2fx the model);"
+              + " final division %.1f ms%n",
           codec, result.aggregateGBps(), result.fp32EquivalentGBps(), result.ratioToCopy(),
-          result.peakHeapBytes() / 1048576.0, (double) result.peakHeapBytes() / report.modelBytes()));
+          result.peakHeapBytes() / 1048576.0, (double) result.peakHeapBytes() / report.modelBytes(),
+          result.meanSeconds() * 1e3));
       out.flush();
       if (json != null) {
         writeJson(json, aggregateJson(report));
@@ -162,6 +164,7 @@ final class BenchCommand extends CommandGroup {
         entry.put("fp32EquivalentGBps", result.fp32EquivalentGBps());
         entry.put("ratioToCopy", result.ratioToCopy());
         entry.put("peakHeapBytes", result.peakHeapBytes());
+        entry.put("meanSeconds", result.meanSeconds());
         codecs.put(codec, entry);
       });
       root.put("codecs", codecs);
