@@ -78,10 +78,12 @@ final class VectorQuantizer {
     // need no clamp; a subnormal one is coarse, and its blocks take the clamped loop below.
     if (scale >= Float.MIN_NORMAL) {
       FloatVector divisor = FloatVector.broadcast(FLOATS, scale);
+      // After adding 1.5 * 2^23 the float's bits are 0x4B400000 plus the rounded code, so the low
+      // byte of those bits is the code itself: no subtraction and no float-to-int conversion.
       for (; i + LANES <= to; i += LANES) {
-        FloatVector code =
-            FloatVector.fromArray(FLOATS, x, i).div(divisor).add(rounding).sub(rounding);
-        ((ByteVector) code.convertShape(VectorOperators.F2B, CODES, 0)).intoArray(q, i);
+        IntVector bits =
+            FloatVector.fromArray(FLOATS, x, i).div(divisor).add(rounding).reinterpretAsInts();
+        ((ByteVector) bits.convertShape(VectorOperators.I2B, CODES, 0)).intoArray(q, i);
       }
     }
     for (; i < to; i++) {
