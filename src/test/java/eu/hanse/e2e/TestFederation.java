@@ -86,10 +86,6 @@ final class TestFederation implements AutoCloseable {
     }
   }
 
-  Path siteDir(String site) {
-    return dir.resolve(site);
-  }
-
   @Override
   public void close() {
     agents.forEach(SiteAgent::close);

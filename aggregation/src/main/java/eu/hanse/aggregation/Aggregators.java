@@ -55,20 +55,29 @@ public final class Aggregators {
     return Arrays.stream(squares).map(Math::sqrt).toArray();
   }
 
-  /** The weighted mean, summed per element in double over the updates. */
+  /**
+   * The weighted mean, summed per element in double over the updates, one update's block at a time
+   * (a sequential pass over each block rather than a stride across N of them).
+   */
   static float[] weightedMean(List<SpooledUpdate> updates, long elementCount) {
     float[] out = new float[checkedSize(elementCount)];
     double total = updates.stream().mapToDouble(SpooledUpdate::weight).sum();
     double[] weights = updates.stream().mapToDouble(u -> u.weight() / total).toArray();
     try (SpoolBlocks blocks = new SpoolBlocks(updates, elementCount)) {
+      double[] sum = new double[blocks.values()[0].length];
       while (blocks.next()) {
-        int base = (int) blocks.offset();
-        for (int i = 0; i < blocks.length(); i++) {
-          double sum = 0;
-          for (int u = 0; u < weights.length; u++) {
-            sum += weights[u] * blocks.values()[u][i];
+        int length = blocks.length();
+        Arrays.fill(sum, 0, length, 0.0);
+        for (int u = 0; u < weights.length; u++) {
+          float[] values = blocks.values()[u];
+          double w = weights[u];
+          for (int i = 0; i < length; i++) {
+            sum[i] += w * values[i];
           }
-          out[base + i] = (float) sum;
+        }
+        int base = (int) blocks.offset();
+        for (int i = 0; i < length; i++) {
+          out[base + i] = (float) sum[i];
         }
       }
     }

@@ -290,7 +290,7 @@ final class JobRun implements Runnable {
 
   /** A verified, durable update is complete: fold it, unless its round or its site's standing changed meanwhile. */
   synchronized void accept(SiteId site, java.security.cert.X509Certificate certificate, String updateId,
-      OpenRound.Admission admission, UpdateHeader header, Path spoolFile, long bytes) {
+      OpenRound.Admission admission, UpdateHeader header, Path spoolFile, long bytes, double norm) {
     if (openRound != admission.owner()) {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + header.round() + " closed before the upload completed");
     }
@@ -299,7 +299,7 @@ final class JobRun implements Runnable {
       openRound.refuse(site, Refusal.REVOKED, "certificate revoked during the upload", true);
       throw new RefusedException(Refusal.REVOKED, "site " + site + "'s certificate was revoked during the upload");
     }
-    openRound.accept(site, updateId, header, spoolFile, bytes);
+    openRound.accept(site, updateId, header, spoolFile, bytes, norm);
     Map<String, String> fields = new LinkedHashMap<>();
     fields.put("job", spec.id().value());
     fields.put("round", Long.toString(header.round()));

@@ -131,8 +131,11 @@ final class OpenRound {
     return new Admission(this, number, elementCount, job.codec(), job.chunkElements(), (int) chunks);
   }
 
-  /** Folds a complete, verified, durably spooled update into the mean. */
-  void accept(SiteId site, String updateId, UpdateHeader header, Path spoolFile, long bytes) {
+  /**
+   * Takes a complete, verified, durably spooled update of Euclidean norm {@code norm} (as decoded
+   * while it arrived): clipped to the job's bound, and folded into the mean when the job folds.
+   */
+  void accept(SiteId site, String updateId, UpdateHeader header, Path spoolFile, long bytes, double norm) {
     uploading.remove(site);
     if (closed) {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + number + " closed before the upload completed");
@@ -141,9 +144,6 @@ final class OpenRound {
       throw new RefusedException(refused.get(site).reason(), "site " + site + " was refused in round " + number
           + " while uploading: " + refused.get(site).message());
     }
-    double norm = job.privacy().clips() ? Aggregators.norms(List.of(
-        new SpooledUpdate(site.name(), spoolFile, 1, 1, job.codec(), job.chunkElements())), elementCount)[0]
-        : Double.NaN;
     double scale = job.privacy().clips() && norm > job.privacy().clipNorm() ? job.privacy().clipNorm() / norm : 1.0;
     AcceptedUpdate update = new AcceptedUpdate(site, updateId, header.sampleCount(), header.trainLoss(), bytes,
         spoolFile, norm, scale);

@@ -43,6 +43,8 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   /** Decodes each chunk to check it; quantized codecs dequantize on one CPU thread of its own. */
   private ChunkCodecs decoder;
   private float[] decoded;
+  /** The sum of the squared decoded values so far: the update's norm, for clipping, at no extra read. */
+  private double squares;
   private int nextChunk;
   private boolean finished;
 
@@ -155,6 +157,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       if (!Float.isFinite(decoded[i])) {
         throw new RefusedException(Refusal.NON_FINITE, "element " + i + " of chunk " + chunk + " is " + decoded[i]);
       }
+      squares += (double) decoded[i] * decoded[i];
     }
   }
 
@@ -173,7 +176,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       }
       long bytes = writer.bytes();
       java.nio.file.Path spooled = writer.complete();
-      job.accept(site, certificate, updateId, admission, header, spooled, bytes);
+      job.accept(site, certificate, updateId, admission, header, spooled, bytes, Math.sqrt(squares));
       finished = true;
       response.onNext(UploadReceipt.newBuilder()
           .setUpdateId(spooled.getFileName().toString()).setBytesReceived(bytes).build());

@@ -45,6 +45,18 @@ final class Checks {
     }
   }
 
+  /** n is not negative and x holds at least n elements. */
+  static void vector(int n, float[] x, String name) {
+    nonNegative(n, "n");
+    requireLength(x, n, name);
+  }
+
+  /** n is not negative and both arrays hold at least n elements. */
+  static void vectors(int n, float[] first, String firstName, float[] second, String secondName) {
+    vector(n, first, firstName);
+    requireLength(second, n, secondName);
+  }
+
   /** The sizes of {@code C = op(A) * op(B)} and the arrays that hold them. */
   static void matmul(float[] a, float[] b, float[] c, int m, int n, int k) {
     nonNegative(m, "m");

@@ -143,9 +143,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void tanhForward(float[] x, float[] y, int n) {
     ensureOpen();
-    nonNegative(n, "n");
-    requireLength(x, n, "x");
-    requireLength(y, n, "y");
+    Checks.vectors(n, x, "x", y, "y");
     elementwise(
         n,
         (part, from, to) -> {
@@ -158,9 +156,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void tanhBackward(float[] y, float[] dy, float[] dx, int n) {
     ensureOpen();
-    nonNegative(n, "n");
-    requireLength(y, n, "y");
-    requireLength(dy, n, "dy");
+    Checks.vectors(n, y, "y", dy, "dy");
     requireLength(dx, n, "dx");
     elementwise(
         n,
@@ -308,9 +304,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void axpy(float w, float[] x, float[] y, int n) {
     ensureOpen();
-    nonNegative(n, "n");
-    requireLength(x, n, "x");
-    requireLength(y, n, "y");
+    Checks.vectors(n, x, "x", y, "y");
     elementwise(
         n,
         (part, from, to) -> {
@@ -323,8 +317,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void scale(float[] x, float s, int n) {
     ensureOpen();
-    nonNegative(n, "n");
-    requireLength(x, n, "x");
+    Checks.vector(n, x, "x");
     elementwise(
         n,
         (part, from, to) -> {
@@ -337,9 +330,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void difference(float[] a, float[] b, float[] out, int n) {
     ensureOpen();
-    nonNegative(n, "n");
-    requireLength(a, n, "a");
-    requireLength(b, n, "b");
+    Checks.vectors(n, a, "a", b, "b");
     requireLength(out, n, "out");
     elementwise(
         n,
@@ -353,9 +344,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public double dot(float[] a, float[] b, int n) {
     ensureOpen();
-    nonNegative(n, "n");
-    requireLength(a, n, "a");
-    requireLength(b, n, "b");
+    Checks.vectors(n, a, "a", b, "b");
     WorkerPool.RangeSum partial =
         (from, to) -> {
           // Four running sums break the add-latency chain; float products are exact in double.
@@ -386,8 +375,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public boolean allFinite(float[] x, int n) {
     ensureOpen();
-    nonNegative(n, "n");
-    requireLength(x, n, "x");
+    Checks.vector(n, x, "x");
     WorkerPool.RangeSum nonFinite =
         (from, to) -> {
           for (int start = from; start < to; start += FINITE_BLOCK) {
@@ -411,9 +399,7 @@ public final class CpuBackend implements TensorBackend {
   @Override
   public void copy(float[] src, float[] dst, int n) {
     ensureOpen();
-    nonNegative(n, "n");
-    requireLength(src, n, "src");
-    requireLength(dst, n, "dst");
+    Checks.vectors(n, src, "src", dst, "dst");
     elementwise(n, (part, from, to) -> System.arraycopy(src, from, dst, from, to - from));
   }
 
@@ -774,9 +760,7 @@ public final class CpuBackend implements TensorBackend {
   public void nesterovStep(
       float[] theta, float[] delta, float[] velocity, int n, float lr, float momentum) {
     ensureOpen();
-    nonNegative(n, "n");
-    requireLength(theta, n, "theta");
-    requireLength(delta, n, "delta");
+    Checks.vectors(n, theta, "theta", delta, "delta");
     requireLength(velocity, n, "velocity");
     elementwise(
         n,

@@ -128,7 +128,7 @@ public final class GpuBackend implements TensorBackend {
   @Override
   public void tanhForward(float[] x, float[] y, int n) {
     begin();
-    vectors(n, x, "x", y, "y");
+    Checks.vectors(n, x, "x", y, "y");
     if (n == 0) {
       return;
     }
@@ -140,7 +140,7 @@ public final class GpuBackend implements TensorBackend {
   @Override
   public void tanhBackward(float[] y, float[] dy, float[] dx, int n) {
     begin();
-    vectors(n, y, "y", dy, "dy");
+    Checks.vectors(n, y, "y", dy, "dy");
     requireLength(dx, n, "dx");
     if (n == 0) {
       return;
@@ -217,8 +217,8 @@ public final class GpuBackend implements TensorBackend {
       float beta1, float beta2, float eps, float weightDecay) {
     begin();
     Checks.step(step);
-    vectors(n, params, "params", grads, "grads");
-    vectors(n, m, "m", v, "v");
+    Checks.vectors(n, params, "params", grads, "grads");
+    Checks.vectors(n, m, "m", v, "v");
     if (n == 0) {
       return;
     }
@@ -250,7 +250,7 @@ public final class GpuBackend implements TensorBackend {
   @Override
   public void axpy(float w, float[] x, float[] y, int n) {
     begin();
-    vectors(n, x, "x", y, "y");
+    Checks.vectors(n, x, "x", y, "y");
     if (n == 0) {
       return;
     }
@@ -267,8 +267,7 @@ public final class GpuBackend implements TensorBackend {
   @Override
   public void scale(float[] x, float s, int n) {
     begin();
-    nonNegative(n, "n");
-    requireLength(x, n, "x");
+    Checks.vector(n, x, "x");
     if (n == 0) {
       return;
     }
@@ -284,7 +283,7 @@ public final class GpuBackend implements TensorBackend {
   @Override
   public void difference(float[] a, float[] b, float[] out, int n) {
     begin();
-    vectors(n, a, "a", b, "b");
+    Checks.vectors(n, a, "a", b, "b");
     requireLength(out, n, "out");
     if (n == 0) {
       return;
@@ -302,7 +301,7 @@ public final class GpuBackend implements TensorBackend {
   @Override
   public double dot(float[] a, float[] b, int n) {
     begin();
-    vectors(n, a, "a", b, "b");
+    Checks.vectors(n, a, "a", b, "b");
     if (n == 0) {
       return 0;
     }
@@ -331,8 +330,7 @@ public final class GpuBackend implements TensorBackend {
   @Override
   public boolean allFinite(float[] x, int n) {
     begin();
-    nonNegative(n, "n");
-    requireLength(x, n, "x");
+    Checks.vector(n, x, "x");
     if (n == 0) {
       return true;
     }
@@ -349,7 +347,7 @@ public final class GpuBackend implements TensorBackend {
   @Override
   public void copy(float[] src, float[] dst, int n) {
     begin();
-    vectors(n, src, "src", dst, "dst");
+    Checks.vectors(n, src, "src", dst, "dst");
     System.arraycopy(src, 0, dst, 0, n);
   }
 
@@ -357,8 +355,7 @@ public final class GpuBackend implements TensorBackend {
   public double clipByNorm(float[] x, int n, double maxNorm) {
     begin();
     Checks.maxNorm(maxNorm);
-    nonNegative(n, "n");
-    requireLength(x, n, "x");
+    Checks.vector(n, x, "x");
     if (n == 0) {
       return 0;
     }
@@ -560,7 +557,7 @@ public final class GpuBackend implements TensorBackend {
   public void nesterovStep(
       float[] theta, float[] delta, float[] velocity, int n, float lr, float momentum) {
     begin();
-    vectors(n, theta, "theta", delta, "delta");
+    Checks.vectors(n, theta, "theta", delta, "delta");
     requireLength(velocity, n, "velocity");
     if (n == 0) {
       return;
@@ -640,12 +637,6 @@ public final class GpuBackend implements TensorBackend {
 
   CudaDevice device() {
     return device;
-  }
-
-  private static void vectors(int n, float[] first, String firstName, float[] second, String secondName) {
-    nonNegative(n, "n");
-    requireLength(first, n, firstName);
-    requireLength(second, n, secondName);
   }
 
   private static int grid(long elements) {
