@@ -20,7 +20,8 @@ import java.util.SplittableRandom;
  * <p>The chunks are drawn from a small pool of random encoded chunks, so the benchmark itself holds
  * a few MiB, not N updates. The fold's rate counts the folding of the updates; the final division
  * by the total weight, once per round whatever N is, is timed apart ({@link Result#meanSeconds}).
- * Each figure is the best of {@code repeats} runs after one warm-up; the peak is the highest seen.
+ * Each figure is the best of {@code repeats} runs after one warm-up; the peak is the highest seen
+ * in those runs.
  * Not thread-safe.
  */
 public final class AggregateBenchmark {
@@ -107,8 +108,9 @@ public final class AggregateBenchmark {
       long folded = System.nanoTime();
       fold.mean();
       long end = System.nanoTime();
-      peak = Math.max(peak, peakHeap());
       if (r > 0) {
+        // The warm-up round's garbage (code not yet compiled allocates) is not the fold's memory.
+        peak = Math.max(peak, peakHeap());
         best = Math.min(best, (folded - start) / 1e9);
         bestMean = Math.min(bestMean, (end - folded) / 1e9);
       }
@@ -127,12 +129,8 @@ public final class AggregateBenchmark {
       for (long offset = 0; offset < options.params(); offset += CHUNK, chunk++) {
         int n = (int) Math.min(CHUNK, options.params() - offset);
         ByteBuffer encoded = n == CHUNK ? pool.get((u + chunk) % pool.size()) : tailChunk;
-        if (codecs.codec().kind() == UpdateCodec.Kind.FP32) {
-          fold.foldChunk(encoded.duplicate(), offset, weight);
-        } else {
-          codecs.decode(encoded.duplicate(), n, decoded);
-          fold.foldValues(decoded, n, offset, weight);
-        }
+        codecs.decode(encoded.duplicate(), n, decoded);
+        fold.foldValues(decoded, n, offset, weight);
       }
       fold.completeUpdate(weight);
     }

@@ -1,22 +1,18 @@
 package eu.hanse.aggregation;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
+import eu.hanse.kernels.Axpy;
 
 /**
  * The sample-weighted mean of updates, folded one chunk at a time into a single accumulator.
  *
  * <p>Memory is one float per model element, whatever the number of updates folded: the coordinator
- * never holds a whole update, let alone one per site. Chunks carry fp32 values (little-endian) at an
- * element offset into the flat update, which is all tensors concatenated in model order.
+ * never holds a whole update, let alone one per site. Each chunk comes decoded, whatever its codec,
+ * at an element offset into the flat update, which is all tensors concatenated in model order.
  *
  * <p>Not thread-safe: a round folds under its own lock.
  */
 public final class WeightedMeanFold {
   private final float[] sum;
-  /** 32 KiB: a piece of a chunk, small enough to stay in the first-level cache while it is folded. */
-  private final float[] scratch = new float[8192];
   private double totalWeight;
   private int updates;
 
@@ -27,34 +23,13 @@ public final class WeightedMeanFold {
     this.sum = new float[(int) elementCount];
   }
 
-  /** Adds {@code weight} times the fp32 values in {@code chunk} at element offset {@code offset}. */
-  public void foldChunk(ByteBuffer chunk, long offset, double weight) {
-    ByteBuffer values = chunk.slice().order(ByteOrder.LITTLE_ENDIAN);
-    if (values.remaining() % Float.BYTES != 0) {
-      throw new IllegalArgumentException("chunk of " + values.remaining() + " bytes is not whole floats");
-    }
-    int count = values.remaining() / Float.BYTES;
-    requireFits(offset, count);
-    // Through a small scratch array that stays in the core's cache, a piece at a time.
-    FloatBuffer floats = values.asFloatBuffer();
-    for (int from = 0; from < count; from += scratch.length) {
-      int length = Math.min(scratch.length, count - from);
-      floats.get(from, scratch, 0, length);
-      foldValues(scratch, length, offset + from, weight);
-    }
-  }
-
   /**
    * Adds {@code weight} times {@code values[0, count)} at element offset {@code offset}: the
-   * decoded values of a chunk in any codec. A plain loop the JIT vectorizes.
+   * decoded values of a chunk in any codec.
    */
   public void foldValues(float[] values, int count, long offset, double weight) {
     requireFits(offset, count);
-    float w = (float) weight;
-    int base = (int) offset;
-    for (int i = 0; i < count; i++) {
-      sum[base + i] += w * values[i];
-    }
+    Axpy.apply((float) weight, values, 0, sum, (int) offset, count);
   }
 
   private void requireFits(long offset, int count) {

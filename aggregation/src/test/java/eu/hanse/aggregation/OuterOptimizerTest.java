@@ -24,11 +24,7 @@ class OuterOptimizerTest {
     WeightedMeanFold fold = new WeightedMeanFold(3);
     for (var site : List.of(Map.entry(siteA, wA), Map.entry(siteB, wB))) {
       float[] delta = FlatView.difference(global, site.getKey());
-      java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-      for (float d : delta) {
-        bytes.putFloat(d);
-      }
-      fold.foldChunk(bytes.flip(), 0, site.getValue());
+      fold.foldValues(delta, delta.length, 0, site.getValue());
       fold.completeUpdate(site.getValue());
     }
     OuterOptimizer.create(OuterOptimizerSpec.fedAvg()).step(global, fold.mean());

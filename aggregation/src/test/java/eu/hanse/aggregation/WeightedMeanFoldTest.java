@@ -3,8 +3,6 @@ package eu.hanse.aggregation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -24,11 +22,11 @@ class WeightedMeanFoldTest {
       // Last chunk first: the fold must not depend on arrival order within an update.
       for (int start = (n - 1) / chunk * chunk; start >= 0; start -= chunk) {
         int count = Math.min(chunk, n - start);
-        ByteBuffer bytes = ByteBuffer.allocate(count * 4).order(ByteOrder.LITTLE_ENDIAN);
+        float[] values = new float[count];
         for (int i = 0; i < count; i++) {
-          bytes.putFloat((float) updates[u][start + i]);
+          values[i] = (float) updates[u][start + i];
         }
-        fold.foldChunk(bytes.flip(), start, weights[u]);
+        fold.foldValues(values, count, start, weights[u]);
       }
       fold.completeUpdate(weights[u]);
     }
@@ -44,9 +42,9 @@ class WeightedMeanFoldTest {
   @Test
   void chunkOutsideTheUpdateIsRefused() {
     WeightedMeanFold fold = new WeightedMeanFold(4);
-    ByteBuffer bytes = ByteBuffer.allocate(8);
-    assertThrows(IllegalArgumentException.class, () -> fold.foldChunk(bytes, 3, 1.0));
-    assertThrows(IllegalArgumentException.class, () -> fold.foldChunk(ByteBuffer.allocate(6), 0, 1.0));
+    float[] values = new float[2];
+    assertThrows(IllegalArgumentException.class, () -> fold.foldValues(values, 2, 3, 1.0));
+    assertThrows(IllegalArgumentException.class, () -> fold.foldValues(values, 2, -1, 1.0));
   }
 
   @Test

@@ -307,11 +307,7 @@ public final class CpuBackend implements TensorBackend {
     Checks.vectors(n, x, "x", y, "y");
     elementwise(
         n,
-        (part, from, to) -> {
-          for (int i = from; i < to; i++) {
-            y[i] += w * x[i];
-          }
-        });
+        (part, from, to) -> Axpy.apply(w, x, from, y, from, to - from));
   }
 
   @Override
@@ -424,7 +420,7 @@ public final class CpuBackend implements TensorBackend {
         n,
         blocks,
         (part, fromBlock, toBlock) -> {
-          if (VectorQuantizer.AVAILABLE) {
+          if (Axpy.VECTOR_API) {
             VectorQuantizer.quantizeInt8(x, n, blockSize, fromBlock, toBlock, q, scales);
             return;
           }
@@ -523,7 +519,7 @@ public final class CpuBackend implements TensorBackend {
 
   /** The largest |x[i]| over {@code [from, to)}; a branch-free reduction that vectorizes. */
   private static float maxAbs(float[] x, int from, int to) {
-    return VectorQuantizer.AVAILABLE
+    return Axpy.VECTOR_API
         ? VectorQuantizer.maxAbs(x, from, to)
         : plainMaxAbs(x, from, to);
   }

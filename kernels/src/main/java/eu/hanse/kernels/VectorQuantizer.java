@@ -14,13 +14,10 @@ import jdk.incubator.vector.VectorSpecies;
  * about twice the plain loops' speed on an AVX2 machine (see docs/benchmarks.md).
  *
  * <p>{@code jdk.incubator.vector} is an incubator module, present only when the JVM was started
- * with {@code --add-modules jdk.incubator.vector}. Callers check {@link #AVAILABLE} first and use
+ * with {@code --add-modules jdk.incubator.vector}. Callers check {@link Axpy#VECTOR_API} first and use
  * the plain loops otherwise; the results are identical either way, so this is purely a speed-up.
  */
 final class VectorQuantizer {
-  /** Whether the Vector API module was added to this JVM, so that this class can be loaded. */
-  static final boolean AVAILABLE =
-      ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
   private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
   private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;

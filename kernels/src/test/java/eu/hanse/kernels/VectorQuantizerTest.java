@@ -17,7 +17,7 @@ class VectorQuantizerTest {
   @BeforeEach
   void vectorModulePresent() {
     assumeTrue(
-        VectorQuantizer.AVAILABLE,
+        Axpy.VECTOR_API,
         "skipped: this JVM was started without --add-modules jdk.incubator.vector");
   }
 

@@ -43,9 +43,10 @@ final class JobOptions {
           + "loss, which keeps sites with different data from drifting apart; 0 is off (default: ${DEFAULT-VALUE}).")
   double fedproxMu;
 
-  @Option(names = "--outer", defaultValue = "nesterov", paramLabel = "NAME",
+  @Option(names = "--outer", paramLabel = "NAME",
       description = "Outer optimizer: nesterov (DiLoCo: lr 0.7, momentum 0.9), sgd (lr 1.0 is FedAvg), or FedOpt's "
-          + "adam, yogi (lr 0.1, beta1 0.9) and adagrad (lr 0.1, beta1 0) (default: ${DEFAULT-VALUE}).")
+          + "adam, yogi (lr 0.1, beta1 0.9) and adagrad (lr 0.1, beta1 0) (default: nesterov with --aggregator "
+          + "mean, sgd with the robust aggregators, whose element-wise picks momentum would amplify).")
   String outer;
 
   @Option(names = "--outer-lr", paramLabel = "LR",
@@ -104,8 +105,12 @@ final class JobOptions {
     return new JobSpec(new JobId(job), rounds, localSteps, minSites, startSites != null ? startSites : minSites,
         roundDeadline,
         new TrainerSettings(batch, learningRate, weightDecay, fedproxMu),
-        OuterOptimizerSpec.parse(outer, outerLearningRate, outerMomentum), seed, JobSpec.DEFAULT_CHUNK_BYTES,
+        OuterOptimizerSpec.parse(outerName(), outerLearningRate, outerMomentum), seed, JobSpec.DEFAULT_CHUNK_BYTES,
         AggregatorSpec.parse(aggregator), new PrivacySpec(clip, dpNoise, dpDelta), UpdateCodec.parse(codec));
+  }
+
+  private String outerName() {
+    return outer != null ? outer : OuterOptimizerSpec.defaultName(AggregatorSpec.parse(aggregator));
   }
 
   /** The same options as arguments, to pass to a child process. */
@@ -114,7 +119,7 @@ final class JobOptions {
         "--local-steps", Integer.toString(localSteps), "--batch", Integer.toString(batch),
         "--lr", Double.toString(learningRate), "--weight-decay", Double.toString(weightDecay),
         "--fedprox-mu", Double.toString(fedproxMu),
-        "--outer", outer, "--min-sites", Integer.toString(minSites),
+        "--outer", outerName(), "--min-sites", Integer.toString(minSites),
         "--round-deadline", roundDeadline.toString(), "--seed", Long.toString(seed),
         "--aggregator", aggregator, "--codec", codec, "--clip", Double.toString(clip), "--dp-noise", Double.toString(dpNoise),
         "--dp-delta", Double.toString(dpDelta)));
