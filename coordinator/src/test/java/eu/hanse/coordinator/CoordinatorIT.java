@@ -47,6 +47,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A real coordinator over mutual TLS on 127.0.0.1 with scripted agents: honest sites alpha and beta,
@@ -132,13 +133,18 @@ class CoordinatorIT {
 
   private static Outcome runOneRound(Path dataDir, OuterOptimizerSpec outer, UpdateCodec codec,
       Map<String, Function<TrainTask, List<List<UpdateMessage>>>> extra) throws Exception {
+    return runOneRound(dataDir, outer, codec, AggregatorSpec.mean(), extra);
+  }
+
+  private static Outcome runOneRound(Path dataDir, OuterOptimizerSpec outer, UpdateCodec codec,
+      AggregatorSpec aggregator, Map<String, Function<TrainTask, List<List<UpdateMessage>>>> extra) throws Exception {
     Map<String, Function<TrainTask, List<List<UpdateMessage>>>> scripts = new LinkedHashMap<>();
     scripts.put("alpha", task -> honest(task, "alpha", 100));
     scripts.put("beta", task -> honest(task, "beta", 300));
     scripts.putAll(extra);
     // Honest updates arrive at once; the deadline only closes rounds where mallory sent nothing valid.
     JobSpec spec = new JobSpec(new JobId("test"), 1, 5, 2, scripts.size(), Duration.ofSeconds(5),
-        new TrainerSettings(4, 0.01, 0.0), outer, 7, CHUNK_BYTES, AggregatorSpec.mean(), PrivacySpec.none(), codec);
+        new TrainerSettings(4, 0.01, 0.0), outer, 7, CHUNK_BYTES, aggregator, PrivacySpec.none(), codec);
     CoordinatorConfig config = config(dataDir);
     List<ScriptedAgent> agents = new ArrayList<>();
     try (Coordinator coordinator = new Coordinator(config, spec, initialModel(),
@@ -287,6 +293,21 @@ class CoordinatorIT {
       // Not an update for this round at all: mallory may still send one, so the round waits for it.
       assertEquals(List.of(), round.refusedSites());
     }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"median", "trimmed-mean", "krum", "multi-krum", "norm-bounded-mean"})
+  void aNonFiniteUpdateIsRefusedWhateverTheAggregator(String name, @TempDir Path cleanDir) throws Exception {
+    AggregatorSpec aggregator = AggregatorSpec.parse(name);
+    byte[] clean = runOneRound(cleanDir, OuterOptimizerSpec.fedAvg(), UpdateCodec.fp32(), aggregator, Map.of())
+        .checkpoint();
+    Outcome outcome = runOneRound(dataDir, OuterOptimizerSpec.fedAvg(), UpdateCodec.fp32(), aggregator,
+        Map.of("mallory", task -> List.of(Attack.NAN.spoil.apply(mallorys(task)))));
+
+    assertEquals(List.of(ErrorCode.NON_FINITE), outcome.mallory().outcomes, outcome.mallory().messages.toString());
+    assertEquals(aggregator.describe(), outcome.status().aggregator());
+    assertEquals(List.of("alpha", "beta"), outcome.status().rounds().get(0).acceptedSites());
+    assertArrayEquals(clean, outcome.checkpoint(), name + ": the checkpoint differs from the run without mallory");
   }
 
   /** Ways to spoil an int8 update (a job with codec int8), and the code each must be refused with. */
