@@ -23,6 +23,8 @@ import java.util.Objects;
  * @param aggregator how a round combines its accepted updates
  * @param privacy the update filters: clipping, and Gaussian noise on the aggregate
  * @param codec how sites encode their updates on the wire
+ * @param schedule who takes part and when: named sites and their weights, required sites, the
+ *     straggler policy, maintenance windows, GPU-hour budgets, a start time
  */
 public record JobSpec(
     JobId id,
@@ -37,7 +39,8 @@ public record JobSpec(
     int maxChunkBytes,
     AggregatorSpec aggregator,
     PrivacySpec privacy,
-    UpdateCodec codec) {
+    UpdateCodec codec,
+    JobSchedule schedule) {
   /** Chunk size for updates: large enough to amortise per-message cost, far below gRPC's limits. */
   public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
 
@@ -69,10 +72,31 @@ public record JobSpec(
     Objects.requireNonNull(aggregator, "aggregator");
     Objects.requireNonNull(privacy, "privacy");
     Objects.requireNonNull(codec, "codec");
+    Objects.requireNonNull(schedule, "schedule");
+    if (!schedule.sites().isEmpty() && startSites > schedule.sites().size()) {
+      throw new IllegalArgumentException("start sites (" + startSites + ") exceed the " + schedule.sites().size()
+          + " sites the job names");
+    }
+    if (!schedule.sites().isEmpty() && schedule.requiredSites().size() > schedule.sites().size()) {
+      throw new IllegalArgumentException("more required sites than sites");
+    }
     if (privacy.noisy() && aggregator.kind() != AggregatorSpec.Kind.MEAN) {
       throw new IllegalArgumentException("--dp-noise is calibrated for --aggregator mean, not "
           + aggregator.describe() + ": the noise bounds what one clipped site can change in a weighted mean");
     }
+  }
+
+  /** When the job's rounds stop waiting for slow sites. */
+  public Stragglers stragglers() {
+    return schedule.stragglers();
+  }
+
+  /** A job open to every site, starting at once. */
+  public JobSpec(JobId id, int rounds, int localSteps, int minSites, int startSites, Duration roundDeadline,
+      TrainerSettings trainer, OuterOptimizerSpec outer, long seed, int maxChunkBytes, AggregatorSpec aggregator,
+      PrivacySpec privacy, UpdateCodec codec) {
+    this(id, rounds, localSteps, minSites, startSites, roundDeadline, trainer, outer, seed, maxChunkBytes, aggregator,
+        privacy, codec, JobSchedule.OPEN);
   }
 
   /** A job with the weighted mean, no filters, and fp32 updates. */

@@ -1,0 +1,286 @@
+package eu.hanse.coordinator.jobfile;
+
+import eu.hanse.aggregation.AggregatorSpec;
+import eu.hanse.aggregation.OuterOptimizerSpec;
+import eu.hanse.aggregation.PrivacySpec;
+import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.coordinator.JobId;
+import eu.hanse.coordinator.JobSchedule;
+import eu.hanse.coordinator.JobSite;
+import eu.hanse.coordinator.JobSpec;
+import eu.hanse.coordinator.MaintenanceWindow;
+import eu.hanse.coordinator.ModelFactory;
+import eu.hanse.coordinator.ModelShape;
+import eu.hanse.coordinator.Stragglers;
+import eu.hanse.coordinator.TrainerSettings;
+import eu.hanse.security.SiteId;
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+
+/**
+ * Reads a job file: the YAML a training lead writes to describe a job (docs/jobs.md). Every
+ * problem, from a YAML syntax error to a quorum larger than the list of sites, is refused with the
+ * file's name, the line and the reason, and nothing is half-read: a file either gives a whole job
+ * or an error.
+ */
+public final class JobFile {
+  /** Job files are a page or two; anything this large is not one. */
+  public static final int MAX_BYTES = 1 << 20;
+
+  private final ModelFactory models;
+
+  /** @param models checks the model section's shape */
+  public JobFile(ModelFactory models) {
+    this.models = models;
+  }
+
+  /** Reads and checks a job file. */
+  public JobDefinition read(Path path) throws IOException {
+    long size = Files.size(path);
+    if (size > MAX_BYTES) {
+      throw new JobFileException(path.toString(), 1, "the file has " + size + " bytes; a job file is at most "
+          + MAX_BYTES);
+    }
+    return parse(path.toString(), Files.readAllBytes(path));
+  }
+
+  /** Checks a job file's bytes, named {@code name} in errors. */
+  public JobDefinition parse(String name, byte[] bytes) {
+    if (bytes.length > MAX_BYTES) {
+      throw new JobFileException(name, 1, "the file has " + bytes.length + " bytes; a job file is at most " + MAX_BYTES);
+    }
+    String text;
+    try {
+      text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+    } catch (CharacterCodingException e) {
+      throw new JobFileException(name, 1, "the file is not UTF-8 text");
+    }
+    Node root = compose(name, text);
+    YamlMap job = YamlMap.of(name, root, "a job file");
+    JobDefinition definition = new Reader(job, text).read();
+    return definition;
+  }
+
+  private static Node compose(String name, String text) {
+    LoaderOptions options = new LoaderOptions();
+    options.setAllowDuplicateKeys(false);
+    options.setMaxAliasesForCollections(10);
+    options.setCodePointLimit(MAX_BYTES);
+    try {
+      Node root = new Yaml(options).compose(new StringReader(text));
+      if (root == null) {
+        throw new JobFileException(name, 1, "the file is empty; a job needs at least 'job: ID'");
+      }
+      return root;
+    } catch (MarkedYAMLException e) {
+      int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 1;
+      throw new JobFileException(name, line, "not valid YAML: " + e.getProblem());
+    } catch (YAMLException e) {
+      throw new JobFileException(name, 1, "not valid YAML: " + e.getMessage());
+    }
+  }
+
+  /** One file's reading, section by section. */
+  private final class Reader {
+    private final YamlMap job;
+    private final String source;
+
+    Reader(YamlMap job, String source) {
+      this.job = job;
+      this.source = source;
+    }
+
+    JobDefinition read() {
+      JobId id = at(job.value("job").orElseThrow(() -> job.error(job.node(), "'job' is required: the job's id")),
+          () -> new JobId(job.requiredString("job")));
+      int rounds = job.integer("rounds", 20);
+      requireAt(job.lineOf("rounds"), rounds >= 1, "'rounds' must be at least 1, was " + rounds);
+      long seed = job.integer("seed", 42);
+      Instant start = job.value("start").map(node -> job.convert(node, "start", MaintenanceWindow::instant))
+          .orElse(null);
+      ModelShape model = model(job.map("model"));
+      TrainerSettings trainer = trainer(job.map("trainer"));
+      YamlMap work = job.map("local-work");
+      int steps = work.integer("steps", 100);
+      Duration time = work.duration("time", null);
+      work.requireNoOthers();
+      requireAt(work.lineOf("steps"), steps >= 1, "'steps' must be at least 1, was " + steps);
+      if (work.has("steps") && time != null) {
+        throw work.error(work.lineOf("time"), "give 'steps' or 'time', not both: a round's local work is one or "
+            + "the other");
+      }
+      requireAt(work.lineOf("time"), time == null || time.compareTo(Duration.ofSeconds(1)) >= 0,
+          "'time' must be at least 1s, was " + time);
+      YamlMap aggregation = job.map("aggregation");
+      AggregatorSpec aggregator = aggregation.value("aggregator")
+          .map(node -> aggregation.convert(node, "aggregator", AggregatorSpec::parse)).orElse(AggregatorSpec.mean());
+      OuterOptimizerSpec outer = outer(aggregation, aggregator);
+      PrivacySpec privacy = privacy(aggregation);
+      aggregation.requireNoOthers();
+      UpdateCodec codec = job.value("codec").map(node -> job.convert(node, "codec", UpdateCodec::parse))
+          .orElse(UpdateCodec.fp32());
+      List<JobSite> sites = sites(job.map("sites"));
+      YamlMap quorum = job.map("quorum");
+      int askedMinSites = quorum.integer("min-sites", 1);
+      Set<SiteId> required = required(quorum, sites);
+      requireAt(quorum.lineOf("min-sites"), askedMinSites >= 1, "'min-sites' must be at least 1, was " + askedMinSites);
+      requireAt(quorum.lineOf("min-sites"), sites.isEmpty() || askedMinSites <= sites.size(),
+          "'min-sites' is " + askedMinSites + " but the job names " + sites.size() + " sites");
+      requireAt(quorum.lineOf("min-sites"), required.size() <= askedMinSites || !quorum.has("min-sites"),
+          "'min-sites' is " + askedMinSites + " but " + required.size() + " sites are required");
+      // Required sites are part of every round, so the quorum is at least their number.
+      int minSites = Math.max(askedMinSites, required.size());
+      int startSites = quorum.integer("start-sites", minSites);
+      quorum.requireNoOthers();
+      requireAt(quorum.lineOf("start-sites"), startSites >= minSites,
+          "'start-sites' (" + startSites + ") must be at least 'min-sites' (" + minSites + ")");
+      requireAt(quorum.lineOf("start-sites"), sites.isEmpty() || startSites <= sites.size(),
+          "'start-sites' is " + startSites + " but the job names " + sites.size() + " sites");
+      YamlMap round = job.map("round");
+      Duration deadline = round.duration("deadline", Duration.ofMinutes(10));
+      requireAt(round.lineOf("deadline"), deadline.compareTo(Duration.ofSeconds(1)) >= 0,
+          "'deadline' must be at least 1s, was " + deadline);
+      Stragglers stragglers = stragglers(round, deadline);
+      round.requireNoOthers();
+      job.requireNoOthers();
+      JobSchedule schedule = at(job.node(), () -> new JobSchedule(sites, required, stragglers, start, time));
+      JobSpec spec = at(job.node(), () -> new JobSpec(id, rounds, steps, minSites, startSites, deadline, trainer,
+          outer, seed, JobSpec.DEFAULT_CHUNK_BYTES, aggregator, privacy, codec, schedule));
+      return new JobDefinition(spec, model, source);
+    }
+
+    private ModelShape model(YamlMap section) {
+      ModelShape shape = new ModelShape(section.integer("context", ModelShape.DEFAULT.context()),
+          section.integer("embed", ModelShape.DEFAULT.embed()), section.integer("hidden", ModelShape.DEFAULT.hidden()));
+      section.requireNoOthers();
+      at(section.node(), () -> {
+        models.check(shape);
+        return shape;
+      });
+      return shape;
+    }
+
+    private TrainerSettings trainer(YamlMap section) {
+      int batch = section.integer("batch", 32);
+      double lr = section.number("lr", 0.003);
+      double weightDecay = section.number("weight-decay", 0.0001);
+      double mu = section.number("fedprox-mu", 0);
+      section.requireNoOthers();
+      requireAt(section.lineOf("batch"), batch >= 1, "'batch' must be at least 1, was " + batch);
+      requireAt(section.lineOf("lr"), lr > 0, "'lr' must be positive, was " + lr);
+      return at(section.node(), () -> new TrainerSettings(batch, lr, weightDecay, mu));
+    }
+
+    private OuterOptimizerSpec outer(YamlMap section, AggregatorSpec aggregator) {
+      String name = section.string("outer", OuterOptimizerSpec.defaultName(aggregator));
+      Double lr = section.optionalNumber("outer-lr");
+      Double momentum = section.optionalNumber("outer-momentum");
+      int line = section.lineOf(section.has("outer") ? "outer" : "outer-lr");
+      return at(line, () -> OuterOptimizerSpec.parse(name, lr, momentum));
+    }
+
+    private PrivacySpec privacy(YamlMap section) {
+      double clip = section.number("clip", 0);
+      double noise = section.number("dp-noise", 0);
+      double delta = section.number("dp-delta", 1e-5);
+      return at(section.lineOf(section.has("dp-noise") ? "dp-noise" : "clip"), () -> new PrivacySpec(clip, noise, delta));
+    }
+
+    private List<JobSite> sites(YamlMap section) {
+      List<JobSite> sites = new ArrayList<>();
+      for (String name : section.keys()) {
+        int line = section.lineOf(name);
+        SiteId site = at(line, () -> new SiteId(name));
+        YamlMap entry = section.value(name).map(node -> YamlMap.of(section.file(), node, "site " + name))
+            .orElse(null);
+        if (entry == null) {
+          sites.add(JobSite.plain(site));
+          continue;
+        }
+        double weight = entry.number("weight", 1.0);
+        Double gpuHours = entry.optionalNumber("gpu-hours");
+        List<MaintenanceWindow> windows = new ArrayList<>();
+        for (Node window : entry.list("maintenance")) {
+          windows.add(entry.convert(window, "maintenance", MaintenanceWindow::parse));
+        }
+        entry.requireNoOthers();
+        sites.add(at(line, () -> new JobSite(site, weight, gpuHours, windows)));
+      }
+      return sites;
+    }
+
+    private Set<SiteId> required(YamlMap quorum, List<JobSite> sites) {
+      Set<SiteId> required = new LinkedHashSet<>();
+      for (Node node : quorum.list("required")) {
+        SiteId site = quorum.convert(node, "required", SiteId::new);
+        if (!sites.isEmpty() && sites.stream().noneMatch(entry -> entry.site().equals(site))) {
+          throw quorum.error(node, "required site '" + site + "' is not under 'sites'");
+        }
+        if (!required.add(site)) {
+          throw quorum.error(node, "required site '" + site + "' is listed twice");
+        }
+      }
+      return required;
+    }
+
+    private Stragglers stragglers(YamlMap round, Duration deadline) {
+      String policy = round.string("stragglers", "wait-for-all");
+      Duration grace = round.duration("grace", null);
+      int line = round.lineOf("stragglers");
+      return switch (policy) {
+        case "wait-for-all" -> {
+          if (grace != null) {
+            throw round.error(round.lineOf("grace"), "'grace' needs 'stragglers: quorum-plus-grace'; wait-for-all "
+                + "waits for every site until the deadline");
+          }
+          yield Stragglers.waitForAll();
+        }
+        case "quorum-plus-grace" -> {
+          Duration g = grace == null ? Duration.ZERO : grace;
+          requireAt(round.lineOf("grace"), g.compareTo(deadline) < 0,
+              "'grace' (" + g + ") must be shorter than the deadline (" + deadline + ")");
+          yield Stragglers.quorumPlus(g);
+        }
+        default -> throw round.error(line, "'stragglers' must be wait-for-all or quorum-plus-grace, was '"
+            + policy + "'");
+      };
+    }
+
+    private void requireAt(int line, boolean condition, String reason) {
+      if (!condition) {
+        throw job.error(line, reason);
+      }
+    }
+
+    private <T> T at(Node node, Supplier<T> make) {
+      return at(YamlMap.line(node), make);
+    }
+
+    /** Runs a constructor's own checks; what they refuse is reported at {@code line}. */
+    private <T> T at(int line, Supplier<T> make) {
+      try {
+        return make.get();
+      } catch (IllegalArgumentException e) {
+        throw job.error(line, e.getMessage());
+      }
+    }
+  }
+}

@@ -1,0 +1,27 @@
+package eu.hanse.coordinator.jobfile;
+
+/** A job file that cannot be run, with the line (1-based) where the problem is and the reason. */
+public final class JobFileException extends RuntimeException {
+  private final String file;
+  private final int line;
+  private final String reason;
+
+  public JobFileException(String file, int line, String reason) {
+    super(file + ":" + line + ": " + reason);
+    this.file = file;
+    this.line = line;
+    this.reason = reason;
+  }
+
+  public String file() {
+    return file;
+  }
+
+  public int line() {
+    return line;
+  }
+
+  public String reason() {
+    return reason;
+  }
+}
