@@ -68,4 +68,16 @@ final class AdaptiveOuterOptimizer implements OuterOptimizer {
     return String.format(Locale.ROOT, "%s(lr=%s, beta1=%s, beta2=%s, tau=%s)",
         kind.name().toLowerCase(Locale.ROOT), learningRate, beta1, BETA2, TAU);
   }
+
+  @Override
+  public java.util.Map<String, float[]> state() {
+    return m == null ? java.util.Map.of() : java.util.Map.of("m", m, "v", v);
+  }
+
+  @Override
+  public void restore(java.util.Map<String, float[]> state, long elementCount) {
+    OptimizerState.require(state, java.util.List.of("m", "v"), elementCount, describe());
+    m = state.get("m");
+    v = state.get("v");
+  }
 }

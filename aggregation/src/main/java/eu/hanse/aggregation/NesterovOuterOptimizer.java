@@ -37,4 +37,15 @@ final class NesterovOuterOptimizer implements OuterOptimizer {
   public String describe() {
     return "nesterov(lr=" + learningRate + ", momentum=" + momentum + ")";
   }
+
+  @Override
+  public java.util.Map<String, float[]> state() {
+    return velocity == null ? java.util.Map.of() : java.util.Map.of("velocity", velocity);
+  }
+
+  @Override
+  public void restore(java.util.Map<String, float[]> state, long elementCount) {
+    OptimizerState.require(state, java.util.List.of("velocity"), elementCount, describe());
+    velocity = state.get("velocity");
+  }
 }

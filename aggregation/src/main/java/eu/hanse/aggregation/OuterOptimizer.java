@@ -10,6 +10,20 @@ public interface OuterOptimizer {
   /** Moves {@code global} one step against {@code meanDelta}, the flat mean update. */
   void step(ModelState global, float[] meanDelta);
 
+  /**
+   * The optimizer's state between rounds (momentum, moments) by name, each a flat array over the
+   * model: saved with every checkpoint so that a restarted coordinator steps on exactly as it would
+   * have. Empty for a stateless optimizer or before the first step. The arrays are the optimizer's own.
+   */
+  java.util.Map<String, float[]> state();
+
+  /**
+   * Takes back a state {@link #state()} gave, of a model of {@code elementCount} elements.
+   *
+   * @throws IllegalArgumentException if a name is not this optimizer's or an array has the wrong length
+   */
+  void restore(java.util.Map<String, float[]> state, long elementCount);
+
   /** A short description for logs, e.g. "nesterov(lr=0.7, momentum=0.9)". */
   String describe();
 

@@ -25,4 +25,14 @@ final class SgdOuterOptimizer implements OuterOptimizer {
   public String describe() {
     return "sgd(lr=" + learningRate + ")";
   }
+
+  @Override
+  public java.util.Map<String, float[]> state() {
+    return java.util.Map.of();
+  }
+
+  @Override
+  public void restore(java.util.Map<String, float[]> state, long elementCount) {
+    OptimizerState.require(state, java.util.List.of(), elementCount, describe());
+  }
 }

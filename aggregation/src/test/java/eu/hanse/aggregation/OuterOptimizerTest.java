@@ -14,6 +14,43 @@ class OuterOptimizerTest {
         Map.of());
   }
 
+  /** Saving the state after a step and restoring it into a new optimizer changes nothing that follows. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(OuterOptimizerSpec.Kind.class)
+  void aRestoredStateStepsOnAsTheOriginalWould(OuterOptimizerSpec.Kind kind) {
+    OuterOptimizerSpec spec = OuterOptimizerSpec.parse(kind.name(), null, null);
+    float[][] deltas = {{0.5f, -1f, 0.25f}, {0.1f, 0.3f, -0.7f}};
+    ModelState straight = model(1, 2, 3);
+    OuterOptimizer original = OuterOptimizer.create(spec);
+    original.step(straight, deltas[0].clone());
+    original.step(straight, deltas[1].clone());
+
+    ModelState resumed = model(1, 2, 3);
+    OuterOptimizer first = OuterOptimizer.create(spec);
+    first.step(resumed, deltas[0].clone());
+    Map<String, float[]> saved = new java.util.HashMap<>();
+    first.state().forEach((name, values) -> saved.put(name, values.clone()));
+    OuterOptimizer second = OuterOptimizer.create(spec);
+    second.restore(saved, 3);
+    second.step(resumed, deltas[1].clone());
+    for (int t = 0; t < 2; t++) {
+      org.junit.jupiter.api.Assertions.assertArrayEquals(straight.data(t), resumed.data(t), kind + " tensor " + t);
+    }
+    if (kind != OuterOptimizerSpec.Kind.SGD) {
+      org.junit.jupiter.api.Assertions.assertFalse(saved.isEmpty(), kind + " has momentum to save");
+    }
+  }
+
+  @Test
+  void aStateOfAnotherOptimizerOrModelIsRefused() {
+    OuterOptimizer nesterov = OuterOptimizer.create(OuterOptimizerSpec.diloco());
+    assertThrows(IllegalArgumentException.class, () -> nesterov.restore(Map.of("m", new float[3]), 3));
+    assertThrows(IllegalArgumentException.class, () -> nesterov.restore(Map.of("velocity", new float[4]), 3));
+    assertThrows(IllegalArgumentException.class,
+        () -> OuterOptimizer.create(OuterOptimizerSpec.fedAvg()).restore(Map.of("velocity", new float[3]), 3));
+    nesterov.restore(Map.of(), 3);
+  }
+
   @Test
   void sgdWithLearningRateOneIsFedAvg() {
     ModelState global = model(1, 2, 3);

@@ -81,6 +81,20 @@ class JobFileTest {
   }
 
   @Test
+  void aWrittenJobReadsBackToTheSameJob() throws Exception {
+    JobDefinition example = FILES.read(Path.of("..", "examples", "jobs", "pilot.yaml"));
+    for (String yaml : java.util.List.of(JobFileWriter.write(example.spec(), example.model()),
+        JobFileWriter.write(parse("job: a\nlocal-work:\n  time: 90s\naggregation:\n  aggregator: multi-krum:1:2\n"
+            + "codec: topk:0.1\n").spec(), ModelShape.DEFAULT))) {
+      JobDefinition again = parse(yaml);
+      assertEquals(again.spec(), parse(JobFileWriter.write(again.spec(), again.model())).spec(), yaml);
+    }
+    JobDefinition again = parse(JobFileWriter.write(example.spec(), example.model()));
+    assertEquals(example.spec(), again.spec());
+    assertEquals(example.model(), again.model());
+  }
+
+  @Test
   void aFileWithOnlyAnIdGetsTheDefaults() {
     JobSpec spec = parse("job: tiny\n").spec();
     assertEquals(20, spec.rounds());
