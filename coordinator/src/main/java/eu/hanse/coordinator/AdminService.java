@@ -6,6 +6,11 @@ import eu.hanse.protocol.v1.AdminGrpc;
 import eu.hanse.protocol.v1.ControlJobRequest;
 import eu.hanse.protocol.v1.JobStatusReply;
 import eu.hanse.protocol.v1.JobStatusRequest;
+import eu.hanse.protocol.v1.ListJobsReply;
+import eu.hanse.protocol.v1.ListJobsRequest;
+import eu.hanse.protocol.v1.SubmitJobRequest;
+import eu.hanse.coordinator.jobfile.JobDefinition;
+import eu.hanse.coordinator.jobfile.JobFileException;
 import eu.hanse.protocol.v1.RevokeSiteReply;
 import eu.hanse.protocol.v1.RevokeSiteRequest;
 import eu.hanse.security.NodeIdentity;
@@ -14,32 +19,88 @@ import eu.hanse.security.PeerIdentityInterceptor;
 import eu.hanse.security.SiteId;
 import io.grpc.stub.StreamObserver;
 import java.math.BigInteger;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * The admin interface. Who may do what is decided here from the role in the caller's certificate:
- * operators and leads read status, operators revoke sites, leads control the job; sites may do none
- * of it.
+ * operators and leads read status, operators revoke sites, leads submit and control jobs; sites may
+ * do none of it.
  */
 final class AdminService extends AdminGrpc.AdminImplBase {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Consortium consortium;
-  private final JobRun job;
+  private final Coordinator coordinator;
   private final SiteSessions sessions;
 
-  AdminService(Consortium consortium, JobRun job, SiteSessions sessions) {
+  AdminService(Consortium consortium, Coordinator coordinator, SiteSessions sessions) {
     this.consortium = consortium;
-    this.job = job;
+    this.coordinator = coordinator;
     this.sessions = sessions;
   }
 
   @Override
   public void getJobStatus(JobStatusRequest request, StreamObserver<JobStatusReply> responseObserver) {
     if (allowed(responseObserver, Set.of(Role.OPERATOR, Role.LEAD), "read job status")) {
-      reply(responseObserver, statusJson());
+      job(request.getJobId(), responseObserver).ifPresent(job -> reply(responseObserver, json(job.status())));
     }
+  }
+
+  @Override
+  public void listJobs(ListJobsRequest request, StreamObserver<ListJobsReply> responseObserver) {
+    if (allowed(responseObserver, Set.of(Role.OPERATOR, Role.LEAD), "list jobs")) {
+      List<Map<String, Object>> summaries = coordinator.jobs().stream().map(AdminService::summary).toList();
+      responseObserver.onNext(ListJobsReply.newBuilder().setJson(json(summaries)).build());
+      responseObserver.onCompleted();
+    }
+  }
+
+  private static Map<String, Object> summary(JobStatus status) {
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("job", status.job());
+    summary.put("state", status.state());
+    summary.put("roundsPlanned", status.roundsPlanned());
+    summary.put("roundsCompleted", status.roundsCompleted());
+    summary.put("sites", status.sites());
+    return summary;
+  }
+
+  @Override
+  public void submitJob(SubmitJobRequest request, StreamObserver<JobStatusReply> responseObserver) {
+    if (!allowed(responseObserver, Set.of(Role.LEAD), "submit jobs")) {
+      return;
+    }
+    String name = request.getFileName().isBlank() ? "job file" : request.getFileName();
+    try {
+      JobDefinition definition = coordinator.jobFiles().parse(name, request.getJobFile().toByteArray());
+      JobStatus status = coordinator.submit(definition, PeerIdentityInterceptor.current().uri());
+      reply(responseObserver, json(status));
+    } catch (JobFileException | IllegalArgumentException e) {
+      responseObserver.onError(Wire.toStatus(Refusal.MALFORMED, e.getMessage()));
+    }
+  }
+
+  /** The job an admin call names, or the only one when it names none; empty after refusing the call. */
+  private Optional<JobRun> job(String id, StreamObserver<?> responseObserver) {
+    List<JobRun> all = coordinator.jobRuns().all();
+    if (id.isEmpty() && all.size() == 1) {
+      return Optional.of(all.get(0));
+    }
+    if (id.isEmpty()) {
+      responseObserver.onError(Wire.toStatus(Refusal.MALFORMED, "this coordinator runs " + all.size()
+          + " jobs; name one: " + all.stream().map(run -> run.id().value()).toList()));
+      return Optional.empty();
+    }
+    Optional<JobRun> job = coordinator.jobRuns().find(id);
+    if (job.isEmpty()) {
+      responseObserver.onError(Wire.toStatus(Refusal.UNKNOWN_JOB, "no job '" + id + "' here; jobs: "
+          + all.stream().map(run -> run.id().value()).toList()));
+    }
+    return job;
   }
 
   @Override
@@ -65,7 +126,7 @@ final class AdminService extends AdminGrpc.AdminImplBase {
       sessions.disconnected(link);
       link.refuse(Refusal.REVOKED, "site " + site + "'s certificate was revoked");
     });
-    job.revoked(site);
+    coordinator.jobRuns().all().forEach(job -> job.revoked(site));
   }
 
   @Override
@@ -74,6 +135,11 @@ final class AdminService extends AdminGrpc.AdminImplBase {
       return;
     }
     String by = PeerIdentityInterceptor.current().uri();
+    Optional<JobRun> found = job(request.getJobId(), responseObserver);
+    if (found.isEmpty()) {
+      return;
+    }
+    JobRun job = found.get();
     switch (request.getAction()) {
       case PAUSE -> job.pause(by);
       case RESUME -> job.resume(by);
@@ -83,12 +149,12 @@ final class AdminService extends AdminGrpc.AdminImplBase {
         return;
       }
     }
-    reply(responseObserver, statusJson());
+    reply(responseObserver, json(job.status()));
   }
 
-  private String statusJson() {
+  private static String json(Object value) {
     try {
-      return JSON.writeValueAsString(job.status());
+      return JSON.writeValueAsString(value);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }

@@ -23,7 +23,12 @@ final class CheckpointStore {
   private final Path directory;
 
   CheckpointStore(Path dataDir) {
-    this.directory = dataDir.resolve("checkpoints");
+    this(dataDir, "checkpoints");
+  }
+
+  /** A store in {@code <data-dir>/<name>}: the outer optimizers' states live beside the checkpoints. */
+  CheckpointStore(Path dataDir, String name) {
+    this.directory = dataDir.resolve(name);
     try {
       Files.createDirectories(directory);
     } catch (IOException e) {
@@ -44,6 +49,27 @@ final class CheckpointStore {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot commit checkpoint of round " + round + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Writes an outer optimizer's state durably; returns its content address. */
+  String commitState(java.util.Map<String, float[]> state) {
+    java.util.List<String> names = state.keySet().stream().sorted().toList();
+    ModelState tensors = new ModelState(
+        names.stream().map(name -> eu.hanse.aggregation.TensorSpec.of(name, state.get(name).length)).toList(),
+        names.stream().map(state::get).toList(), java.util.Map.of());
+    return commit(tensors, -1).sha256();
+  }
+
+  /** An optimizer state {@link #commitState} wrote. */
+  java.util.Map<String, float[]> readState(String sha256) {
+    Path file = find(sha256).orElseThrow(() -> new IllegalStateException("optimizer state " + sha256
+        + " is missing from " + directory));
+    ModelState tensors = Safetensors.read(file);
+    java.util.Map<String, float[]> state = new java.util.HashMap<>();
+    for (int t = 0; t < tensors.tensorCount(); t++) {
+      state.put(tensors.specs().get(t).name(), tensors.data(t));
+    }
+    return state;
   }
 
   /** The file of a committed checkpoint, if this store has it. */

@@ -18,17 +18,27 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The Hanse coordinator: one gRPC server over mutual TLS that runs one training job.
+ * The Hanse coordinator: one gRPC server over mutual TLS that runs any number of training jobs at
+ * once, each on its own thread.
  *
- * <p>{@link #start()} binds the port and starts the job's thread; the job waits for its quorum of
- * sites, runs its rounds and commits a checkpoint per round. {@link #close()} stops the server and
- * the job. Thread-safe.
+ * <p>Its state lives in its data directory: the jobs, their checkpoints and lineage, the updates
+ * accepted in open rounds ({@link StateStore}, {@code state.db}), the checkpoint files and the
+ * spooled updates. Started again on the same directory after a stop or a crash, it resumes every
+ * job where its state says. {@link #start()} binds the ports and starts the jobs; {@link #close()}
+ * stops the server and the jobs. Thread-safe.
  */
 public final class Coordinator implements AutoCloseable {
   private final CoordinatorConfig config;
   private final SiteSessions sessions = new SiteSessions();
   private final Consortium consortium;
-  private final JobRun job;
+  private final StateStore store;
+  private final CheckpointStore checkpoints;
+  private final CheckpointStore optimizerStates;
+  private final ProgressPrinter progress;
+  private final java.time.Clock clock = java.time.Clock.systemUTC();
+  private final Jobs jobs = new Jobs();
+  private final eu.hanse.coordinator.jobfile.JobFile jobFiles;
+  private final ModelFactory models;
   private final AdminService admin;
   private final Server server;
   private final Server enrolmentServer;
@@ -36,25 +46,46 @@ public final class Coordinator implements AutoCloseable {
       Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("hanse-crl-watch").factory());
   private long crlModified;
   private final ExecutorService callExecutor = Executors.newVirtualThreadPerTaskExecutor();
-  private final Thread jobThread;
+  private final java.util.Map<String, Thread> jobThreads = new java.util.LinkedHashMap<>();
+  private boolean started;
 
   /**
+   * A coordinator with one job whose initial model is given, as tests and embedders use it: the job
+   * is added to the data directory's state unless it is there already, and resumes from it if so.
+   *
    * @param initialModel the model round 1 starts from; copied
    * @param progress where per-round progress lines go (standard output for the CLI)
    */
   public Coordinator(CoordinatorConfig config, JobSpec spec, ModelState initialModel, PrintStream progress) {
+    this(config, null, progress);
+    submit(spec, eu.hanse.coordinator.jobfile.JobFileWriter.write(spec, null), initialModel, "coordinator");
+  }
+
+  /**
+   * A coordinator with the jobs its data directory holds; more come with {@link #submit}.
+   *
+   * @param models makes the initial model of submitted jobs; null if jobs come with their model
+   * @param progress where per-round progress lines go (standard output for the CLI)
+   */
+  public Coordinator(CoordinatorConfig config, ModelFactory models, PrintStream progress) {
     this.config = config;
+    this.models = models;
     try {
       Files.createDirectories(config.dataDir());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create data directory " + config.dataDir(), e);
     }
-    CheckpointStore checkpoints = new CheckpointStore(config.dataDir());
-    this.consortium = Consortium.open(config.dataDir(), java.time.Clock.systemUTC());
-    this.job = new JobRun(spec, initialModel, sessions, checkpoints, new ProgressPrinter(progress), config.dataDir(),
-        consortium);
-    this.admin = new AdminService(consortium, job, sessions);
-    FederationService service = new FederationService(sessions, job, checkpoints, new UpdateSpool(config.dataDir()),
+    this.checkpoints = new CheckpointStore(config.dataDir());
+    this.optimizerStates = new CheckpointStore(config.dataDir(), "optimizer-state");
+    this.progress = new ProgressPrinter(progress);
+    this.jobFiles = new eu.hanse.coordinator.jobfile.JobFile(models);
+    this.consortium = Consortium.open(config.dataDir(), clock);
+    this.store = StateStore.open(config.dataDir());
+    for (StateStore.StoredJob stored : store.jobs()) {
+      jobs.add(load(stored));
+    }
+    this.admin = new AdminService(consortium, this, sessions);
+    FederationService service = new FederationService(sessions, jobs, checkpoints, new UpdateSpool(config.dataDir()),
         consortium);
     // Interceptors run last-added first: identity, then the certificate, then the service.
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.listenPort()),
@@ -71,11 +102,85 @@ public final class Coordinator implements AutoCloseable {
         .addService(new EnrolmentService(consortium))
         .executor(callExecutor)
         .build();
-    this.jobThread = Thread.ofPlatform().name("hanse-job-" + spec.id()).daemon().unstarted(job);
   }
 
-  /** Binds the port and starts the job. */
-  public Coordinator start() {
+  private JobRun load(StateStore.StoredJob stored) {
+    JobSpec spec = jobFiles.parse("job " + stored.id(), stored.definition().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .spec();
+    return new JobRun(spec, store, sessions, checkpoints, optimizerStates, progress, config.dataDir(), consortium, clock);
+  }
+
+  /**
+   * Adds a job from its file; its initial model comes from the model factory. Submitting a job
+   * whose id this coordinator has already is refused, unless the file is the same one (a restart
+   * that submits its jobs again), which changes nothing.
+   *
+   * @return the job's status
+   * @throws IllegalArgumentException if a different job of the same id exists
+   */
+  public JobStatus submit(eu.hanse.coordinator.jobfile.JobDefinition definition, String by) {
+    if (models == null) {
+      throw new IllegalStateException("this coordinator has no model factory; submit the initial model with the job");
+    }
+    java.util.Optional<JobRun> existing = jobs.find(definition.spec().id().value());
+    if (existing.isPresent()) {
+      return same(existing.get(), definition.source());
+    }
+    return submit(definition.spec(), definition.source(),
+        models.create(definition.model(), definition.spec().seed()), by);
+  }
+
+  /** Adds a job with its definition's text and initial model; see {@link #submit(JobDefinition, String)}. */
+  public synchronized JobStatus submit(JobSpec spec, String definition, ModelState initialModel, String by) {
+    java.util.Optional<JobRun> existing = jobs.find(spec.id().value());
+    if (existing.isPresent()) {
+      return same(existing.get(), definition);
+    }
+    JobRun.create(spec, definition, initialModel, by, store, checkpoints, consortium);
+    JobRun run = load(store.job(spec.id().value()).orElseThrow());
+    jobs.add(run);
+    if (started) {
+      startJob(run);
+    }
+    return run.status();
+  }
+
+  private JobStatus same(JobRun run, String definition) {
+    String stored = store.job(run.id().value()).orElseThrow().definition();
+    if (!stored.equals(definition)) {
+      throw new IllegalArgumentException("job " + run.id() + " exists already with another definition; choose "
+          + "another id for the new job");
+    }
+    return run.status();
+  }
+
+  private void startJob(JobRun run) {
+    Thread thread = Thread.ofPlatform().name("hanse-job-" + run.id()).daemon().unstarted(run);
+    jobThreads.put(run.id().value(), thread);
+    thread.start();
+  }
+
+  /** The jobs, in the order they were submitted. */
+  public java.util.List<JobStatus> jobs() {
+    return jobs.all().stream().map(JobRun::status).toList();
+  }
+
+  /** A job's status, if this coordinator has the job. */
+  public java.util.Optional<JobStatus> status(String job) {
+    return jobs.find(job).map(JobRun::status);
+  }
+
+  Jobs jobRuns() {
+    return jobs;
+  }
+
+  /** Reads job files as this coordinator's model factory allows. */
+  public eu.hanse.coordinator.jobfile.JobFile jobFiles() {
+    return jobFiles;
+  }
+
+  /** Binds the port and starts the jobs. */
+  public synchronized Coordinator start() {
     try {
       server.start();
       enrolmentServer.start();
@@ -86,7 +191,8 @@ public final class Coordinator implements AutoCloseable {
     }
     crlModified = crlModifiedTime();
     crlWatch.scheduleWithFixedDelay(this::applyCrlChanges, 500, 500, TimeUnit.MILLISECONDS);
-    jobThread.start();
+    started = true;
+    jobs.all().forEach(this::startJob);
     return this;
   }
 
@@ -124,9 +230,11 @@ public final class Coordinator implements AutoCloseable {
         }
       }
       // A revoked site that already went away may still have an update in the open round.
-      for (eu.hanse.security.SiteId site : job.openRoundParticipants()) {
-        if (consortium.isRevoked(site)) {
-          job.revoked(site);
+      for (JobRun job : jobs.all()) {
+        for (eu.hanse.security.SiteId site : job.openRoundParticipants()) {
+          if (consortium.isRevoked(site)) {
+            job.revoked(site);
+          }
         }
       }
       crlModified = modified;
@@ -150,21 +258,34 @@ public final class Coordinator implements AutoCloseable {
     return server.getPort();
   }
 
-  /** Waits for the job to finish or fail; false if it is still running after {@code timeout}. */
+  /**
+   * Waits for every job to finish, fail or be cancelled; false if one still runs after
+   * {@code timeout}.
+   */
   public boolean awaitJob(Duration timeout) throws InterruptedException {
-    jobThread.join(timeout);
-    return !jobThread.isAlive();
+    long end = System.nanoTime() + timeout.toNanos();
+    for (Thread thread : threads()) {
+      long left = end - System.nanoTime();
+      if (left <= 0 || !thread.join(Duration.ofNanos(left))) {
+        return false;
+      }
+    }
+    return true;
   }
 
-  /** A snapshot of the job's state. */
+  private synchronized java.util.List<Thread> threads() {
+    return java.util.List.copyOf(jobThreads.values());
+  }
+
+  /** The status of the first job submitted: the only one, for a coordinator built with one. */
   public JobStatus status() {
-    return job.status();
+    return jobs.all().get(0).status();
   }
 
   /** Stops the server and the job, closing every agent's stream. */
   @Override
   public void close() {
-    job.stop();
+    jobs.all().forEach(JobRun::stop);
     crlWatch.shutdownNow();
     sessions.online().forEach(AgentLink::close);
     enrolmentServer.shutdownNow();
@@ -179,11 +300,14 @@ public final class Coordinator implements AutoCloseable {
     }
     callExecutor.shutdownNow();
     try {
-      // The job's last words (its final state) go to the audit trail: let it finish first.
-      jobThread.join(Duration.ofSeconds(10));
+      // The jobs' last words (their final state) go to the audit trail and the state: let them finish first.
+      for (Thread thread : threads()) {
+        thread.join(Duration.ofSeconds(10));
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
     consortium.close();
+    store.close();
   }
 }

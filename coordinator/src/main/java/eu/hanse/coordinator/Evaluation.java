@@ -12,6 +12,7 @@ import java.util.OptionalDouble;
  * job's lock.
  */
 final class Evaluation {
+  private final java.util.Set<AgentLink> sentTo = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   final CheckpointRef checkpoint;
   private final List<SiteId> asked;
   private final Map<SiteId, Report> reports = new LinkedHashMap<>();
@@ -62,5 +63,13 @@ final class Evaluation {
 
   Map<SiteId, Report> reports() {
     return reports;
+  }
+
+  /**
+   * True the first time for each link: a site that connects while the job sends out this work gets
+   * it from the job or from its connect handler, never from both.
+   */
+  boolean firstSendTo(AgentLink link) {
+    return sentTo.add(link);
   }
 }

@@ -26,16 +26,16 @@ import java.util.Optional;
  */
 final class FederationService extends FederationGrpc.FederationImplBase {
   private final SiteSessions sessions;
-  private final JobRun job;
+  private final Jobs jobs;
   private final CheckpointStore checkpoints;
   private final UpdateSpool spool;
   private final Consortium consortium;
 
-  FederationService(SiteSessions sessions, JobRun job, CheckpointStore checkpoints, UpdateSpool spool,
+  FederationService(SiteSessions sessions, Jobs jobs, CheckpointStore checkpoints, UpdateSpool spool,
       Consortium consortium) {
     this.consortium = consortium;
     this.sessions = sessions;
-    this.job = job;
+    this.jobs = jobs;
     this.checkpoints = checkpoints;
     this.spool = spool;
   }
@@ -89,7 +89,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     if (site.isEmpty()) {
       return new DiscardingObserver<>();
     }
-    return new UpdateUpload(site.get(), PeerCertificateInterceptor.current(), consortium, job, spool, responseObserver);
+    return new UpdateUpload(site.get(), PeerCertificateInterceptor.current(), consortium, jobs, spool, responseObserver);
   }
 
   @Override
@@ -99,7 +99,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
       return;
     }
     try {
-      job.evaluated(site.get(), request.getJobId(), request.getCheckpointSha256(), request.getLoss(),
+      jobs.require(request.getJobId()).evaluated(site.get(), request.getJobId(), request.getCheckpointSha256(), request.getLoss(),
           request.getSamples());
       responseObserver.onNext(EvaluationReceipt.getDefaultInstance());
       responseObserver.onCompleted();

@@ -8,6 +8,7 @@ import eu.hanse.aggregation.GaussianNoise;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.OuterOptimizer;
 import eu.hanse.aggregation.PrivacyAccountant;
+import eu.hanse.aggregation.Safetensors;
 import eu.hanse.kernels.TensorBackend;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
@@ -50,11 +51,12 @@ final class JobRun implements Runnable {
   private final GaussianNoise noise = new GaussianNoise(new SecureRandom());
   private final SiteSessions sessions;
   private final CheckpointStore checkpoints;
+  private final CheckpointStore optimizerStates;
+  private final StateStore store;
   private final ProgressPrinter progress;
   private final Path statusFile;
   private final Consortium consortium;
-  /** Every (site, nonce) admitted in this job: a second admission of one is a replay. */
-  private final java.util.Set<String> seenNonces = new java.util.HashSet<>();
+  private final java.time.Clock clock;
   private boolean paused;
   private boolean cancelled;
   /** Set by {@link #stop()}; every wait gives up when it is. Not a thread interrupt, which would close file channels mid-write. */
@@ -68,20 +70,83 @@ final class JobRun implements Runnable {
   private CheckpointRef latest;
   private long bytesUploaded;
   private String state = JobStatus.RUNNING;
+  private boolean initialEvaluated;
+  /** When the last evaluation was sent out, for the round's time. */
+  private long evaluationStarted;
 
-  JobRun(JobSpec spec, ModelState initialModel, SiteSessions sessions, CheckpointStore checkpoints,
-      ProgressPrinter progress, Path dataDir, Consortium consortium) {
+  /**
+   * Adds a job to the store with its initial model as checkpoint 0, signed; false, changing
+   * nothing, if the store has a job of that id already.
+   */
+  static boolean create(JobSpec spec, String definition, ModelState initialModel, String submittedBy, StateStore store,
+      CheckpointStore checkpoints, Consortium consortium) {
+    if (!store.addJob(spec.id().value(), definition, submittedBy)) {
+      return false;
+    }
+    Map<String, String> metadata = new LinkedHashMap<>(initialModel.metadata());
+    metadata.put("hanse.job", spec.id().value());
+    metadata.put("hanse.round", "0");
+    CheckpointRef written = checkpoints.commit(initialModel.withMetadata(metadata), 0);
+    byte[] signature = consortium.signCheckpoint(written.claims(spec.id().value(), "", List.of()));
+    store.addInitial(new StateStore.StoredCheckpoint(spec.id().value(), 0, written.sha256(), written.sizeBytes(), "",
+        List.of(), signature, null, null));
+    consortium.audit("job.submitted", Map.of("job", spec.id().value(), "by", submittedBy,
+        "checkpoint", written.sha256()));
+    return true;
+  }
+
+  /**
+   * The job as the store has it: from its latest committed checkpoint, with the outer optimizer's
+   * state, the privacy spent and the round records so far, and its paused or final state.
+   */
+  JobRun(JobSpec spec, StateStore store, SiteSessions sessions, CheckpointStore checkpoints,
+      CheckpointStore optimizerStates, ProgressPrinter progress, Path dataDir, Consortium consortium,
+      java.time.Clock clock) {
     this.consortium = consortium;
     this.spec = spec;
-    this.global = initialModel.copy();
+    this.store = store;
+    this.clock = clock;
     this.outer = OuterOptimizer.create(spec.outer());
     this.privacy = new PrivacyAccountant(spec.privacy());
     this.sessions = sessions;
     this.checkpoints = checkpoints;
+    this.optimizerStates = optimizerStates;
     this.progress = progress;
     this.statusFile = dataDir.resolve("jobs").resolve(spec.id().value()).resolve("status.json");
+    StateStore.StoredJob stored = store.job(spec.id().value())
+        .orElseThrow(() -> new IllegalStateException("job " + spec.id() + " is not in the coordinator's state"));
+    List<StateStore.StoredCheckpoint> committed = store.checkpoints(spec.id().value());
+    if (committed.isEmpty()) {
+      throw new IllegalStateException("job " + spec.id() + " has no initial checkpoint in the coordinator's state");
+    }
+    this.initial = reference(committed.get(0));
+    this.latest = reference(committed.get(committed.size() - 1));
+    this.global = Safetensors.read(latest.path());
+    StateStore.StoredCheckpoint last = committed.get(committed.size() - 1);
+    if (last.optimizerState() != null) {
+      outer.restore(optimizerStates.readState(last.optimizerState()), global.elementCount());
+    }
+    committed.stream().map(StateStore.StoredCheckpoint::heldOutLoss).filter(java.util.Objects::nonNull)
+        .forEach(heldOutLoss::add);
+    records.addAll(store.rounds(spec.id().value()));
+    for (RoundRecord record : records) {
+      bytesUploaded += record.bytesUploaded().values().stream().mapToLong(Long::longValue).sum();
+      if (record.privacyEpsilon() != null) {
+        privacy.spend();
+      }
+    }
+    this.state = stored.state();
+    this.paused = stored.paused();
+    this.initialEvaluated = committed.get(0).heldOutLoss() != null;
     sessions.addListener(this::wake);
     sessions.addConnectListener(this::resendPendingWork);
+  }
+
+  private CheckpointRef reference(StateStore.StoredCheckpoint stored) {
+    Path file = checkpoints.find(stored.sha256()).orElseThrow(() -> new IllegalStateException("checkpoint "
+        + stored.sha256() + " of job " + spec.id() + " round " + stored.round() + " is missing from the store"));
+    return CheckpointRef.unsealed(stored.sha256(), stored.sizeBytes(), stored.round(), file)
+        .sealed(spec.id().value(), stored.parent(), stored.updateIds(), stored.signature());
   }
 
   /**
@@ -89,10 +154,10 @@ final class JobRun implements Runnable {
    * again: what was sent on its old stream may never have reached it.
    */
   private synchronized void resendPendingWork(AgentLink link) {
-    if (openRound != null && openRound.awaits(link.site())) {
+    if (openRound != null && openRound.awaits(link.site()) && openRound.firstSendTo(link)) {
       link.sendTrain(spec, openRound.number, openRound.base, roundSeed(openRound.number));
     }
-    if (evaluation != null && evaluation.awaits(link.site())) {
+    if (evaluation != null && evaluation.awaits(link.site()) && evaluation.firstSendTo(link)) {
       link.sendEvaluate(spec.id(), evaluation.checkpoint);
     }
   }
@@ -106,7 +171,9 @@ final class JobRun implements Runnable {
     try {
       runRounds();
     } catch (InterruptedException e) {
-      finish(JobStatus.FAILED, "stopped before it finished");
+      // The coordinator is stopping: the job stays as stored, and resumes when it starts again.
+      log.info("job {} stopped after round {}; it resumes when the coordinator starts again on its data directory",
+          spec.id(), records.size());
     } catch (RuntimeException e) {
       log.error("job {} failed", spec.id(), e);
       finish(JobStatus.FAILED, e.getMessage());
@@ -114,15 +181,28 @@ final class JobRun implements Runnable {
   }
 
   private void runRounds() throws InterruptedException {
-    awaitSites(spec.startSites());
+    if (!state.equals(JobStatus.RUNNING)) {
+      return;
+    }
+    awaitStart();
+    if (records.isEmpty()) {
+      awaitSites(spec.startSites());
+    }
     progress.line("sites online: " + String.join(", ", sessions.online().stream()
         .map(link -> link.site() + " (" + link.device() + ")").toList()));
-    latest = initial = seal(checkpoints.commit(withRound(0), 0), List.of());
-    OptionalDouble initialLoss = evaluate(initial);
-    initialLoss.ifPresent(heldOutLoss::add);
-    progress.started(spec, global.elementCount(), format(initialLoss));
+    if (!initialEvaluated) {
+      OptionalDouble initialLoss = evaluate(initial);
+      initialLoss.ifPresent(loss -> {
+        heldOutLoss.add(loss);
+        store.setHeldOutLoss(spec.id().value(), 0, loss, null);
+      });
+      initialEvaluated = true;
+      progress.started(spec, global.elementCount(), format(initialLoss));
+    } else {
+      progress.line("job " + spec.id() + " resumes after round " + records.size() + " of " + spec.rounds());
+    }
     writeStatus();
-    for (int round = 1; round <= spec.rounds(); round++) {
+    for (int round = records.size() + 1; round <= spec.rounds(); round++) {
       awaitUnpaused();
       if (isCancelled()) {
         finish(JobStatus.CANCELLED, "cancelled by a training lead");
@@ -139,32 +219,89 @@ final class JobRun implements Runnable {
     finish(JobStatus.FINISHED, null);
   }
 
+  /** Waits for the job's start time, if it has one in the future. */
+  private void awaitStart() throws InterruptedException {
+    java.time.Instant start = spec.schedule().start();
+    if (start == null || !clock.instant().isBefore(start)) {
+      return;
+    }
+    progress.line("job " + spec.id() + " starts at " + start);
+    while (clock.instant().isBefore(start)) {
+      long millis = Math.min(java.time.Duration.between(clock.instant(), start).toMillis() + 1, 60_000);
+      awaitUntil(() -> false, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis));
+    }
+  }
+
   /** Runs a round until it commits, reopening it if too few updates arrive; null if it never does. */
   private RoundRecord runRound(int round) throws InterruptedException {
     for (int attempt = 1; attempt <= ATTEMPTS_PER_ROUND; attempt++) {
       awaitSites(spec.minSites());
       OpenRound open = open(round);
-      long deadline = System.nanoTime() + spec.roundDeadline().toNanos();
-      awaitUntil(() -> open.everyoneReported(sessions), deadline);
+      awaitClose(open);
       if (close(open)) {
-        CheckpointRef committed = commit(open);
-        OptionalDouble loss = evaluate(committed);
-        return record(open, committed, loss);
+        RoundRecord committed = commit(open);
+        OptionalDouble loss = evaluate(latest);
+        return evaluated(committed, loss);
       }
-      log.warn("round {} of job {}: {} of {} needed updates accepted (refused: {}); opening it again",
-          round, spec.id(), open.accepted().size(), spec.minSites(), open.refused().keySet());
+      log.warn("round {} of job {}: {} of {} needed updates accepted{} (refused: {}); opening it again",
+          round, spec.id(), open.accepted().size(), spec.minSites(),
+          spec.schedule().requiredSites().isEmpty() ? "" : ", required " + spec.schedule().requiredSites(),
+          open.refused().keySet());
     }
     return null;
   }
 
+  /**
+   * Waits until every participant has answered or the deadline passes; with quorum plus grace, at
+   * most the grace period once the quorum is in.
+   */
+  private void awaitClose(OpenRound open) throws InterruptedException {
+    long deadline = System.nanoTime() + spec.roundDeadline().toNanos();
+    if (spec.stragglers().policy() == Stragglers.Policy.WAIT_FOR_ALL) {
+      awaitUntil(() -> open.everyoneReported(sessions), deadline);
+      return;
+    }
+    awaitUntil(() -> open.everyoneReported(sessions) || quorumIn(open), deadline);
+    if (!open.everyoneReported(sessions) && quorumIn(open)) {
+      long graceEnd = Math.min(deadline, System.nanoTime() + spec.stragglers().grace().toNanos());
+      awaitUntil(() -> open.everyoneReported(sessions), graceEnd);
+    }
+  }
+
+  /** Whether a round has the updates it needs: at least the quorum, the required sites' among them. */
+  private synchronized boolean quorumIn(OpenRound round) {
+    return round.accepted().size() >= spec.minSites()
+        && round.accepted().keySet().containsAll(spec.schedule().requiredSites());
+  }
+
+  /** The online sites the job takes now: named by it (or any, if it names none) and not in maintenance. */
+  private List<AgentLink> eligibleOnline() {
+    java.time.Instant now = clock.instant();
+    return sessions.online().stream().filter(link -> spec.schedule().available(link.site(), now)).toList();
+  }
+
+  /**
+   * Opens a round for the eligible online sites. Updates accepted in it before (an earlier attempt,
+   * or before the coordinator restarted) count again, folded from their spool files; their sites
+   * are not asked to train again.
+   */
   private synchronized OpenRound open(int round) {
-    List<AgentLink> links = sessions.online();
-    List<SiteId> participants = links.stream().map(AgentLink::site).toList();
+    List<AgentLink> links = eligibleOnline();
+    List<StateStore.StoredUpdate> kept = store.acceptedUpdates(spec.id().value(), round);
+    List<SiteId> participants = new ArrayList<>(links.stream().map(AgentLink::site).toList());
+    kept.stream().map(u -> new SiteId(u.site())).filter(site -> !participants.contains(site)).forEach(participants::add);
     openRound = new OpenRound(spec, round, latest, participants, global.elementCount());
+    for (StateStore.StoredUpdate update : kept) {
+      openRound.restore(new SiteId(update.site()), update.updateId(), update.samples(), update.trainLoss(),
+          update.bytes(), Path.of(update.spoolFile()), update.norm());
+    }
     long seed = roundSeed(round);
-    log.info("round {} of job {} open for {}", round, spec.id(), participants);
+    log.info("round {} of job {} open for {}{}", round, spec.id(), participants,
+        kept.isEmpty() ? "" : " (" + kept.size() + " updates already accepted)");
     for (AgentLink link : links) {
-      link.sendTrain(spec, round, latest, seed);
+      if (openRound.awaits(link.site()) && openRound.firstSendTo(link)) {
+        link.sendTrain(spec, round, latest, seed);
+      }
     }
     return openRound;
   }
@@ -178,20 +315,20 @@ final class JobRun implements Runnable {
   private synchronized boolean close(OpenRound round) {
     round.close();
     openRound = null;
-    return round.accepted().size() >= spec.minSites();
+    return quorumIn(round);
   }
 
   /**
    * Aggregates the round's updates (clipped as the job says), adds the job's noise, applies the
    * outer step and writes the new checkpoint.
    */
-  private synchronized CheckpointRef commit(OpenRound round) {
+  private synchronized RoundRecord commit(OpenRound round) {
     Aggregation aggregation = round.aggregate(aggregators);
     String detail = aggregation.detail() + clipped(round);
     Double epsilon = null;
     if (spec.privacy().noisy()) {
-      double total = round.accepted().values().stream().mapToDouble(OpenRound.AcceptedUpdate::sampleCount).sum();
-      double largest = round.accepted().values().stream().mapToDouble(OpenRound.AcceptedUpdate::sampleCount).max()
+      double total = round.accepted().values().stream().mapToDouble(OpenRound.AcceptedUpdate::weight).sum();
+      double largest = round.accepted().values().stream().mapToDouble(OpenRound.AcceptedUpdate::weight).max()
           .orElseThrow();
       double sigma = spec.privacy().sigma(largest, total);
       noise.addTo(aggregation.delta(), sigma);
@@ -205,8 +342,18 @@ final class JobRun implements Runnable {
     }
     outer.step(global, aggregation.delta());
     List<String> updateIds = round.accepted().values().stream().map(OpenRound.AcceptedUpdate::updateId).toList();
+    Map<String, float[]> optimizerState = outer.state();
+    String stateSha = optimizerState.isEmpty() ? null : optimizerStates.commitState(optimizerState);
     latest = seal(checkpoints.commit(withRound(round.number), round.number), updateIds);
-    return latest;
+    RoundRecord record = record(round, latest);
+    // One transaction: after a crash the round is either committed with its updates applied, or
+    // still open with its updates accepted.
+    store.commitRound(new StateStore.StoredCheckpoint(spec.id().value(), round.number, latest.sha256(),
+        latest.sizeBytes(), latest.parentSha256(), updateIds, latest.signature(), stateSha, null), record);
+    records.add(record);
+    bytesUploaded += record.bytesUploaded().values().stream().mapToLong(Long::longValue).sum();
+    writeStatus();
+    return record;
   }
 
   /** ", clipped SITE (norm N)" for each update the clip scaled down, or nothing. */
@@ -232,7 +379,7 @@ final class JobRun implements Runnable {
     return written.sealed(spec.id().value(), parent, updateIds, signature);
   }
 
-  private synchronized RoundRecord record(OpenRound round, CheckpointRef committed, OptionalDouble loss) {
+  private RoundRecord record(OpenRound round, CheckpointRef committed) {
     Map<String, Double> trainLoss = new LinkedHashMap<>();
     Map<String, Long> bytes = new LinkedHashMap<>();
     round.accepted().values().stream()
@@ -241,16 +388,26 @@ final class JobRun implements Runnable {
           trainLoss.put(u.site().name(), u.trainLoss());
           bytes.put(u.site().name(), u.bytes());
         });
-    bytesUploaded += bytes.values().stream().mapToLong(Long::longValue).sum();
-    loss.ifPresent(heldOutLoss::add);
     List<RoundRecord.RefusedSite> refused = round.refused().values().stream()
         .map(r -> new RoundRecord.RefusedSite(r.site().name(), r.reason().name(), r.message()))
         .toList();
-    RoundRecord record = new RoundRecord(round.number, "COMMITTED", List.copyOf(trainLoss.keySet()), refused,
-        committed.sha256(), committed.path().toString(), trainLoss, bytes,
-        loss.isPresent() ? loss.getAsDouble() : null,
+    return new RoundRecord(round.number, "COMMITTED", List.copyOf(trainLoss.keySet()), refused,
+        committed.sha256(), committed.path().toString(), trainLoss, bytes, null,
         (System.nanoTime() - round.startNanos) / 1e9, round.aggregationDetail(), round.privacyEpsilon());
-    records.add(record);
+  }
+
+  /** A committed round's record with its checkpoint's held-out loss and the time to it, stored. */
+  private synchronized RoundRecord evaluated(RoundRecord committed, OptionalDouble loss) {
+    RoundRecord record = new RoundRecord(committed.round(), committed.state(), committed.acceptedSites(),
+        committed.refusedSites(), committed.checkpoint(), committed.checkpointPath(), committed.trainLoss(),
+        committed.bytesUploaded(), loss.isPresent() ? loss.getAsDouble() : null,
+        committed.seconds() + (System.nanoTime() - evaluationStarted) / 1e9, committed.aggregation(),
+        committed.privacyEpsilon());
+    records.set(records.size() - 1, record);
+    if (loss.isPresent()) {
+      heldOutLoss.add(loss.getAsDouble());
+      store.setHeldOutLoss(spec.id().value(), record.round(), loss.getAsDouble(), record);
+    }
     writeStatus();
     return record;
   }
@@ -261,7 +418,9 @@ final class JobRun implements Runnable {
     synchronized (this) {
       List<AgentLink> links = sessions.online();
       current = evaluation = new Evaluation(checkpoint, links.stream().map(AgentLink::site).toList());
+      evaluationStarted = System.nanoTime();
       for (AgentLink link : links) {
+        current.firstSendTo(link);
         link.sendEvaluate(spec.id(), checkpoint);
       }
     }
@@ -278,13 +437,13 @@ final class JobRun implements Runnable {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "no round of job " + spec.id() + " is open"
           + (state.equals(JobStatus.RUNNING) ? "" : " (job " + state.toLowerCase(java.util.Locale.ROOT) + ")"));
     }
-    String nonce = site.name() + ":" + eu.hanse.security.Digests.hex(header.nonce());
-    if (seenNonces.contains(nonce)) {
-      throw new RefusedException(Refusal.REPLAYED, "an update with nonce " + eu.hanse.security.Digests.hex(header.nonce())
+    String nonce = eu.hanse.security.Digests.hex(header.nonce());
+    if (store.nonceSeen(spec.id().value(), site.name(), nonce)) {
+      throw new RefusedException(Refusal.REPLAYED, "an update with nonce " + nonce
           + " was already received from site " + site + " in job " + spec.id());
     }
     OpenRound.Admission admission = openRound.admit(site, header);
-    seenNonces.add(nonce);
+    store.addNonce(spec.id().value(), site.name(), nonce);
     return admission;
   }
 
@@ -299,7 +458,16 @@ final class JobRun implements Runnable {
       openRound.refuse(site, Refusal.REVOKED, "certificate revoked during the upload", true);
       throw new RefusedException(Refusal.REVOKED, "site " + site + "'s certificate was revoked during the upload");
     }
-    openRound.accept(site, updateId, header, spoolFile, bytes, norm);
+    openRound.requireAcceptable(site);
+    store.acceptUpdate(new StateStore.StoredUpdate(spec.id().value(), header.round(), site.name(), updateId,
+        eu.hanse.security.Digests.hex(header.nonce()), spoolFile.toString(), header.sampleCount(), header.trainLoss(),
+        bytes, norm));
+    try {
+      openRound.accept(site, updateId, header, spoolFile, bytes, norm);
+    } catch (RuntimeException e) {
+      store.discardUpdate(spec.id().value(), header.round(), site.name());
+      throw e;
+    }
     Map<String, String> fields = new LinkedHashMap<>();
     fields.put("job", spec.id().value());
     fields.put("round", Long.toString(header.round()));
@@ -345,6 +513,7 @@ final class JobRun implements Runnable {
     if (openRound != null && openRound.participants.contains(site)
         && !(openRound.refused().containsKey(site) && openRound.refused().get(site).reason() == Refusal.REVOKED)) {
       boolean discarded = openRound.discard(site, "certificate revoked during round " + openRound.number);
+      store.discardUpdate(spec.id().value(), openRound.number, site.name());
       if (discarded) {
         consortium.audit("update.discarded", Map.of("job", spec.id().value(), "round",
             Long.toString(openRound.number), "site", site.name(), "reason", "revoked"));
@@ -357,6 +526,7 @@ final class JobRun implements Runnable {
   synchronized void pause(String by) {
     if (!isDone()) {
       paused = true;
+      store.setPaused(spec.id().value(), true);
       consortium.audit("job.paused", Map.of("job", spec.id().value(), "by", by));
       writeStatus();
     }
@@ -365,6 +535,7 @@ final class JobRun implements Runnable {
   synchronized void resume(String by) {
     if (paused) {
       paused = false;
+      store.setPaused(spec.id().value(), false);
       consortium.audit("job.resumed", Map.of("job", spec.id().value(), "by", by));
       writeStatus();
       notifyAll();
@@ -438,6 +609,7 @@ final class JobRun implements Runnable {
   private void finish(String finalState, String reason) {
     synchronized (this) {
       state = finalState;
+      store.setJobState(spec.id().value(), finalState, reason);
       notifyAll();
     }
     writeStatus();
@@ -465,14 +637,23 @@ final class JobRun implements Runnable {
     return global.withMetadata(metadata);
   }
 
+  /** Waits until {@code needed} eligible sites are online, the required ones among them. */
   private void awaitSites(int needed) throws InterruptedException {
-    while (sessions.online().size() < needed) {
-      awaitUntil(() -> sessions.online().size() >= needed, System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
-      if (sessions.online().size() < needed) {
-        progress.line("job " + spec.id() + ": waiting for sites (" + sessions.online().size() + " of "
-            + needed + " online)");
+    while (!enoughSites(needed)) {
+      awaitUntil(() -> enoughSites(needed), System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
+      if (!enoughSites(needed)) {
+        List<SiteId> online = eligibleOnline().stream().map(AgentLink::site).toList();
+        List<SiteId> missing = spec.schedule().requiredSites().stream().filter(site -> !online.contains(site))
+            .sorted(java.util.Comparator.comparing(SiteId::name)).toList();
+        progress.line("job " + spec.id() + ": waiting for sites (" + online.size() + " of " + needed + " online"
+            + (missing.isEmpty() ? "" : "; required but not here: " + missing) + ")");
       }
     }
+  }
+
+  private boolean enoughSites(int needed) {
+    List<SiteId> online = eligibleOnline().stream().map(AgentLink::site).toList();
+    return online.size() >= needed && online.containsAll(spec.schedule().requiredSites());
   }
 
   private synchronized void awaitUntil(BooleanSupplier condition, long deadlineNanos) throws InterruptedException {

@@ -20,6 +20,7 @@ import java.util.Set;
  * and the running weighted mean. Guarded by its job's lock; never touched without it.
  */
 final class OpenRound {
+  private final java.util.Set<AgentLink> sentTo = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   /** Larger sample counts than this are not plausible for one round of one site. */
   static final long MAX_SAMPLE_COUNT = 1L << 50;
 
@@ -38,13 +39,14 @@ final class OpenRound {
   private Double privacyEpsilon;
 
   /**
-   * An accepted update; {@code scale} is what clipping multiplies it by (1 when not clipped), from
-   * its {@code norm} as sent.
+   * An accepted update; {@code weight} is its weight in the mean (its sample count times its site's
+   * weight in the job), {@code scale} what clipping multiplies it by (1 when not clipped), from its
+   * {@code norm} as sent.
    */
-  record AcceptedUpdate(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile,
-      double norm, double scale) {
+  record AcceptedUpdate(SiteId site, String updateId, long sampleCount, double weight, double trainLoss, long bytes,
+      Path spoolFile, double norm, double scale) {
     SpooledUpdate spooled(JobSpec job) {
-      return new SpooledUpdate(site.name(), spoolFile, sampleCount, scale, job.codec(), job.chunkElements());
+      return new SpooledUpdate(site.name(), spoolFile, weight, scale, job.codec(), job.chunkElements());
     }
   }
 
@@ -136,17 +138,38 @@ final class OpenRound {
    * while it arrived): clipped to the job's bound, and folded into the mean when the job folds.
    */
   void accept(SiteId site, String updateId, UpdateHeader header, Path spoolFile, long bytes, double norm) {
-    uploading.remove(site);
+    requireAcceptable(site);
+    take(site, updateId, header.sampleCount(), header.trainLoss(), bytes, spoolFile, norm);
+  }
+
+  /** Throws unless an upload from the site may still be accepted: the round is open, the site not refused. */
+  void requireAcceptable(SiteId site) {
     if (closed) {
+      uploading.remove(site);
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + number + " closed before the upload completed");
     }
     if (refused.containsKey(site)) {
+      uploading.remove(site);
       throw new RefusedException(refused.get(site).reason(), "site " + site + " was refused in round " + number
           + " while uploading: " + refused.get(site).message());
     }
+  }
+
+  /**
+   * Takes back an update this round accepted before (an earlier attempt, or before the coordinator
+   * restarted), from its spool file.
+   */
+  void restore(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile,
+      double norm) {
+    take(site, updateId, sampleCount, trainLoss, bytes, spoolFile, norm);
+  }
+
+  private void take(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile,
+      double norm) {
+    uploading.remove(site);
     double scale = job.privacy().clips() && norm > job.privacy().clipNorm() ? job.privacy().clipNorm() / norm : 1.0;
-    AcceptedUpdate update = new AcceptedUpdate(site, updateId, header.sampleCount(), header.trainLoss(), bytes,
-        spoolFile, norm, scale);
+    AcceptedUpdate update = new AcceptedUpdate(site, updateId, sampleCount,
+        sampleCount * job.schedule().weight(site), trainLoss, bytes, spoolFile, norm, scale);
     if (fold != null) {
       try {
         foldFromSpool(update);
@@ -187,7 +210,7 @@ final class OpenRound {
 
   /** Folds an accepted update from its spool file, decoding one chunk at a time. */
   private void foldFromSpool(AcceptedUpdate update) {
-    double weight = update.sampleCount();
+    double weight = update.weight();
     try (SpoolBlocks chunks = new SpoolBlocks(List.of(update.spooled(job)), elementCount)) {
       while (chunks.next()) {
         fold.foldValues(chunks.values()[0], chunks.length(), chunks.offset(), weight);
@@ -268,5 +291,13 @@ final class OpenRound {
 
   static String abbreviate(String sha) {
     return sha.length() > 12 ? sha.substring(0, 12) : sha;
+  }
+
+  /**
+   * True the first time for each link: a site that connects while the job sends out this work gets
+   * it from the job or from its connect handler, never from both.
+   */
+  boolean firstSendTo(AgentLink link) {
+    return sentTo.add(link);
   }
 }

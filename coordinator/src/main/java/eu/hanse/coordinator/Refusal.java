@@ -23,5 +23,6 @@ public enum Refusal {
   REPLAYED,
   REVOKED,
   BAD_TOKEN,
-  FORBIDDEN
+  FORBIDDEN,
+  UNKNOWN_JOB
 }

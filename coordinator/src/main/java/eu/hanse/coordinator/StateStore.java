@@ -217,6 +217,12 @@ final class StateStore implements AutoCloseable {
         job, round, site);
   }
 
+  /** Whether a site's update with this nonce was seen in the job before. */
+  synchronized boolean nonceSeen(String job, String site, String nonce) {
+    return !query("SELECT 1 FROM nonces WHERE job = ? AND site = ? AND nonce = ?", row -> true, job, site, nonce)
+        .isEmpty();
+  }
+
   /** Records a nonce seen in a job; false if it was seen before (a replay). */
   synchronized boolean addNonce(String job, String site, String nonce) {
     return update("INSERT OR IGNORE INTO nonces (job, site, nonce) VALUES (?, ?, ?)", job, site, nonce) == 1;

@@ -31,12 +31,14 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private final SiteId site;
   private final java.security.cert.X509Certificate certificate;
   private final Consortium consortium;
-  private final JobRun job;
+  private final Jobs jobs;
   private final UpdateSpool spool;
   private final StreamObserver<UploadReceipt> response;
   private final MessageDigest digest = Digests.sha256();
 
   private UpdateHeader header;
+  /** The job the header names, once found. */
+  private JobRun job;
   private String updateId;
   private OpenRound.Admission admission;
   private UpdateSpool.Writer writer;
@@ -48,12 +50,12 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private int nextChunk;
   private boolean finished;
 
-  UpdateUpload(SiteId site, java.security.cert.X509Certificate certificate, Consortium consortium, JobRun job,
+  UpdateUpload(SiteId site, java.security.cert.X509Certificate certificate, Consortium consortium, Jobs jobs,
       UpdateSpool spool, StreamObserver<UploadReceipt> response) {
     this.site = site;
     this.certificate = certificate;
     this.consortium = consortium;
-    this.job = job;
+    this.jobs = jobs;
     this.spool = spool;
     this.response = response;
   }
@@ -87,6 +89,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
           + "' but the caller's certificate is site " + site + "'s");
     }
     updateId = verifySignature();
+    job = jobs.require(header.jobId());
     admission = job.admit(site, header);
     decoder = new ChunkCodecs(admission.codec(), TensorBackend.cpu(1));
     decoded = new float[admission.chunkElements()];
@@ -205,11 +208,19 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private void refuse(Refusal reason, String message) {
     finished = true;
     closeWriter();
-    if (header != null) {
-      job.refuse(site, header.round(), reason, message, admission);
+    // A header refused before its job was looked up (a bad signature) still counts in that job's round.
+    JobRun named = job != null ? job : header == null ? null : jobs.find(header.jobId()).orElse(null);
+    if (named != null) {
+      named.refuse(site, header.round(), reason, message, admission);
     } else {
       log.warn("refused update from {}: {} {}", site, reason, message);
-      job.auditRefusal(site, -1, reason, message);
+      java.util.Map<String, String> fields = new java.util.LinkedHashMap<>();
+      fields.put("job", header == null ? "" : header.jobId());
+      fields.put("round", header == null ? "-1" : Long.toString(header.round()));
+      fields.put("site", site.name());
+      fields.put("reason", reason.name());
+      fields.put("message", message);
+      consortium.audit("update.refused", fields);
     }
     response.onError(Wire.toStatus(reason, message));
   }

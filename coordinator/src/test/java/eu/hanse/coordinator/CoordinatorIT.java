@@ -270,7 +270,8 @@ class CoordinatorIT {
     Attack(ErrorCode expected, Function<ScriptedAgent.Update, List<UpdateMessage>> spoil) {
       this.expected = expected;
       this.spoil = spoil;
-      this.aimsAtTheOpenRound = !List.of("REPLAYED_OLD_ROUND", "FUTURE_ROUND", "CHUNK_BEFORE_HEADER").contains(name());
+      this.aimsAtTheOpenRound = !List.of("REPLAYED_OLD_ROUND", "FUTURE_ROUND", "OTHER_JOB", "CHUNK_BEFORE_HEADER")
+          .contains(name());
     }
   }
 

@@ -46,7 +46,7 @@ public final class JobFile {
 
   private final ModelFactory models;
 
-  /** @param models checks the model section's shape */
+  /** @param models checks the model section's shape; null to take any shape */
   public JobFile(ModelFactory models) {
     this.models = models;
   }
@@ -137,6 +137,7 @@ public final class JobFile {
       aggregation.requireNoOthers();
       UpdateCodec codec = job.value("codec").map(node -> job.convert(node, "codec", UpdateCodec::parse))
           .orElse(UpdateCodec.fp32());
+      int chunkBytes = job.integer("chunk-bytes", JobSpec.DEFAULT_CHUNK_BYTES);
       List<JobSite> sites = sites(job.map("sites"));
       YamlMap quorum = job.map("quorum");
       int askedMinSites = quorum.integer("min-sites", 1);
@@ -163,7 +164,7 @@ public final class JobFile {
       job.requireNoOthers();
       JobSchedule schedule = at(job.node(), () -> new JobSchedule(sites, required, stragglers, start, time));
       JobSpec spec = at(job.node(), () -> new JobSpec(id, rounds, steps, minSites, startSites, deadline, trainer,
-          outer, seed, JobSpec.DEFAULT_CHUNK_BYTES, aggregator, privacy, codec, schedule));
+          outer, seed, chunkBytes, aggregator, privacy, codec, schedule));
       return new JobDefinition(spec, model, source);
     }
 
@@ -171,10 +172,12 @@ public final class JobFile {
       ModelShape shape = new ModelShape(section.integer("context", ModelShape.DEFAULT.context()),
           section.integer("embed", ModelShape.DEFAULT.embed()), section.integer("hidden", ModelShape.DEFAULT.hidden()));
       section.requireNoOthers();
-      at(section.node(), () -> {
-        models.check(shape);
-        return shape;
-      });
+      if (models != null) {
+        at(section.node(), () -> {
+          models.check(shape);
+          return shape;
+        });
+      }
       return shape;
     }
 

@@ -15,6 +15,7 @@ import eu.hanse.security.SiteId;
 public final class JobFileWriter {
   private JobFileWriter() {}
 
+  /** The job's file; {@code model} null leaves the model section out (a model not of the built-in kind). */
   public static String write(JobSpec spec, ModelShape model) {
     StringBuilder y = new StringBuilder();
     y.append("job: ").append(spec.id()).append('\n');
@@ -23,8 +24,10 @@ public final class JobFileWriter {
     }
     y.append("rounds: ").append(spec.rounds()).append('\n');
     y.append("seed: ").append(spec.seed()).append('\n');
-    y.append("model:\n  context: ").append(model.context()).append("\n  embed: ").append(model.embed())
-        .append("\n  hidden: ").append(model.hidden()).append('\n');
+    if (model != null) {
+      y.append("model:\n  context: ").append(model.context()).append("\n  embed: ").append(model.embed())
+          .append("\n  hidden: ").append(model.hidden()).append('\n');
+    }
     y.append("trainer:\n  batch: ").append(spec.trainer().batchSize())
         .append("\n  lr: ").append(spec.trainer().learningRate())
         .append("\n  weight-decay: ").append(spec.trainer().weightDecay())
@@ -43,6 +46,9 @@ public final class JobFileWriter {
         .append("\n  dp-noise: ").append(spec.privacy().noiseMultiplier())
         .append("\n  dp-delta: ").append(spec.privacy().delta()).append('\n');
     y.append("codec: ").append(spec.codec().describe()).append('\n');
+    if (spec.maxChunkBytes() != JobSpec.DEFAULT_CHUNK_BYTES) {
+      y.append("chunk-bytes: ").append(spec.maxChunkBytes()).append('\n');
+    }
     if (!spec.schedule().sites().isEmpty()) {
       y.append("sites:\n");
       for (JobSite site : spec.schedule().sites()) {
