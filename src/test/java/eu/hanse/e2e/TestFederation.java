@@ -13,6 +13,7 @@ import eu.hanse.coordinator.Coordinator;
 import eu.hanse.coordinator.CoordinatorConfig;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
+import eu.hanse.coordinator.ModelFactory;
 import eu.hanse.kernels.Device;
 import eu.hanse.security.CertificateAuthority;
 import eu.hanse.security.EnrolmentTls;
@@ -41,6 +42,8 @@ final class TestFederation implements AutoCloseable {
 
   private final Path dir;
   private final PrintStream progress;
+  private CertificateAuthority ca;
+  private TlsFiles tls;
   final List<SiteAgent> agents = new ArrayList<>();
   final List<Thread> threads = new ArrayList<>();
 
@@ -50,23 +53,48 @@ final class TestFederation implements AutoCloseable {
   }
 
   Coordinator startCoordinator(JobSpec spec, ModelState initial) {
+    return new Coordinator(config(0), spec, initial, progress).start();
+  }
+
+  /** A coordinator with the jobs its directory holds, on {@code port} (0: any free one). */
+  Coordinator startCoordinator(ModelFactory models, int port) {
+    return new Coordinator(config(port), models, progress).start();
+  }
+
+  /** The coordinator's directory, with a CA and a certificate made the first time. */
+  private CoordinatorConfig config(int port) {
     Path coordinatorDir = dir.resolve("coordinator");
-    CertificateAuthority ca = CertificateAuthority.create(coordinatorDir.resolve("ca"), "e2e", false, Clock.systemUTC());
-    TlsFiles tls = ca.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"), Duration.ofDays(1),
-        coordinatorDir.resolve("tls"));
-    new IssuedCertificates(coordinatorDir.resolve("ca")).record(EnrolmentTls.readCertificate(tls.certificate()));
-    return new Coordinator(new CoordinatorConfig(coordinatorDir, "127.0.0.1", 0, 0, tls), spec, initial, progress)
-        .start();
+    if (ca == null) {
+      ca = CertificateAuthority.create(coordinatorDir.resolve("ca"), "e2e", false, Clock.systemUTC());
+      tls = ca.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"), Duration.ofDays(1),
+          coordinatorDir.resolve("tls"));
+      new IssuedCertificates(coordinatorDir.resolve("ca")).record(EnrolmentTls.readCertificate(tls.certificate()));
+    }
+    return new CoordinatorConfig(coordinatorDir, "127.0.0.1", port, 0, tls);
+  }
+
+  /** A training lead's credential folder, as 'hanse ca issue-admin --role lead' writes it. */
+  Path leadCredential(String name) {
+    Path folder = dir.resolve("lead-" + name);
+    TlsFiles files = ca.issue(NodeIdentity.lead(name), List.of(), Duration.ofDays(1), folder);
+    new IssuedCertificates(dir.resolve("coordinator/ca")).record(EnrolmentTls.readCertificate(files.certificate()));
+    return folder;
   }
 
   /** Each site enrols with its own invitation, then its agent starts; sites in attacks misbehave. */
   void enrolAndStartAgents(Coordinator coordinator, List<String> sites, Map<String, Attack> attacks) {
+    enrolAndStartAgents(coordinator, sites, attacks, true);
+  }
+
+  /** As above; agents that do not exit when a job finishes stay for the next job or a restarted coordinator. */
+  void enrolAndStartAgents(Coordinator coordinator, List<String> sites, Map<String, Attack> attacks,
+      boolean exitWhenFinished) {
     for (String site : sites) {
       String token = coordinator.consortium().invite(new SiteId(site), Duration.ofMinutes(5), "test");
       assertEquals(new SiteId(site), Enrolment.enroll("127.0.0.1:" + coordinator.enrolPort(), token, dir.resolve(site)));
       SiteAgent agent = new SiteAgent(new AgentConfig(dir.resolve(site), "127.0.0.1:" + coordinator.port(),
           new SiteCredentials(dir.resolve(site + "/tls")), Device.CPU, 1, Optional.empty(), SYNTHETIC_CHARACTERS,
-          2048, true, attacks.getOrDefault(site, Attack.none())));
+          2048, exitWhenFinished, attacks.getOrDefault(site, Attack.none())));
       agents.add(agent);
       threads.add(Thread.ofPlatform().name("agent-" + site).start(agent));
     }

@@ -2,8 +2,6 @@ package eu.hanse.launcher;
 
 import eu.hanse.protocol.HanseErrors;
 import eu.hanse.protocol.v1.AdminGrpc;
-import eu.hanse.protocol.v1.ControlJobRequest;
-import eu.hanse.protocol.v1.JobStatusRequest;
 import eu.hanse.protocol.v1.RevokeSiteRequest;
 import eu.hanse.security.TlsContexts;
 import eu.hanse.security.TlsFiles;
@@ -19,11 +17,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "admin", mixinStandardHelpOptions = true,
-    description = "Talks to a running coordinator's admin interface with an operator's or a training lead's "
-        + "certificate (see 'hanse ca issue-admin'). Operators read status and revoke sites; leads read status "
-        + "and pause, resume or cancel the job.",
-    subcommands = {AdminCommand.Status.class, AdminCommand.Revoke.class, AdminCommand.Pause.class,
-        AdminCommand.Resume.class, AdminCommand.Cancel.class})
+    description = "An operator's commands on a running coordinator, with an operator's certificate (see 'hanse ca "
+        + "issue-admin'): revoke a site. Jobs are 'hanse job'.",
+    subcommands = {AdminCommand.Revoke.class})
 final class AdminCommand extends CommandGroup {
 
   /** Where the coordinator is and whose certificate to call it with. */
@@ -48,17 +44,6 @@ final class AdminCommand extends CommandGroup {
     }
   }
 
-  @Command(name = "status", mixinStandardHelpOptions = true, description = "Prints the job's status as JSON.")
-  static final class Status implements Callable<Integer> {
-    @Mixin Connection connection = new Connection();
-
-    @Override
-    public Integer call() {
-      System.out.println(connection.call(stub -> stub.getJobStatus(JobStatusRequest.getDefaultInstance())).getJson());
-      return 0;
-    }
-  }
-
   @Command(name = "revoke", mixinStandardHelpOptions = true,
       description = "Revokes site NAME at once (operators only).")
   static final class Revoke implements Callable<Integer> {
@@ -76,45 +61,6 @@ final class AdminCommand extends CommandGroup {
       var reply = connection.call(stub -> stub.revokeSite(RevokeSiteRequest.newBuilder().setSite(site).setReason(reason).build()));
       System.out.println("site " + site + " revoked: certificates " + String.join(", ", reply.getSerialsList()));
       return 0;
-    }
-  }
-
-  abstract static class JobControl implements Callable<Integer> {
-    @Mixin Connection connection = new Connection();
-
-    abstract ControlJobRequest.Action action();
-
-    @Override
-    public Integer call() {
-      System.out.println(connection.call(stub -> stub.controlJob(ControlJobRequest.newBuilder().setAction(action()).build()))
-          .getJson());
-      return 0;
-    }
-  }
-
-  @Command(name = "pause", mixinStandardHelpOptions = true,
-      description = "Pauses the job after the round under way (training leads only).")
-  static final class Pause extends JobControl {
-    @Override
-    ControlJobRequest.Action action() {
-      return ControlJobRequest.Action.PAUSE;
-    }
-  }
-
-  @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resumes a paused job (training leads only).")
-  static final class Resume extends JobControl {
-    @Override
-    ControlJobRequest.Action action() {
-      return ControlJobRequest.Action.RESUME;
-    }
-  }
-
-  @Command(name = "cancel", mixinStandardHelpOptions = true,
-      description = "Cancels the job after the round under way (training leads only).")
-  static final class Cancel extends JobControl {
-    @Override
-    ControlJobRequest.Action action() {
-      return ControlJobRequest.Action.CANCEL;
     }
   }
 }

@@ -1,22 +1,33 @@
 package eu.hanse.launcher;
 
-import eu.hanse.agent.trainer.CharModel;
 import eu.hanse.coordinator.Coordinator;
 import eu.hanse.coordinator.CoordinatorConfig;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
+import eu.hanse.coordinator.jobfile.JobDefinition;
+import eu.hanse.coordinator.jobfile.JobFileWriter;
 import eu.hanse.security.TlsFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Spec;
 
 @Command(name = "coordinator", mixinStandardHelpOptions = true,
-    description = "Runs a coordinator: listens for site agents over mutual TLS and runs one training job of the built-in character model. Its certificate, key and the consortium CA are read from DATA-DIR/tls (see 'hanse ca init'). Checkpoints go to DATA-DIR/checkpoints, the job's status to DATA-DIR/jobs/JOB/status.json. Exits when the job has finished.")
+    description = "Runs a coordinator: listens for site agents over mutual TLS and runs training jobs of the built-in "
+        + "character model, several at once. Its certificate, key and the consortium CA are read from DATA-DIR/tls "
+        + "(see 'hanse ca init'). Its state (jobs, rounds, accepted updates, checkpoint lineage) is kept in "
+        + "DATA-DIR/state.db, checkpoints in DATA-DIR/checkpoints; started again on the same directory it resumes "
+        + "every job. Jobs come from --job-file, from the job options below (when any is given), or later from "
+        + "'hanse job submit'.")
 final class CoordinatorCommand implements Callable<Integer> {
   /** Name of the file, in the data directory, where a started coordinator writes HOST:PORT. */
   static final String ADDRESS_FILE = "coordinator.address";
@@ -24,7 +35,7 @@ final class CoordinatorCommand implements Callable<Integer> {
   static final String ENROL_ADDRESS_FILE = "coordinator.enrol-address";
 
   @Option(names = "--data-dir", required = true, paramLabel = "DIR",
-      description = "The coordinator's directory: tls/, checkpoints, spooled updates, job status.")
+      description = "The coordinator's directory: tls/, state.db, checkpoints, spooled updates, job status.")
   Path dataDir;
 
   @Option(names = "--listen", defaultValue = "127.0.0.1:7443", paramLabel = "HOST:PORT",
@@ -37,9 +48,21 @@ final class CoordinatorCommand implements Callable<Integer> {
           + "token authenticates them); 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int enrolPort;
 
+  @Option(names = "--job-file", paramLabel = "FILE",
+      description = "Submit this job file (YAML, docs/jobs.md) at start; repeatable. A job the directory has "
+          + "already is resumed, not submitted again.")
+  List<Path> jobFiles = new ArrayList<>();
+
+  @Option(names = "--exit-when-done",
+      description = "Exit once every job has finished (exit 0) or failed or been cancelled (exit 1), instead of "
+          + "serving until stopped.")
+  boolean exitWhenDone;
+
   @Mixin JobOptions job = new JobOptions();
 
   @Mixin ModelOptions model = new ModelOptions();
+
+  @Spec CommandSpec command;
 
   @Option(names = "--parent-pid", hidden = true, description = "Exit when this process exits (used by the demo).")
   Long parentPid;
@@ -48,24 +71,44 @@ final class CoordinatorCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     ParentWatch.start(parentPid);
     HostPort address = HostPort.parse(listen);
-    JobSpec spec = job.spec();
     CoordinatorConfig config = new CoordinatorConfig(dataDir, address.host(), address.port(), enrolPort,
         TlsFiles.in(dataDir.resolve("tls")));
-    try (Coordinator coordinator = new Coordinator(config, spec, CharModel.initialize(model.config(), spec.seed()),
-        System.out)) {
+    try (Coordinator coordinator = new Coordinator(config, new CharModels(), System.out)) {
+      for (Path file : jobFiles) {
+        coordinator.submit(coordinator.jobFiles().read(file), "coordinator command line");
+      }
+      if (jobOptionsGiven()) {
+        JobSpec spec = job.spec();
+        coordinator.submit(new JobDefinition(spec, model.shape(), JobFileWriter.write(spec, model.shape())),
+            "coordinator command line");
+      }
       coordinator.start();
       String bound = address.host() + ":" + coordinator.port();
       String enrol = address.host() + ":" + coordinator.enrolPort();
       Files.writeString(dataDir.resolve(ENROL_ADDRESS_FILE), enrol + "\n", StandardCharsets.UTF_8);
       Files.writeString(dataDir.resolve(ADDRESS_FILE), bound + "\n", StandardCharsets.UTF_8);
-      System.out.println("coordinator listening on " + bound + " (mutual TLS), enrolment on " + enrol + "; job "
-          + spec.id() + " starts when " + spec.startSites() + " site" + (spec.startSites() == 1 ? " is" : "s are")
-          + " online");
+      List<JobStatus> jobs = coordinator.jobs();
+      System.out.println("coordinator listening on " + bound + " (mutual TLS), enrolment on " + enrol + "; "
+          + (jobs.isEmpty() ? "no jobs yet ('hanse job submit FILE' adds one)"
+              : "jobs: " + String.join(", ", jobs.stream().map(j -> j.job() + " (" + j.state().toLowerCase(
+                  java.util.Locale.ROOT) + ", " + j.roundsCompleted() + "/" + j.roundsPlanned() + " rounds)").toList())));
       Runtime.getRuntime().addShutdownHook(new Thread(coordinator::close));
-      while (!coordinator.awaitJob(Duration.ofHours(1))) {
-        // A job may run for days; keep waiting.
+      if (!exitWhenDone) {
+        Thread.currentThread().join(); // Serves until stopped; Ctrl-C runs the shutdown hook.
       }
-      return coordinator.status().state().equals(JobStatus.FINISHED) ? 0 : 1;
+      while (!coordinator.awaitJob(Duration.ofHours(1))) {
+        // A job may run for weeks; keep waiting.
+      }
+      return coordinator.jobs().stream().allMatch(j -> j.state().equals(JobStatus.FINISHED)) ? 0 : 1;
     }
+  }
+
+  /** Whether any job or model option was given: then they describe a job to run. */
+  private boolean jobOptionsGiven() {
+    ParseResult parsed = command.commandLine().getParseResult();
+    return command.mixins().entrySet().stream()
+        .filter(mixin -> mixin.getKey().equals("job") || mixin.getKey().equals("model"))
+        .flatMap(mixin -> mixin.getValue().options().stream())
+        .anyMatch(parsed::hasMatchedOption);
   }
 }

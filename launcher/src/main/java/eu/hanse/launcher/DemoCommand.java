@@ -123,7 +123,7 @@ final class DemoCommand implements Callable<Integer> {
     JobStatus status;
     try (ChildProcesses children = new ChildProcesses()) {
       List<String> coordinatorArgs = new ArrayList<>(List.of("coordinator", "--data-dir", coordinatorDir.toString(),
-          "--listen", "127.0.0.1:0", "--enrol-port", "0"));
+          "--listen", "127.0.0.1:0", "--enrol-port", "0", "--exit-when-done"));
       coordinatorArgs.addAll(job.asArguments());
       coordinatorArgs.addAll(model.asArguments());
       Process coordinator = children.startEchoing(coordinatorArgs, logs.resolve("coordinator.log"), out);

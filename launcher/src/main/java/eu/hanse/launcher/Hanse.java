@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         AgentCommand.class,
         CaCommand.class,
         SiteCommand.class,
+        JobCommand.class,
         AdminCommand.class,
         AuditCommand.class,
         BenchCommand.class,
@@ -31,7 +32,8 @@ public final class Hanse implements Runnable {
     CommandLine commandLine = new CommandLine(new Hanse());
     commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof IllegalArgumentException || e instanceof IllegalStateException
-          || e instanceof java.io.UncheckedIOException) {
+          || e instanceof java.io.UncheckedIOException || e instanceof eu.hanse.coordinator.jobfile.JobFileException
+          || e instanceof java.nio.file.NoSuchFileException) {
         cmd.getErr().println("hanse: " + e.getMessage());
         return 2;
       }

@@ -1,6 +1,5 @@
 package eu.hanse.launcher;
 
-import eu.hanse.agent.data.Vocabulary;
 import eu.hanse.agent.trainer.CharModelConfig;
 import picocli.CommandLine.Option;
 
@@ -20,7 +19,11 @@ final class ModelOptions {
   int hidden;
 
   CharModelConfig config() {
-    return new CharModelConfig(Vocabulary.SIZE, context, embed, hidden);
+    return CharModels.config(shape());
+  }
+
+  eu.hanse.coordinator.ModelShape shape() {
+    return new eu.hanse.coordinator.ModelShape(context, embed, hidden);
   }
 
   /** The same options as arguments, to pass to a child process. */

@@ -62,8 +62,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private volatile Link link;
   private volatile boolean closed;
   private volatile JobFinished finished;
-  /** What the codec dropped from the last update, sent with the next (error feedback); null for fp32. */
-  private float[] residual;
+  /** Per job, what the codec dropped from the last update, sent with the next (error feedback). */
+  private final java.util.Map<String, float[]> residuals = new java.util.HashMap<>();
 
   public SiteAgent(AgentConfig config) {
     this.config = config;
@@ -236,20 +236,22 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   }
 
   /**
-   * Error feedback: adds to {@code delta} what the codec dropped from the previous update, and
+   * Error feedback: adds to {@code delta} what the codec dropped from the job's previous update, and
    * returns the array that receives what it drops from this one; null for fp32, which drops nothing.
    */
-  private float[] errorFeedback(UpdateCodec codec, float[] delta) {
+  private float[] errorFeedback(String job, UpdateCodec codec, float[] delta) {
     if (codec.kind() == UpdateCodec.Kind.FP32) {
-      residual = null;
+      residuals.remove(job);
       return null;
     }
+    float[] residual = residuals.get(job);
     if (residual != null && residual.length == delta.length) {
       for (int i = 0; i < delta.length; i++) {
         delta[i] += residual[i];
       }
     } else {
       residual = new float[delta.length];
+      residuals.put(job, residual);
     }
     return residual;
   }
@@ -263,7 +265,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         task.getTrainer().getProximalMu());
     float[] delta = FlatView.difference(global, result.model());
     UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
-    float[] residual = errorFeedback(codec, delta);
+    float[] residual = errorFeedback(task.getJobId(), codec, delta);
     if (config.attack().kind() != Attack.Kind.NONE) {
       config.attack().apply(delta, seed);
       log.warn("round {}: sending a malicious update ({}) instead of the trained one", task.getRound(),

@@ -1,0 +1,25 @@
+package eu.hanse.launcher;
+
+import eu.hanse.agent.data.Vocabulary;
+import eu.hanse.agent.trainer.CharModel;
+import eu.hanse.agent.trainer.CharModelConfig;
+import eu.hanse.aggregation.ModelState;
+import eu.hanse.coordinator.ModelFactory;
+import eu.hanse.coordinator.ModelShape;
+
+/** The coordinator's initial models: the built-in character model, in the shape a job names. */
+final class CharModels implements ModelFactory {
+  @Override
+  public void check(ModelShape shape) {
+    config(shape);
+  }
+
+  @Override
+  public ModelState create(ModelShape shape, long seed) {
+    return CharModel.initialize(config(shape), seed);
+  }
+
+  static CharModelConfig config(ModelShape shape) {
+    return new CharModelConfig(Vocabulary.SIZE, shape.context(), shape.embed(), shape.hidden());
+  }
+}

@@ -1,0 +1,200 @@
+package eu.hanse.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import eu.hanse.agent.data.Vocabulary;
+import eu.hanse.agent.trainer.CharModel;
+import eu.hanse.agent.trainer.CharModelConfig;
+import eu.hanse.aggregation.ModelState;
+import eu.hanse.aggregation.Safetensors;
+import eu.hanse.coordinator.Coordinator;
+import eu.hanse.coordinator.JobStatus;
+import eu.hanse.coordinator.ModelFactory;
+import eu.hanse.coordinator.ModelShape;
+import eu.hanse.coordinator.RoundRecord;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A training lead's jobs on one coordinator: job files submitted, listed, shown, paused and resumed
+ * with the 'hanse job' commands (separate processes, mutual TLS with a lead's certificate), two
+ * jobs running at once, and a coordinator stopped mid-job that resumes it on its data directory.
+ */
+class JobsIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final List<String> SITES = List.of("jupiter", "leonardo");
+  private static final ModelFactory MODELS = new ModelFactory() {
+    @Override
+    public void check(ModelShape shape) {
+      config(shape);
+    }
+
+    @Override
+    public ModelState create(ModelShape shape, long seed) {
+      return CharModel.initialize(config(shape), seed);
+    }
+
+    private CharModelConfig config(ModelShape shape) {
+      return new CharModelConfig(Vocabulary.SIZE, shape.context(), shape.embed(), shape.hidden());
+    }
+  };
+
+  @TempDir Path dir;
+
+  private static String jobFile(String id, int rounds) {
+    return """
+        job: %s
+        rounds: %d
+        model:
+          context: 4
+          embed: 8
+          hidden: 32
+        local-work:
+          steps: 20
+        quorum:
+          min-sites: 2
+        round:
+          deadline: 2m
+        """.formatted(id, rounds);
+  }
+
+  @Test
+  void aLeadRunsTwoJobsAtOnceAndPausesAndResumesOne() throws Exception {
+    ByteArrayOutputStream progress = new ByteArrayOutputStream();
+    try (TestFederation federation = new TestFederation(dir, new PrintStream(progress, true));
+        Coordinator coordinator = federation.startCoordinator(MODELS, 0)) {
+      Path lead = federation.leadCredential("lead");
+      String address = "127.0.0.1:" + coordinator.port();
+      Path first = Files.writeString(dir.resolve("first.yaml"), jobFile("first", 3));
+      Path second = Files.writeString(dir.resolve("second.yaml"), jobFile("second", 2));
+      Path bad = Files.writeString(dir.resolve("bad.yaml"), "job: third\nrounds: 2\nquorum:\n  min-sites: 0\n");
+
+      Cli submitted = hanse("job", "submit", first.toString(), "--coordinator", address, "--credential", lead.toString());
+      assertEquals(0, submitted.exit(), submitted.err());
+      assertTrue(submitted.out().contains("job first submitted"), submitted.out());
+      Cli refused = hanse("job", "submit", bad.toString(), "--coordinator", address, "--credential", lead.toString());
+      assertEquals(2, refused.exit());
+      assertTrue(refused.err().contains(bad + ":4: 'min-sites' must be at least 1"), refused.err());
+      assertEquals(0, hanse("job", "submit", second.toString(), "--coordinator", address, "--credential",
+          lead.toString()).exit());
+      Cli paused = hanse("job", "pause", "second", "--coordinator", address, "--credential", lead.toString());
+      assertTrue(paused.out().contains("job second: PAUSED"), paused.out() + paused.err());
+
+      federation.enrolAndStartAgents(coordinator, SITES, Map.of(), false);
+      awaitState(coordinator, "first", JobStatus.FINISHED);
+      assertEquals(JobStatus.PAUSED, coordinator.status("second").orElseThrow().state(),
+          "a paused job opens no round while another job runs");
+      Cli list = hanse("job", "list", "--coordinator", address, "--credential", lead.toString());
+      assertTrue(list.out().matches("(?s).*first\\s+FINISHED\\s+3/3.*second\\s+PAUSED\\s+0/2.*"), list.out());
+      assertEquals(0, hanse("job", "resume", "second", "--coordinator", address, "--credential", lead.toString())
+          .exit());
+      awaitState(coordinator, "second", JobStatus.FINISHED);
+
+      Cli status = hanse("job", "status", "first", "--json", "--coordinator", address, "--credential",
+          lead.toString());
+      JsonNode json = JSON.readTree(status.out());
+      assertEquals("FINISHED", json.get("state").asText());
+      assertEquals(3, json.get("roundsCompleted").asInt());
+      for (int r = 0; r < 3; r++) {
+        JsonNode round = json.get("rounds").get(r);
+        assertEquals(r + 1, round.get("round").asInt());
+        assertEquals("COMMITTED", round.get("state").asText());
+        assertEquals(SITES, JSON.convertValue(round.get("acceptedSites"), List.class));
+        assertEquals(0, round.get("refusedSites").size());
+        assertEquals(64, round.get("checkpoint").asText().length());
+      }
+      Cli unknown = hanse("job", "status", "fourth", "--coordinator", address, "--credential", lead.toString());
+      assertEquals(2, unknown.exit());
+      assertTrue(unknown.err().contains("no job 'fourth' here"), unknown.err());
+      assertLineage(coordinator.status("second").orElseThrow(), 2);
+    }
+  }
+
+  @Test
+  void aCoordinatorStoppedMidJobResumesItOnItsDataDirectory() throws Exception {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = socket.getLocalPort();
+    }
+    ByteArrayOutputStream progress = new ByteArrayOutputStream();
+    try (TestFederation federation = new TestFederation(dir, new PrintStream(progress, true))) {
+      Coordinator first = federation.startCoordinator(MODELS, port);
+      first.submit(first.jobFiles().parse("job.yaml", jobFile("long", 5).getBytes(StandardCharsets.UTF_8)), "test");
+      federation.enrolAndStartAgents(first, SITES, Map.of(), false);
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+      while (first.status("long").orElseThrow().roundsCompleted() < 2 && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      first.close();
+      int before = first.status("long").orElseThrow().roundsCompleted();
+      assertTrue(before >= 2 && before < 5, "stopped after " + before + " rounds");
+
+      try (Coordinator second = federation.startCoordinator(MODELS, port)) {
+        assertEquals(before, second.status("long").orElseThrow().roundsCompleted(), "the state keeps every round");
+        awaitState(second, "long", JobStatus.FINISHED);
+        assertLineage(second.status("long").orElseThrow(), 5);
+        assertTrue(progress.toString().contains("job long resumes after round " + before), progress.toString());
+      }
+    }
+  }
+
+  /** Rounds 1..n, each checkpoint naming its round and the one before as its parent, no update twice. */
+  private static void assertLineage(JobStatus status, int rounds) throws IOException {
+    assertEquals(rounds, status.rounds().size());
+    String parent = Safetensors.read(Path.of(status.initialCheckpoint())).metadata().get("hanse.round");
+    assertEquals("0", parent);
+    String previous = Path.of(status.initialCheckpoint()).getFileName().toString().replace(".safetensors", "");
+    Set<String> updates = new HashSet<>();
+    for (int r = 0; r < rounds; r++) {
+      RoundRecord round = status.rounds().get(r);
+      assertEquals(r + 1, round.round(), "round numbers are continuous");
+      Map<String, String> metadata = Safetensors.read(Path.of(round.checkpointPath())).metadata();
+      assertEquals(Long.toString(r + 1), metadata.get("hanse.round"));
+      assertEquals(previous, metadata.get("hanse.parent"), "round " + (r + 1) + "'s parent");
+      assertNotEquals(previous, round.checkpoint());
+      previous = round.checkpoint();
+      updates.addAll(round.acceptedSites().stream().map(site -> site + "@" + round.round()).toList());
+    }
+    assertEquals(rounds * SITES.size(), updates.size());
+  }
+
+  private static void awaitState(Coordinator coordinator, String job, String state) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+    while (!coordinator.status(job).orElseThrow().state().equals(state) && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertEquals(state, coordinator.status(job).orElseThrow().state(), coordinator.status(job).toString());
+  }
+
+  record Cli(int exit, String out, String err) {}
+
+  /** Runs 'hanse ARGS' in a process of its own. */
+  private Cli hanse(String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+        "-cp", System.getProperty("java.class.path"), "eu.hanse.launcher.Hanse"));
+    command.addAll(List.of(args));
+    Path out = Files.createTempFile(dir, "cli", ".out");
+    Path err = Files.createTempFile(dir, "cli", ".err");
+    Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    assertTrue(process.waitFor(60, TimeUnit.SECONDS), "hanse " + String.join(" ", args) + " did not end");
+    return new Cli(process.exitValue(), Files.readString(out), Files.readString(err));
+  }
+}
