@@ -6,16 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import eu.hanse.agent.data.Vocabulary;
-import eu.hanse.agent.trainer.CharModel;
-import eu.hanse.agent.trainer.CharModelConfig;
-import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.Safetensors;
 import eu.hanse.coordinator.Coordinator;
 import eu.hanse.coordinator.JobStatus;
 import eu.hanse.coordinator.ModelFactory;
-import eu.hanse.coordinator.ModelShape;
 import eu.hanse.coordinator.RoundRecord;
+import eu.hanse.launcher.CharModels;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -41,21 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
 class JobsIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final List<String> SITES = List.of("jupiter", "leonardo");
-  private static final ModelFactory MODELS = new ModelFactory() {
-    @Override
-    public void check(ModelShape shape) {
-      config(shape);
-    }
-
-    @Override
-    public ModelState create(ModelShape shape, long seed) {
-      return CharModel.initialize(config(shape), seed);
-    }
-
-    private CharModelConfig config(ModelShape shape) {
-      return new CharModelConfig(Vocabulary.SIZE, shape.context(), shape.embed(), shape.hidden());
-    }
-  };
+  private static final ModelFactory MODELS = new CharModels();
 
   @TempDir Path dir;
 

@@ -59,6 +59,7 @@ final class GrpcAgentLink implements AgentLink {
         .setSeed(seed)
         .setMaxChunkBytes(job.maxChunkBytes())
         .setCodec(job.codec().describe())
+        .setTimeBudgetMillis(job.schedule().localTime() == null ? 0 : job.schedule().localTime().toMillis())
         .build();
     send(Instruction.newBuilder().setTrain(task).build());
   }

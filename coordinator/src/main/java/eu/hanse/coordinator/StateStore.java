@@ -67,19 +67,22 @@ final class StateStore implements AutoCloseable {
   }
 
   private void migrate() throws SQLException {
+    int version;
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery("PRAGMA user_version")) {
+      version = result.getInt(1);
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new IllegalStateException(file + " was written by a newer Hanse (schema " + version
+          + "; this one reads up to " + SCHEMA_VERSION + ")");
+    }
+    if (version < SCHEMA_VERSION) {
+      inTransaction(this::createSchema);
+    }
+  }
+
+  private void createSchema() throws SQLException {
     try (Statement statement = connection.createStatement()) {
-      int version;
-      try (ResultSet result = statement.executeQuery("PRAGMA user_version")) {
-        version = result.getInt(1);
-      }
-      if (version > SCHEMA_VERSION) {
-        throw new IllegalStateException(file + " was written by a newer Hanse (schema " + version
-            + "; this one reads up to " + SCHEMA_VERSION + ")");
-      }
-      if (version == SCHEMA_VERSION) {
-        return;
-      }
-      connection.setAutoCommit(false);
       statement.execute("""
           CREATE TABLE jobs (
             id TEXT PRIMARY KEY, definition TEXT NOT NULL, state TEXT NOT NULL, paused INTEGER NOT NULL DEFAULT 0,
@@ -104,12 +107,6 @@ final class StateStore implements AutoCloseable {
             job TEXT NOT NULL REFERENCES jobs(id), site TEXT NOT NULL, nonce TEXT NOT NULL,
             PRIMARY KEY (job, site, nonce))""");
       statement.execute("PRAGMA user_version=" + SCHEMA_VERSION);
-      connection.commit();
-    } catch (SQLException | RuntimeException e) {
-      connection.rollback();
-      throw e;
-    } finally {
-      connection.setAutoCommit(true);
     }
   }
 

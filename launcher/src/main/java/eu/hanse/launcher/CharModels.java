@@ -8,7 +8,7 @@ import eu.hanse.coordinator.ModelFactory;
 import eu.hanse.coordinator.ModelShape;
 
 /** The coordinator's initial models: the built-in character model, in the shape a job names. */
-final class CharModels implements ModelFactory {
+public final class CharModels implements ModelFactory {
   @Override
   public void check(ModelShape shape) {
     config(shape);

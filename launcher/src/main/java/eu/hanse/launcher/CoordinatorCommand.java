@@ -5,6 +5,7 @@ import eu.hanse.coordinator.CoordinatorConfig;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
 import eu.hanse.coordinator.jobfile.JobDefinition;
+import eu.hanse.coordinator.jobfile.JobFile;
 import eu.hanse.coordinator.jobfile.JobFileWriter;
 import eu.hanse.security.TlsFiles;
 import java.nio.charset.StandardCharsets;
@@ -73,14 +74,19 @@ final class CoordinatorCommand implements Callable<Integer> {
     HostPort address = HostPort.parse(listen);
     CoordinatorConfig config = new CoordinatorConfig(dataDir, address.host(), address.port(), enrolPort,
         TlsFiles.in(dataDir.resolve("tls")));
+    // Every job is checked before anything starts: a bad file or option changes nothing.
+    List<JobDefinition> definitions = new ArrayList<>();
+    for (Path file : jobFiles) {
+      definitions.add(new JobFile(new CharModels()).read(file));
+    }
+    if (jobOptionsGiven()) {
+      JobSpec spec = job.spec();
+      model.config();
+      definitions.add(new JobDefinition(spec, model.shape(), JobFileWriter.write(spec, model.shape())));
+    }
     try (Coordinator coordinator = new Coordinator(config, new CharModels(), System.out)) {
-      for (Path file : jobFiles) {
-        coordinator.submit(coordinator.jobFiles().read(file), "coordinator command line");
-      }
-      if (jobOptionsGiven()) {
-        JobSpec spec = job.spec();
-        coordinator.submit(new JobDefinition(spec, model.shape(), JobFileWriter.write(spec, model.shape())),
-            "coordinator command line");
+      for (JobDefinition definition : definitions) {
+        coordinator.submit(definition, "coordinator command line");
       }
       coordinator.start();
       String bound = address.host() + ":" + coordinator.port();

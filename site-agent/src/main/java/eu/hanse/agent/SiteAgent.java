@@ -262,7 +262,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     long seed = task.getSeed() ^ siteSeed(site.name());
     TrainResult result = trainer.train(global, task.getLocalSteps(), task.getTrainer().getBatchSize(),
         task.getTrainer().getLearningRate(), task.getTrainer().getWeightDecay(), seed,
-        task.getTrainer().getProximalMu());
+        task.getTrainer().getProximalMu(),
+        task.getTimeBudgetMillis() > 0 ? java.time.Duration.ofMillis(task.getTimeBudgetMillis()) : null);
     float[] delta = FlatView.difference(global, result.model());
     UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
     float[] residual = errorFeedback(task.getJobId(), codec, delta);

@@ -57,7 +57,18 @@ public final class LocalTrainer {
    */
   public TrainResult train(ModelState start, int steps, int batch, double learningRate, double weightDecay, long seed,
       double proximalMu) {
+    return train(start, steps, batch, learningRate, weightDecay, seed, proximalMu, null);
+  }
+
+  /**
+   * As above, and with a time budget (when not null) instead of a number of steps: steps run until
+   * the budget is spent, at least one; the result says how many ran.
+   */
+  public TrainResult train(ModelState start, int steps, int batch, double learningRate, double weightDecay, long seed,
+      double proximalMu, java.time.Duration timeBudget) {
     long begin = System.nanoTime();
+    long end = timeBudget == null ? Long.MAX_VALUE : begin + timeBudget.toNanos();
+    int maxSteps = timeBudget == null ? steps : Integer.MAX_VALUE;
     CharModelConfig config = CharModel.configOf(start);
     CharModel model = model(config, batch);
     int[] text = data.train();
@@ -75,7 +86,8 @@ public final class LocalTrainer {
     Random random = new Random(seed);
     int[] positions = new int[batch];
     double lossSum = 0;
-    for (int s = 0; s < steps; s++) {
+    int done = 0;
+    for (; done < maxSteps && (done == 0 || System.nanoTime() < end); done++) {
       for (int r = 0; r < batch; r++) {
         positions[r] = config.context() + random.nextInt(text.length - config.context());
       }
@@ -98,7 +110,7 @@ public final class LocalTrainer {
             decays ? (float) weightDecay : 0f);
       }
     }
-    return new TrainResult(params, steps == 0 ? Double.NaN : lossSum / steps, steps, (System.nanoTime() - begin) / 1e9);
+    return new TrainResult(params, done == 0 ? Double.NaN : lossSum / done, done, (System.nanoTime() - begin) / 1e9);
   }
 
   /** The model's mean loss on this site's held-out text. */

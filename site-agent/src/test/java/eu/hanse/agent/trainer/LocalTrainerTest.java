@@ -108,6 +108,19 @@ class LocalTrainerTest {
         "distance from the start: " + plainDistance + " without the term, " + proxDistance + " with mu 10");
   }
 
+  /** With a time budget the steps run until it is spent, whatever the step count says. */
+  @Test
+  void aTimeBudgetRunsStepsUntilItIsSpent() {
+    ModelState start = CharModel.initialize(SMALL, 11);
+    TrainResult result = trainer(jupiter).train(start, 1, BATCH, LR, WEIGHT_DECAY, 12, 0,
+        java.time.Duration.ofMillis(300));
+    assertTrue(result.steps() > 1, "only " + result.steps() + " steps in 300 ms; the step count is not the limit");
+    assertTrue(result.seconds() >= 0.3, "stopped after " + result.seconds() + " s, before the budget was spent");
+    assertTrue(Double.isFinite(result.meanLoss()));
+    TrainResult tiny = trainer(jupiter).train(start, 50, BATCH, LR, WEIGHT_DECAY, 12, 0, java.time.Duration.ofNanos(1));
+    assertEquals(1, tiny.steps(), "a spent budget still runs one step");
+  }
+
   private static double distance(ModelState a, ModelState b) {
     float[] difference = FlatView.difference(a, b);
     double sum = 0;
