@@ -1,19 +1,15 @@
 package eu.hanse.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import eu.hanse.aggregation.Safetensors;
 import eu.hanse.coordinator.Coordinator;
 import eu.hanse.coordinator.JobStatus;
 import eu.hanse.coordinator.ModelFactory;
-import eu.hanse.coordinator.RoundRecord;
 import eu.hanse.launcher.CharModels;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -21,10 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,7 +100,7 @@ class JobsIT {
       Cli unknown = hanse("job", "status", "fourth", "--coordinator", address, "--credential", lead.toString());
       assertEquals(2, unknown.exit());
       assertTrue(unknown.err().contains("no job 'fourth' here"), unknown.err());
-      assertLineage(coordinator.status("second").orElseThrow(), 2);
+      TestFederation.assertLineage(coordinator.status("second").orElseThrow(), 2, SITES);
     }
   }
 
@@ -132,30 +126,10 @@ class JobsIT {
       try (Coordinator second = federation.startCoordinator(MODELS, port)) {
         assertEquals(before, second.status("long").orElseThrow().roundsCompleted(), "the state keeps every round");
         awaitState(second, "long", JobStatus.FINISHED);
-        assertLineage(second.status("long").orElseThrow(), 5);
+        TestFederation.assertLineage(second.status("long").orElseThrow(), 5, SITES);
         assertTrue(progress.toString().contains("job long resumes after round " + before), progress.toString());
       }
     }
-  }
-
-  /** Rounds 1..n, each checkpoint naming its round and the one before as its parent, no update twice. */
-  private static void assertLineage(JobStatus status, int rounds) throws IOException {
-    assertEquals(rounds, status.rounds().size());
-    String parent = Safetensors.read(Path.of(status.initialCheckpoint())).metadata().get("hanse.round");
-    assertEquals("0", parent);
-    String previous = Path.of(status.initialCheckpoint()).getFileName().toString().replace(".safetensors", "");
-    Set<String> updates = new HashSet<>();
-    for (int r = 0; r < rounds; r++) {
-      RoundRecord round = status.rounds().get(r);
-      assertEquals(r + 1, round.round(), "round numbers are continuous");
-      Map<String, String> metadata = Safetensors.read(Path.of(round.checkpointPath())).metadata();
-      assertEquals(Long.toString(r + 1), metadata.get("hanse.round"));
-      assertEquals(previous, metadata.get("hanse.parent"), "round " + (r + 1) + "'s parent");
-      assertNotEquals(previous, round.checkpoint());
-      previous = round.checkpoint();
-      updates.addAll(round.acceptedSites().stream().map(site -> site + "@" + round.round()).toList());
-    }
-    assertEquals(rounds * SITES.size(), updates.size());
   }
 
   private static void awaitState(Coordinator coordinator, String job, String state) throws InterruptedException {

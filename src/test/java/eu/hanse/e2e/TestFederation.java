@@ -13,6 +13,9 @@ import eu.hanse.coordinator.Coordinator;
 import eu.hanse.coordinator.CoordinatorConfig;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
+import eu.hanse.coordinator.RoundRecord;
+import eu.hanse.aggregation.Safetensors;
+import eu.hanse.security.Digests;
 import eu.hanse.coordinator.ModelFactory;
 import eu.hanse.kernels.Device;
 import eu.hanse.security.CertificateAuthority;
@@ -65,12 +68,37 @@ final class TestFederation implements AutoCloseable {
   private CoordinatorConfig config(int port) {
     Path coordinatorDir = dir.resolve("coordinator");
     if (ca == null) {
-      ca = CertificateAuthority.create(coordinatorDir.resolve("ca"), "e2e", false, Clock.systemUTC());
-      tls = ca.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"), Duration.ofDays(1),
-          coordinatorDir.resolve("tls"));
-      new IssuedCertificates(coordinatorDir.resolve("ca")).record(EnrolmentTls.readCertificate(tls.certificate()));
+      ca = createCa(coordinatorDir);
+      tls = TlsFiles.in(coordinatorDir.resolve("tls"));
     }
     return new CoordinatorConfig(coordinatorDir, "127.0.0.1", port, 0, tls);
+  }
+
+  /** A throw-away consortium CA in {@code coordinatorDir}, and the coordinator's certificate in its tls/. */
+  static CertificateAuthority createCa(Path coordinatorDir) {
+    CertificateAuthority authority = CertificateAuthority.create(coordinatorDir.resolve("ca"), "e2e", false,
+        Clock.systemUTC());
+    TlsFiles files = authority.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"), Duration.ofDays(1),
+        coordinatorDir.resolve("tls"));
+    new IssuedCertificates(coordinatorDir.resolve("ca")).record(EnrolmentTls.readCertificate(files.certificate()));
+    return authority;
+  }
+
+  /** Rounds 1..n of a finished job, each checkpoint naming its round and the one before as its parent. */
+  static void assertLineage(JobStatus status, int rounds, List<String> sites) throws java.io.IOException {
+    assertEquals(rounds, status.rounds().size(), "rounds committed");
+    assertEquals("0", Safetensors.read(Path.of(status.initialCheckpoint())).metadata().get("hanse.round"));
+    String previous = Path.of(status.initialCheckpoint()).getFileName().toString().replace(".safetensors", "");
+    for (int r = 0; r < rounds; r++) {
+      RoundRecord round = status.rounds().get(r);
+      assertEquals(r + 1, round.round(), "round numbers are continuous");
+      assertEquals(sites, round.acceptedSites(), "round " + (r + 1) + "'s updates");
+      Map<String, String> metadata = Safetensors.read(Path.of(round.checkpointPath())).metadata();
+      assertEquals(Long.toString(r + 1), metadata.get("hanse.round"));
+      assertEquals(previous, metadata.get("hanse.parent"), "round " + (r + 1) + "'s parent");
+      assertEquals(round.checkpoint(), Digests.sha256Hex(Path.of(round.checkpointPath())), "checkpoint intact");
+      previous = round.checkpoint();
+    }
   }
 
   /** A training lead's credential folder, as 'hanse ca issue-admin --role lead' writes it. */

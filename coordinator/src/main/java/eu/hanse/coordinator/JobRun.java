@@ -88,10 +88,10 @@ final class JobRun implements Runnable {
     metadata.put("hanse.round", "0");
     CheckpointRef written = checkpoints.commit(initialModel.withMetadata(metadata), 0);
     byte[] signature = consortium.signCheckpoint(written.claims(spec.id().value(), "", List.of()));
+    consortium.audit("job.submitted", Map.of("job", spec.id().value(), "by", submittedBy));
+    auditCommit(consortium, spec.id(), written, "", List.of());
     store.addInitial(new StateStore.StoredCheckpoint(spec.id().value(), 0, written.sha256(), written.sizeBytes(), "",
         List.of(), signature, null, null));
-    consortium.audit("job.submitted", Map.of("job", spec.id().value(), "by", submittedBy,
-        "checkpoint", written.sha256()));
     return true;
   }
 
@@ -323,6 +323,7 @@ final class JobRun implements Runnable {
    * outer step and writes the new checkpoint.
    */
   private synchronized RoundRecord commit(OpenRound round) {
+    FaultPoints.reach("aggregate", round.number);
     Aggregation aggregation = round.aggregate(aggregators);
     String detail = aggregation.detail() + clipped(round);
     Double epsilon = null;
@@ -345,6 +346,7 @@ final class JobRun implements Runnable {
     Map<String, float[]> optimizerState = outer.state();
     String stateSha = optimizerState.isEmpty() ? null : optimizerStates.commitState(optimizerState);
     latest = seal(checkpoints.commit(withRound(round.number), round.number), updateIds);
+    FaultPoints.reach("checkpoint", round.number);
     RoundRecord record = record(round, latest);
     // One transaction: after a crash the round is either committed with its updates applied, or
     // still open with its updates accepted.
@@ -369,14 +371,19 @@ final class JobRun implements Runnable {
   private CheckpointRef seal(CheckpointRef written, List<String> updateIds) {
     String parent = latest == null ? "" : latest.sha256();
     byte[] signature = consortium.signCheckpoint(written.claims(spec.id().value(), parent, updateIds));
+    auditCommit(consortium, spec.id(), written, parent, updateIds);
+    return written.sealed(spec.id().value(), parent, updateIds, signature);
+  }
+
+  private static void auditCommit(Consortium consortium, JobId job, CheckpointRef written, String parent,
+      List<String> updateIds) {
     Map<String, String> fields = new LinkedHashMap<>();
-    fields.put("job", spec.id().value());
+    fields.put("job", job.value());
     fields.put("round", Long.toString(written.round()));
     fields.put("checkpoint", written.sha256());
     fields.put("parent", parent);
     fields.put("updates", String.join(",", updateIds));
     consortium.audit("checkpoint.committed", fields);
-    return written.sealed(spec.id().value(), parent, updateIds, signature);
   }
 
   private RoundRecord record(OpenRound round, CheckpointRef committed) {

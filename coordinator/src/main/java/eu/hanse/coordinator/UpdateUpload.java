@@ -146,6 +146,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     requireWellFormed(data.duplicate(), nextChunk);
     writer.write(data);
     nextChunk++;
+    FaultPoints.reach("upload", header.round());
   }
 
   /** Decodes the chunk as the fold will: a malformed encoding or a non-finite value is refused now. */
