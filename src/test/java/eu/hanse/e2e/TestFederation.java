@@ -64,6 +64,20 @@ final class TestFederation implements AutoCloseable {
     return new Coordinator(config(port), models, progress).start();
   }
 
+  /** As above, with agents beating every {@code interval} and offline after {@code missed} missed beats. */
+  Coordinator startCoordinator(ModelFactory models, Duration interval, int missed) {
+    CoordinatorConfig base = config(0);
+    return new Coordinator(new CoordinatorConfig(base.dataDir(), base.listenHost(), 0, 0, base.tls(), interval, missed),
+        models, progress).start();
+  }
+
+  /** Enrols a site with a one-time invitation, its keys made in {@code dir/SITE}; returns that folder. */
+  Path enrol(Coordinator coordinator, String site) {
+    String token = coordinator.consortium().invite(new SiteId(site), Duration.ofMinutes(5), "test");
+    assertEquals(new SiteId(site), Enrolment.enroll("127.0.0.1:" + coordinator.enrolPort(), token, dir.resolve(site)));
+    return dir.resolve(site);
+  }
+
   /** The coordinator's directory, with a CA and a certificate made the first time. */
   private CoordinatorConfig config(int port) {
     Path coordinatorDir = dir.resolve("coordinator");
@@ -118,8 +132,7 @@ final class TestFederation implements AutoCloseable {
   void enrolAndStartAgents(Coordinator coordinator, List<String> sites, Map<String, Attack> attacks,
       boolean exitWhenFinished) {
     for (String site : sites) {
-      String token = coordinator.consortium().invite(new SiteId(site), Duration.ofMinutes(5), "test");
-      assertEquals(new SiteId(site), Enrolment.enroll("127.0.0.1:" + coordinator.enrolPort(), token, dir.resolve(site)));
+      enrol(coordinator, site);
       SiteAgent agent = new SiteAgent(new AgentConfig(dir.resolve(site), "127.0.0.1:" + coordinator.port(),
           new SiteCredentials(dir.resolve(site + "/tls")), Device.CPU, 1, Optional.empty(), SYNTHETIC_CHARACTERS,
           2048, exitWhenFinished, attacks.getOrDefault(site, Attack.none())));

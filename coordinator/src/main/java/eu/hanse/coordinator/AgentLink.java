@@ -18,6 +18,15 @@ interface AgentLink {
   /** Training examples the site holds, as it declared when it connected. */
   long trainSamples();
 
+  /** When the coordinator last heard from the agent (its connection or a heartbeat), in nanoTime. */
+  long lastHeardNanos();
+
+  /** The agent's heartbeat arrived, saying what it is doing. */
+  void heard(String activity);
+
+  /** What the agent last said it was doing; empty before its first heartbeat. */
+  String activity();
+
   void sendTrain(JobSpec job, long round, CheckpointRef base, long seed);
 
   void sendEvaluate(JobId job, CheckpointRef checkpoint);

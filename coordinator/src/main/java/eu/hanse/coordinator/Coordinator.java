@@ -86,7 +86,7 @@ public final class Coordinator implements AutoCloseable {
     }
     this.admin = new AdminService(consortium, this, sessions);
     FederationService service = new FederationService(sessions, jobs, checkpoints, new UpdateSpool(config.dataDir()),
-        consortium);
+        consortium, config.heartbeatInterval());
     // Interceptors run last-added first: identity, then the certificate, then the service.
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.listenPort()),
             HandshakeAuditingCredentials.of(TlsContexts.forServer(config.tls().requireReadable(), consortium::isRevoked,
@@ -191,6 +191,8 @@ public final class Coordinator implements AutoCloseable {
     }
     crlModified = crlModifiedTime();
     crlWatch.scheduleWithFixedDelay(this::applyCrlChanges, 500, 500, TimeUnit.MILLISECONDS);
+    long beat = Math.max(10, config.heartbeatInterval().toMillis() / 2);
+    crlWatch.scheduleWithFixedDelay(this::expireSilentSites, beat, beat, TimeUnit.MILLISECONDS);
     started = true;
     jobs.all().forEach(this::startJob);
     return this;
@@ -241,6 +243,15 @@ public final class Coordinator implements AutoCloseable {
     } catch (RuntimeException e) {
       // Keep watching (a thrown exception would end the schedule) and try again next time.
       org.slf4j.LoggerFactory.getLogger(Coordinator.class).error("cannot apply the changed CRL: {}", e.getMessage(), e);
+    }
+  }
+
+  private void expireSilentSites() {
+    try {
+      sessions.expireSilent(config.heartbeatTimeout());
+    } catch (RuntimeException e) {
+      // Keep watching: a thrown exception would end the schedule.
+      org.slf4j.LoggerFactory.getLogger(Coordinator.class).error("heartbeat watch: {}", e.getMessage(), e);
     }
   }
 

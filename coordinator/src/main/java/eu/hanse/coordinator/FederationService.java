@@ -31,8 +31,11 @@ final class FederationService extends FederationGrpc.FederationImplBase {
   private final UpdateSpool spool;
   private final Consortium consortium;
 
+  private final java.time.Duration heartbeatInterval;
+
   FederationService(SiteSessions sessions, Jobs jobs, CheckpointStore checkpoints, UpdateSpool spool,
-      Consortium consortium) {
+      Consortium consortium, java.time.Duration heartbeatInterval) {
+    this.heartbeatInterval = heartbeatInterval;
     this.consortium = consortium;
     this.sessions = sessions;
     this.jobs = jobs;
@@ -50,6 +53,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     String device = request.getDevice().isBlank() ? "unknown device" : request.getDevice();
     GrpcAgentLink link = new GrpcAgentLink(site.get(), PeerCertificateInterceptor.current(), device, Math.max(0, request.getTrainSamples()), stream);
     stream.setOnCancelHandler(() -> sessions.disconnected(link));
+    link.sendWelcome(heartbeatInterval);
     sessions.connected(link);
     // A revocation between the check above and the registration found no link to cut: cut it now.
     if (consortium.isRevoked(link.certificate())) {
@@ -106,6 +110,25 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     } catch (RefusedException e) {
       responseObserver.onError(Wire.toStatus(e.reason(), e.getMessage()));
     }
+  }
+
+  @Override
+  public void heartbeat(eu.hanse.protocol.v1.HeartbeatRequest request,
+      StreamObserver<eu.hanse.protocol.v1.HeartbeatReply> responseObserver) {
+    Optional<SiteId> site = callingSite(responseObserver);
+    if (site.isEmpty()) {
+      return;
+    }
+    Optional<AgentLink> link = sessions.find(site.get());
+    if (link.isEmpty()) {
+      responseObserver.onError(Wire.toStatus(Refusal.NOT_OPEN_ROUND, "site " + site.get()
+          + " has no open control stream; call Attend first"));
+      return;
+    }
+    link.get().heard(request.getActivity().length() > 200 ? request.getActivity().substring(0, 200)
+        : request.getActivity());
+    responseObserver.onNext(eu.hanse.protocol.v1.HeartbeatReply.getDefaultInstance());
+    responseObserver.onCompleted();
   }
 
   @Override

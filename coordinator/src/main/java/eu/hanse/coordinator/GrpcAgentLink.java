@@ -14,6 +14,8 @@ final class GrpcAgentLink implements AgentLink {
   private final long trainSamples;
   private final ServerCallStreamObserver<Instruction> stream;
   private final java.security.cert.X509Certificate certificate;
+  private volatile long lastHeardNanos = System.nanoTime();
+  private volatile String activity = "";
 
   GrpcAgentLink(SiteId site, java.security.cert.X509Certificate certificate, String device, long trainSamples,
       ServerCallStreamObserver<Instruction> stream) {
@@ -42,6 +44,28 @@ final class GrpcAgentLink implements AgentLink {
   @Override
   public long trainSamples() {
     return trainSamples;
+  }
+
+  @Override
+  public long lastHeardNanos() {
+    return lastHeardNanos;
+  }
+
+  @Override
+  public void heard(String activity) {
+    this.activity = activity;
+    lastHeardNanos = System.nanoTime();
+  }
+
+  @Override
+  public String activity() {
+    return activity;
+  }
+
+  /** The first instruction: how often to send heartbeats. */
+  void sendWelcome(java.time.Duration heartbeatInterval) {
+    send(Instruction.newBuilder().setWelcome(eu.hanse.protocol.v1.Welcome.newBuilder()
+        .setHeartbeatIntervalMillis(heartbeatInterval.toMillis())).build());
   }
 
   @Override

@@ -71,6 +71,8 @@ final class JobRun implements Runnable {
   private long bytesUploaded;
   private String state = JobStatus.RUNNING;
   private boolean initialEvaluated;
+  /** Why the job waits for sites, while it does; null otherwise. */
+  private String waiting;
   /** When the last evaluation was sent out, for the round's time. */
   private long evaluationStarted;
 
@@ -606,7 +608,7 @@ final class JobRun implements Runnable {
         sessions.online().stream().map(l -> l.site().name()).toList(),
         initial == null ? null : initial.path().toString(),
         latest == null ? null : latest.path().toString(),
-        List.copyOf(heldOutLoss), bytesUploaded, true, List.copyOf(records));
+        List.copyOf(heldOutLoss), bytesUploaded, waiting, true, List.copyOf(records));
   }
 
   synchronized boolean isDone() {
@@ -644,18 +646,41 @@ final class JobRun implements Runnable {
     return global.withMetadata(metadata);
   }
 
-  /** Waits until {@code needed} eligible sites are online, the required ones among them. */
+  /**
+   * Waits until {@code needed} eligible sites are online, the required ones among them; meanwhile
+   * the job's status says what it waits for, and a line goes to the progress output every 30 s.
+   */
   private void awaitSites(int needed) throws InterruptedException {
+    long nextLine = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!enoughSites(needed)) {
-      awaitUntil(() -> enoughSites(needed), System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
-      if (!enoughSites(needed)) {
-        List<SiteId> online = eligibleOnline().stream().map(AgentLink::site).toList();
-        List<SiteId> missing = spec.schedule().requiredSites().stream().filter(site -> !online.contains(site))
-            .sorted(java.util.Comparator.comparing(SiteId::name)).toList();
-        progress.line("job " + spec.id() + ": waiting for sites (" + online.size() + " of " + needed + " online"
-            + (missing.isEmpty() ? "" : "; required but not here: " + missing) + ")");
+      String reason = missingSites(needed);
+      synchronized (this) {
+        if (!reason.equals(waiting)) {
+          waiting = reason;
+          log.info("job {} waits: {}", spec.id(), reason);
+          writeStatus();
+        }
+      }
+      awaitUntil(() -> enoughSites(needed), System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
+      if (!enoughSites(needed) && System.nanoTime() > nextLine) {
+        progress.line("job " + spec.id() + ": waiting for sites (" + missingSites(needed) + ")");
+        nextLine = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       }
     }
+    synchronized (this) {
+      if (waiting != null) {
+        waiting = null;
+        writeStatus();
+      }
+    }
+  }
+
+  private String missingSites(int needed) {
+    List<SiteId> online = eligibleOnline().stream().map(AgentLink::site).toList();
+    List<SiteId> missing = spec.schedule().requiredSites().stream().filter(site -> !online.contains(site))
+        .sorted(java.util.Comparator.comparing(SiteId::name)).toList();
+    return online.size() + " of " + needed + " sites online" + (missing.isEmpty() ? ""
+        : "; required but not here: " + missing);
   }
 
   private boolean enoughSites(int needed) {

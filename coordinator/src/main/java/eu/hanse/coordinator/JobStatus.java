@@ -10,6 +10,8 @@ import java.util.List;
  * @param filters the update filters: clipping and noise, or "none"
  * @param codec how sites encode their updates
  * @param bytesUploaded update bytes accepted from all sites over all rounds
+ * @param waiting why no round is open now, when the job waits for sites (e.g. "1 of 2 sites online;
+ *     required but not here: [jupiter]"); null when it does not
  * @param mutualTls true when every link is mutual TLS: the coordinator has no other mode, and every
  *     caller was identified by its client certificate
  */
@@ -27,6 +29,7 @@ public record JobStatus(
     String finalCheckpoint,
     List<Double> heldOutLoss,
     long bytesUploaded,
+    String waiting,
     boolean mutualTls,
     List<RoundRecord> rounds) {
   public static final String RUNNING = "RUNNING";

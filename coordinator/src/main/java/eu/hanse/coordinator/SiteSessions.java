@@ -58,6 +58,23 @@ final class SiteSessions {
     notifyListeners();
   }
 
+  /**
+   * Marks offline, and disconnects, every site not heard from in {@code timeout}: its process may
+   * hang with its connection still open. It is online again when it reconnects.
+   */
+  void expireSilent(java.time.Duration timeout) {
+    long now = System.nanoTime();
+    List<AgentLink> silent;
+    synchronized (this) {
+      silent = links.values().stream().filter(link -> now - link.lastHeardNanos() > timeout.toNanos()).toList();
+    }
+    for (AgentLink link : silent) {
+      log.warn("site {} offline: no heartbeat for {} s", link.site(), (now - link.lastHeardNanos()) / 1_000_000_000);
+      disconnected(link);
+      link.refuse(Refusal.NOT_OPEN_ROUND, "no heartbeat for " + timeout.toSeconds() + " s; reconnect");
+    }
+  }
+
   synchronized List<AgentLink> online() {
     List<AgentLink> sorted = new ArrayList<>(links.values());
     sorted.sort(Comparator.comparing(l -> l.site().name()));

@@ -79,6 +79,7 @@ final class ScriptedAgent implements AutoCloseable {
             }
           }
           case FINISHED -> finished.complete(instruction);
+          case WELCOME -> heartbeat(instruction.getWelcome().getHeartbeatIntervalMillis());
           default -> { }
         }
       }
@@ -86,6 +87,22 @@ final class ScriptedAgent implements AutoCloseable {
     } catch (RuntimeException e) {
       finished.completeExceptionally(e);
     }
+  }
+
+  /** Beats as a real agent does, so that a long test does not see this site go offline. */
+  private void heartbeat(long intervalMillis) {
+    Thread.ofVirtual().start(() -> {
+      while (!channel.isShutdown()) {
+        try {
+          blocking.heartbeat(eu.hanse.protocol.v1.HeartbeatRequest.newBuilder().setActivity("scripted").build());
+          Thread.sleep(intervalMillis);
+        } catch (InterruptedException e) {
+          return;
+        } catch (RuntimeException e) {
+          return;
+        }
+      }
+    });
   }
 
   private void send(List<UpdateMessage> upload) {

@@ -62,6 +62,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private volatile Link link;
   private volatile boolean closed;
   private volatile JobFinished finished;
+  /** What the agent is doing, for its heartbeats. */
+  private volatile String activity = "idle";
   /** Per job, what the codec dropped from the last update, sent with the next (error feedback). */
   private final java.util.Map<String, float[]> residuals = new java.util.HashMap<>();
 
@@ -188,26 +190,44 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .build();
     Iterator<Instruction> instructions = link.blocking().attend(hello);
     log.info("connected to coordinator {} as site {}", config.coordinator(), site);
-    while (!closed && instructions.hasNext()) {
-      Instruction instruction = instructions.next();
-      if (instruction.hasFinished()) {
-        finished = instruction.getFinished();
-        log.info("job {} finished after {} rounds; final checkpoint {}", finished.getJobId(),
-            finished.getRoundsCompleted(), finished.getFinalCheckpoint().getSha256());
-        if (config.exitWhenFinished()) {
+    Heartbeats heartbeats = null;
+    try {
+      while (!closed && instructions.hasNext()) {
+        Instruction instruction = instructions.next();
+        if (instruction.hasWelcome()) {
+          heartbeats = Heartbeats.start(link.blocking(), java.time.Duration.ofMillis(
+              Math.max(10, instruction.getWelcome().getHeartbeatIntervalMillis())), () -> activity);
+        } else if (!handle(instruction)) {
           return;
         }
-      } else {
-        perform(instruction);
-        if (link.stale(credentials)) {
-          return;
-        }
+      }
+    } finally {
+      if (heartbeats != null) {
+        heartbeats.stop();
       }
     }
   }
 
+  /** Does one instruction; false when the stream should end here. */
+  private boolean handle(Instruction instruction) {
+    if (instruction.hasFinished()) {
+      finished = instruction.getFinished();
+      log.info("job {} finished after {} rounds; final checkpoint {}", finished.getJobId(),
+          finished.getRoundsCompleted(), finished.getFinalCheckpoint().getSha256());
+      return !config.exitWhenFinished();
+    }
+    perform(instruction);
+    return !link.stale(credentials);
+  }
+
   /** Does one piece of work; a failure is logged and the agent stays up for the next one. */
   private void perform(Instruction instruction) {
+    activity = switch (instruction.getKindCase()) {
+      case TRAIN -> "training job " + instruction.getTrain().getJobId() + " round " + instruction.getTrain().getRound();
+      case EVALUATE -> "evaluating job " + instruction.getEvaluate().getJobId() + " round "
+          + instruction.getEvaluate().getCheckpoint().getRound();
+      default -> "idle";
+    };
     try {
       switch (instruction.getKindCase()) {
         case TRAIN -> train(instruction.getTrain());
@@ -218,6 +238,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       throw e;
     } catch (RuntimeException e) {
       log.error("{} failed: {}", instruction.getKindCase(), e.getMessage(), e);
+    } finally {
+      activity = "idle";
     }
   }
 
