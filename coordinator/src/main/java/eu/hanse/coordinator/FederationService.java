@@ -132,6 +132,23 @@ final class FederationService extends FederationGrpc.FederationImplBase {
   }
 
   @Override
+  public void resumeUpload(eu.hanse.protocol.v1.ResumeUploadRequest request,
+      StreamObserver<eu.hanse.protocol.v1.ResumeUploadReply> responseObserver) {
+    Optional<SiteId> site = callingSite(responseObserver);
+    if (site.isEmpty()) {
+      return;
+    }
+    try {
+      long held = jobs.require(request.getJobId()).chunksHeld(site.get(), request.getRound(),
+          request.getNonce().toByteArray(), spool);
+      responseObserver.onNext(eu.hanse.protocol.v1.ResumeUploadReply.newBuilder().setChunksHeld(held).build());
+      responseObserver.onCompleted();
+    } catch (RefusedException e) {
+      responseObserver.onError(Wire.toStatus(e.reason(), e.getMessage()));
+    }
+  }
+
+  @Override
   public void renew(eu.hanse.protocol.v1.CertificateRequest request,
       StreamObserver<eu.hanse.protocol.v1.IssuedCertificate> responseObserver) {
     Optional<SiteId> site = callingSite(responseObserver);

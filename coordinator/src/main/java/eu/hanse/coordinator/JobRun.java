@@ -260,13 +260,13 @@ final class JobRun implements Runnable {
   private void awaitClose(OpenRound open) throws InterruptedException {
     long deadline = System.nanoTime() + spec.roundDeadline().toNanos();
     if (spec.stragglers().policy() == Stragglers.Policy.WAIT_FOR_ALL) {
-      awaitUntil(() -> open.everyoneReported(sessions), deadline);
+      awaitUntil(() -> open.everyoneReported(), deadline);
       return;
     }
-    awaitUntil(() -> open.everyoneReported(sessions) || quorumIn(open), deadline);
-    if (!open.everyoneReported(sessions) && quorumIn(open)) {
+    awaitUntil(() -> open.everyoneReported() || quorumIn(open), deadline);
+    if (!open.everyoneReported() && quorumIn(open)) {
       long graceEnd = Math.min(deadline, System.nanoTime() + spec.stragglers().grace().toNanos());
-      awaitUntil(() -> open.everyoneReported(sessions), graceEnd);
+      awaitUntil(() -> open.everyoneReported(), graceEnd);
     }
   }
 
@@ -440,14 +440,17 @@ final class JobRun implements Runnable {
     }
   }
 
-  /** An update header arrived from a site: admit it to the open round or refuse it. */
-  synchronized OpenRound.Admission admit(SiteId site, UpdateHeader header) {
+  /**
+   * An update header arrived from a site: admit it to the open round or refuse it. A resumed
+   * upload repeats the nonce of the upload it goes on with; any other repeated nonce is a replay.
+   */
+  synchronized OpenRound.Admission admit(SiteId site, UpdateHeader header, boolean resuming) {
     if (openRound == null) {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "no round of job " + spec.id() + " is open"
           + (state.equals(JobStatus.RUNNING) ? "" : " (job " + state.toLowerCase(java.util.Locale.ROOT) + ")"));
     }
     String nonce = eu.hanse.security.Digests.hex(header.nonce());
-    if (store.nonceSeen(spec.id().value(), site.name(), nonce)) {
+    if (!resuming && store.nonceSeen(spec.id().value(), site.name(), nonce)) {
       throw new RefusedException(Refusal.REPLAYED, "an update with nonce " + nonce
           + " was already received from site " + site + " in job " + spec.id());
     }
@@ -485,6 +488,9 @@ final class JobRun implements Runnable {
     fields.put("nonce", eu.hanse.security.Digests.hex(header.nonce()));
     fields.put("samples", Long.toString(header.sampleCount()));
     fields.put("bytes", Long.toString(bytes));
+    if (header.resumeFromChunk() > 0) {
+      fields.put("resumedAtChunk", Long.toString(header.resumeFromChunk()));
+    }
     consortium.audit("update.accepted", fields);
     log.info("round {}: accepted update from {} ({} bytes, {} samples)", header.round(), site, bytes, header.sampleCount());
     notifyAll();
@@ -581,12 +587,32 @@ final class JobRun implements Runnable {
     notifyAll();
   }
 
-  /** An upload that was admitted ended without a verdict (the connection dropped). */
-  synchronized void abandon(SiteId site, OpenRound.Admission admission) {
+  /**
+   * An upload that was admitted broke off (the connection dropped): the site may resume it while
+   * the round is open; the round waits for it as long as the site is online.
+   */
+  synchronized void interrupted(SiteId site, OpenRound.Admission admission) {
     if (openRound == admission.owner()) {
-      openRound.refuse(site, Refusal.TRUNCATED, "upload broke off", true);
+      openRound.interrupted(site);
     }
     notifyAll();
+  }
+
+  /**
+   * How many whole chunks of an interrupted upload, of this site in the open round, the spool
+   * holds: where the site resumes. 0 when the round is not open or nothing is held.
+   */
+  synchronized long chunksHeld(SiteId site, long round, byte[] nonce, UpdateSpool spool) {
+    if (openRound == null || openRound.number != round) {
+      return 0;
+    }
+    long held = spool.heldBytes(spec.id(), round, site.name(), eu.hanse.security.Digests.hex(nonce));
+    OpenRound.Admission shape = openRound.shape();
+    long chunks = 0;
+    for (long bytes = 0; chunks < shape.chunks() && bytes + shape.bytes((int) chunks) <= held; chunks++) {
+      bytes += shape.bytes((int) chunks);
+    }
+    return chunks;
   }
 
   synchronized void evaluated(SiteId site, String jobId, String checkpointSha, double loss, long samples) {

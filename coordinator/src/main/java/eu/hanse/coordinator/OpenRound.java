@@ -130,7 +130,18 @@ final class OpenRound {
       }
     }
     uploading.add(site);
+    return shape();
+  }
+
+  /** What every update of this round must deliver. */
+  Admission shape() {
+    long chunks = (elementCount + job.chunkElements() - 1) / job.chunkElements();
     return new Admission(this, number, elementCount, job.codec(), job.chunkElements(), (int) chunks);
+  }
+
+  /** The site's upload broke off: it is not uploading now, and may resume. */
+  void interrupted(SiteId site) {
+    uploading.remove(site);
   }
 
   /**
@@ -232,11 +243,13 @@ final class OpenRound {
     }
   }
 
-  /** True when every participant has been accepted or refused, or is neither online nor uploading. */
-  boolean everyoneReported(SiteSessions sessions) {
+  /**
+   * True when every participant's update has been accepted or refused. A participant that went
+   * offline is still waited for: it may come back and deliver before the deadline.
+   */
+  boolean everyoneReported() {
     for (SiteId site : participants) {
-      boolean done = accepted.containsKey(site) || refused.containsKey(site);
-      if (!done && (uploading.contains(site) || sessions.isOnline(site))) {
+      if (!accepted.containsKey(site) && !refused.containsKey(site)) {
         return false;
       }
     }

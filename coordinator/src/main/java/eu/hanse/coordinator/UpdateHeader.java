@@ -19,4 +19,5 @@ record UpdateHeader(
     double trainLoss,
     int localSteps,
     byte[] signature,
-    String claimedSite) {}
+    String claimedSite,
+    long resumeFromChunk) {}

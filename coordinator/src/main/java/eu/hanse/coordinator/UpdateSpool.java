@@ -10,7 +10,8 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * Durable copies of incoming updates under {@code <data-dir>/spool/<job>/round-<r>/}. An update is
- * acknowledged only after its spool file is forced to disk.
+ * acknowledged only after its spool file is forced to disk. An upload that breaks off keeps its
+ * {@code .part} file, so that the site can resume it where it stopped.
  */
 final class UpdateSpool {
   private final Path directory;
@@ -21,14 +22,48 @@ final class UpdateSpool {
 
   /** Opens a new spool file for one upload. */
   Writer open(JobId job, long round, String site, String nonceHex) {
-    Path roundDir = directory.resolve(job.value()).resolve("round-" + round);
+    Path file = partial(job, round, site, nonceHex);
     try {
-      Files.createDirectories(roundDir);
-      Path file = roundDir.resolve(site + "-" + nonceHex + ".part");
+      Files.createDirectories(file.getParent());
       return new Writer(file, FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot open spool file in " + roundDir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot open spool file " + file + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Reopens an interrupted upload's spool file to go on after its first {@code keepBytes} bytes
+   * (anything after them, a chunk cut short, is dropped).
+   */
+  Writer resume(JobId job, long round, String site, String nonceHex, long keepBytes) {
+    Path file = partial(job, round, site, nonceHex);
+    try {
+      FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ);
+      channel.truncate(keepBytes);
+      channel.position(keepBytes);
+      return new Writer(file, channel, keepBytes);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot reopen spool file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The bytes an interrupted upload left on disk, forced there first; 0 if it left none. */
+  long heldBytes(JobId job, long round, String site, String nonceHex) {
+    Path file = partial(job, round, site, nonceHex);
+    if (!Files.isRegularFile(file)) {
+      return 0;
+    }
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      channel.force(true);
+      return channel.size();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read spool file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Where an upload's bytes go until it completes. */
+  Path partial(JobId job, long round, String site, String nonceHex) {
+    return directory.resolve(job.value()).resolve("round-" + round).resolve(site + "-" + nonceHex + ".part");
   }
 
   /** One upload's spool file. Used by one thread at a time (the upload's serialized callbacks). */
@@ -38,8 +73,13 @@ final class UpdateSpool {
     private long bytes;
 
     private Writer(Path partial, FileChannel channel) {
+      this(partial, channel, 0);
+    }
+
+    private Writer(Path partial, FileChannel channel, long bytes) {
       this.partial = partial;
       this.channel = channel;
+      this.bytes = bytes;
     }
 
     void write(ByteBuffer data) {
@@ -66,6 +106,18 @@ final class UpdateSpool {
         return Files.move(partial, done, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot complete spool file " + partial + ": " + e.getMessage(), e);
+      }
+    }
+
+    /** Keeps what arrived of an upload that broke off, forced to disk, so that it can resume. */
+    void suspend() {
+      try {
+        if (channel.isOpen()) {
+          channel.force(true);
+          channel.close();
+        }
+      } catch (IOException ignored) {
+        // Best effort: a resume checks every chunk it finds against its hash.
       }
     }
 

@@ -12,6 +12,7 @@ import eu.hanse.security.UpdateClaims;
 import eu.hanse.security.SiteId;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.security.MessageDigest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,10 +91,56 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     }
     updateId = verifySignature();
     job = jobs.require(header.jobId());
-    admission = job.admit(site, header);
+    String nonce = Digests.hex(header.nonce());
+    // An upload that broke off left its part file; the same update, sent again, goes on with it.
+    boolean resuming = Files.isRegularFile(spool.partial(job.id(), header.round(), site.name(), nonce));
+    if (header.resumeFromChunk() > 0 && !resuming) {
+      throw new RefusedException(Refusal.MALFORMED, "no interrupted upload with nonce " + nonce
+          + " to resume; send it whole");
+    }
+    admission = job.admit(site, header, resuming);
     decoder = new ChunkCodecs(admission.codec(), TensorBackend.cpu(1));
     decoded = new float[admission.chunkElements()];
-    writer = spool.open(job.id(), admission.round(), site.name(), Digests.hex(header.nonce()));
+    if (resuming) {
+      resume(nonce);
+    } else {
+      writer = spool.open(job.id(), admission.round(), site.name(), nonce);
+    }
+  }
+
+  /**
+   * Goes on with an interrupted upload: the chunks the spool file holds before the one the site
+   * resumes from are checked against the header's hashes and decoded again, as if they had just
+   * arrived.
+   */
+  private void resume(String nonce) {
+    long from = header.resumeFromChunk();
+    if (from > admission.chunks()) {
+      throw new RefusedException(Refusal.MALFORMED, "resume from chunk " + from + " of " + admission.chunks());
+    }
+    long keep = 0;
+    for (int c = 0; c < from; c++) {
+      keep += admission.bytes(c);
+    }
+    java.nio.file.Path file = spool.partial(job.id(), admission.round(), site.name(), nonce);
+    try (java.nio.channels.FileChannel held = java.nio.channels.FileChannel.open(file)) {
+      if (held.size() < keep) {
+        throw new RefusedException(Refusal.MALFORMED, "the coordinator holds " + held.size() + " bytes of this upload, "
+            + "fewer than its first " + from + " chunks; ask again where to resume");
+      }
+      for (int c = 0; c < from; c++) {
+        ByteBuffer data = ByteBuffer.allocate(admission.bytes(c));
+        while (data.hasRemaining() && held.read(data) >= 0) {
+          // Read the whole chunk.
+        }
+        verify(data.flip());
+      }
+    } catch (java.io.IOException e) {
+      throw new RefusedException(Refusal.INTERNAL, "cannot read the interrupted upload: " + e.getMessage());
+    }
+    writer = spool.resume(job.id(), admission.round(), site.name(), nonce, keep);
+    log.info("round {}: resuming the update from {} at chunk {} of {}", admission.round(), site, from,
+        admission.chunks());
   }
 
   /** Checks the site's signature over the header's claims; returns the update's id (hash of the claims). */
@@ -137,16 +184,21 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
           "chunk " + nextChunk + " has " + size + " bytes where " + expected + " were due");
     }
     ByteBuffer data = chunk.getData().asReadOnlyByteBuffer();
+    verify(data.duplicate());
+    writer.write(data);
+    FaultPoints.reach("upload", header.round());
+  }
+
+  /** Checks chunk {@code nextChunk} against its hash and decodes it, then counts it as arrived. */
+  private void verify(ByteBuffer data) {
     digest.update(data.duplicate());
     byte[] hash = digest.digest();
     if (!MessageDigest.isEqual(hash, header.chunkSha256().get(nextChunk))) {
       throw new RefusedException(Refusal.CHUNK_HASH_MISMATCH, "chunk " + nextChunk
           + " does not hash to the value in the header (tampered or corrupted in transit)");
     }
-    requireWellFormed(data.duplicate(), nextChunk);
-    writer.write(data);
+    requireWellFormed(data, nextChunk);
     nextChunk++;
-    FaultPoints.reach("upload", header.round());
   }
 
   /** Decodes the chunk as the fold will: a malformed encoding or a non-finite value is refused now. */
@@ -199,10 +251,13 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       return;
     }
     finished = true;
-    closeWriter();
     if (admission != null) {
-      log.info("upload from {} for round {} broke off: {}", site, admission.round(), t.toString());
-      job.abandon(site, admission);
+      log.info("upload from {} for round {} broke off after {} of {} chunks: {}", site, admission.round(), nextChunk,
+          admission.chunks(), t.toString());
+      writer.suspend();
+      job.interrupted(site, admission);
+    } else {
+      closeWriter();
     }
   }
 

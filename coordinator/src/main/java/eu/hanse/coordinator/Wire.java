@@ -21,7 +21,8 @@ final class Wire {
     return new UpdateHeader(header.getJobId(), header.getRound(), header.getBaseCheckpointSha256(),
         header.getCodec(), header.getElementCount(), header.getSampleCount(), header.getNonce().toByteArray(),
         header.getChunkSha256List().stream().map(com.google.protobuf.ByteString::toByteArray).toList(),
-        header.getTrainLoss(), header.getLocalSteps(), header.getSignature().toByteArray(), header.getSite());
+        header.getTrainLoss(), header.getLocalSteps(), header.getSignature().toByteArray(), header.getSite(),
+        header.getResumeFromChunk());
   }
 
   static StatusRuntimeException toStatus(Refusal reason, String message) {

@@ -62,6 +62,14 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private volatile Link link;
   private volatile boolean closed;
   private volatile JobFinished finished;
+  /** An update not yet acknowledged, kept until the coordinator takes or refuses it, to resume it. */
+  private record PendingUpload(String job, long round, String base, UpdateUploader.Prepared update) {
+    boolean isFor(TrainTask task) {
+      return job.equals(task.getJobId()) && round == task.getRound() && base.equals(task.getBase().getSha256());
+    }
+  }
+
+  private PendingUpload pending;
   /** What the agent is doing, for its heartbeats. */
   private volatile String activity = "idle";
   /** Per job, what the codec dropped from the last update, sent with the next (error feedback). */
@@ -100,7 +108,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       FederationGrpc.FederationBlockingStub blocking = FederationGrpc.newBlockingStub(channel);
       return new Link(channel, blocking,
           new CheckpointFetcher(blocking, config.dataDir(), credentials.checkpointVerifyingKey()),
-          new UpdateUploader(FederationGrpc.newStub(channel)), credentials.signingKey(), modified(credentials));
+          new UpdateUploader(FederationGrpc.newStub(channel), blocking), credentials.signingKey(), modified(credentials));
     }
 
     boolean stale(SiteCredentials credentials) {
@@ -280,6 +288,11 @@ public final class SiteAgent implements Runnable, AutoCloseable {
 
   private void train(TrainTask task) {
     Link current = link;
+    if (pending != null && pending.isFor(task)) {
+      resumePending(current);
+      return;
+    }
+    pending = null;
     ModelState global = current.fetcher().fetch(task.getBase());
     long seed = task.getSeed() ^ siteSeed(site.name());
     TrainResult result = trainer.train(global, task.getLocalSteps(), task.getTrainer().getBatchSize(),
@@ -304,15 +317,47 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .setNonce(ByteString.copyFrom(nonce))
         .setTrainLoss(result.meanLoss())
         .setLocalSteps(result.steps());
+    pending = new PendingUpload(task.getJobId(), task.getRound(), task.getBase().getSha256(),
+        current.uploader().prepare(header, delta, task.getMaxChunkBytes(), new ChunkCodecs(codec, backend), residual,
+            h -> sign(h, current.signingKey())));
+    log.info("round {}: trained {} steps in {} s, train loss {}", task.getRound(), result.steps(),
+        String.format(Locale.ROOT, "%.1f", result.seconds()), String.format(Locale.ROOT, "%.4f", result.meanLoss()));
+    sendPending(current, 0);
+  }
+
+  /** The coordinator asked again for a round whose update broke off: send the rest of it. */
+  private void resumePending(Link current) {
+    long held;
     try {
-      UploadReceipt receipt = current.uploader().upload(header, delta, task.getMaxChunkBytes(),
-          new ChunkCodecs(codec, backend), residual,
-          h -> sign(h, current.signingKey()));
-      log.info("round {}: trained {} steps in {} s, train loss {}, uploaded {} bytes", task.getRound(), result.steps(),
-          String.format(Locale.ROOT, "%.1f", result.seconds()), String.format(Locale.ROOT, "%.4f", result.meanLoss()),
-          receipt.getBytesReceived());
+      held = current.uploader().chunksHeld(pending.update());
     } catch (StatusRuntimeException e) {
-      log.warn("round {}: coordinator refused the update: {}", task.getRound(), HanseErrors.detailOf(e).getMessage());
+      log.warn("round {}: cannot ask where to resume ({}); sending the update whole", pending.round(),
+          HanseErrors.detailOf(e).getMessage());
+      held = 0;
+    }
+    log.info("round {}: resuming the interrupted upload at chunk {} of {}", pending.round(), held,
+        pending.update().chunks());
+    sendPending(current, held);
+  }
+
+  /**
+   * Sends the pending update from chunk {@code firstChunk}. Taken or refused, it is done with; cut
+   * off on the way, it is kept, and resumes when the coordinator asks for the round again.
+   */
+  private void sendPending(Link current, long firstChunk) {
+    long round = pending.round();
+    try {
+      UploadReceipt receipt = current.uploader().send(pending.update(), firstChunk);
+      log.info("round {}: uploaded {} bytes", round, receipt.getBytesReceived());
+      pending = null;
+    } catch (StatusRuntimeException e) {
+      var detail = HanseErrors.detailOf(e);
+      if (detail.getCode() != eu.hanse.protocol.v1.ErrorCode.ERROR_CODE_UNSPECIFIED) {
+        log.warn("round {}: coordinator refused the update: {}", round, detail.getMessage());
+        pending = null;
+      } else {
+        log.warn("round {}: upload cut off ({}); it resumes when the coordinator is back", round, detail.getMessage());
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while uploading", e);

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import eu.hanse.aggregation.ChunkCodecs;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.UpdateChunk;
+import eu.hanse.protocol.v1.ResumeUploadRequest;
 import eu.hanse.protocol.v1.UpdateHeader;
 import eu.hanse.protocol.v1.UpdateMessage;
 import eu.hanse.protocol.v1.UploadReceipt;
@@ -25,14 +26,23 @@ import java.util.concurrent.TimeoutException;
  */
 final class UpdateUploader {
   private final FederationGrpc.FederationStub stub;
+  private final FederationGrpc.FederationBlockingStub blocking;
 
-  UpdateUploader(FederationGrpc.FederationStub stub) {
+  UpdateUploader(FederationGrpc.FederationStub stub, FederationGrpc.FederationBlockingStub blocking) {
     this.stub = stub;
+    this.blocking = blocking;
   }
 
   /** Signs a header whose every other field is set. */
   interface HeaderSigner {
     byte[] sign(UpdateHeader header);
+  }
+
+  /** An update ready to send: its signed header, and the values its chunks are encoded from. */
+  record Prepared(UpdateHeader header, float[] delta, int perChunk, ChunkCodecs codecs) {
+    int chunks() {
+      return header.getChunkSha256Count();
+    }
   }
 
   /**
@@ -44,6 +54,12 @@ final class UpdateUploader {
    */
   UploadReceipt upload(UpdateHeader.Builder header, float[] delta, int chunkBytes, ChunkCodecs codecs,
       float[] residual, HeaderSigner signer) throws InterruptedException {
+    return send(prepare(header, delta, chunkBytes, codecs, residual, signer), 0);
+  }
+
+  /** Hashes every chunk and signs the header: the update as it will be sent, and resent if it breaks off. */
+  Prepared prepare(UpdateHeader.Builder header, float[] delta, int chunkBytes, ChunkCodecs codecs, float[] residual,
+      HeaderSigner signer) {
     int perChunk = chunkBytes / Float.BYTES;
     int chunks = (delta.length + perChunk - 1) / perChunk;
     ChunkEncoder encoder = new ChunkEncoder(delta, perChunk, codecs);
@@ -58,7 +74,21 @@ final class UpdateUploader {
       header.addChunkSha256(ByteString.copyFrom(digest.digest()));
     }
     header.setSignature(ByteString.copyFrom(signer.sign(header.clearSignature().build())));
+    return new Prepared(header.build(), delta, perChunk, codecs);
+  }
 
+  /** How many chunks of an interrupted upload of {@code update} the coordinator holds: where to resume. */
+  long chunksHeld(Prepared update) {
+    return blocking.withDeadlineAfter(1, TimeUnit.MINUTES).resumeUpload(ResumeUploadRequest.newBuilder()
+        .setJobId(update.header().getJobId()).setRound(update.header().getRound())
+        .setNonce(update.header().getNonce()).build()).getChunksHeld();
+  }
+
+  /** Sends the update's header, then its chunks from {@code firstChunk} on, as the transport takes them. */
+  UploadReceipt send(Prepared update, long firstChunk) throws InterruptedException {
+    UpdateHeader.Builder header = update.header().toBuilder().setResumeFromChunk(firstChunk);
+    int chunks = update.chunks();
+    ChunkEncoder encoder = new ChunkEncoder(update.delta(), update.perChunk(), update.codecs());
     CompletableFuture<UploadReceipt> receipt = new CompletableFuture<>();
     Object ready = new Object();
     ClientResponseObserver<UpdateMessage, UploadReceipt> responses = new ClientResponseObserver<>() {
@@ -92,7 +122,7 @@ final class UpdateUploader {
     ClientCallStreamObserver<UpdateMessage> requests =
         (ClientCallStreamObserver<UpdateMessage>) stub.withDeadlineAfter(30, TimeUnit.MINUTES).uploadUpdate(responses);
     requests.onNext(UpdateMessage.newBuilder().setHeader(header).build());
-    for (int c = 0; c < chunks && !receipt.isDone(); c++) {
+    for (int c = (int) firstChunk; c < chunks && !receipt.isDone(); c++) {
       synchronized (ready) {
         while (!requests.isReady() && !receipt.isDone()) {
           ready.wait(100);

@@ -1,0 +1,125 @@
+package eu.hanse.e2e;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A TCP proxy on 127.0.0.1 between agents and the coordinator that a test cuts and restores: once
+ * armed, it cuts every connection after a number of bytes towards the coordinator and refuses new
+ * ones until {@link #restore()}. Towards the coordinator it carries at most 512 KB/s, as a slow
+ * link between centres would, so that a cut lands in the middle of an upload rather than after the
+ * bytes were all on their way. The bytes are the TLS stream, untouched.
+ */
+final class FaultyLink implements AutoCloseable {
+  private final ServerSocket server;
+  private final int target;
+  private final List<Socket> open = new CopyOnWriteArrayList<>();
+  private final AtomicLong upstream = new AtomicLong();
+  private volatile long cutAfter = Long.MAX_VALUE;
+  private volatile boolean down;
+  private volatile int cuts;
+
+  FaultyLink(int targetPort) throws IOException {
+    this.target = targetPort;
+    this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread.ofPlatform().daemon().name("faulty-link").start(this::accept);
+  }
+
+  int port() {
+    return server.getLocalPort();
+  }
+
+  /** Cuts every connection once {@code bytes} more have gone towards the coordinator, and stays down. */
+  void cutAfter(long bytes) {
+    cutAfter = upstream.get() + bytes;
+  }
+
+  boolean isDown() {
+    return down;
+  }
+
+  int cuts() {
+    return cuts;
+  }
+
+  /** Takes connections again. */
+  void restore() {
+    cutAfter = Long.MAX_VALUE;
+    down = false;
+  }
+
+  private void accept() {
+    while (!server.isClosed()) {
+      try {
+        Socket client = server.accept();
+        if (down) {
+          client.close();
+          continue;
+        }
+        Socket coordinator = new Socket();
+        coordinator.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), target));
+        open.add(client);
+        open.add(coordinator);
+        Thread.ofVirtual().start(() -> pump(client, coordinator, true));
+        Thread.ofVirtual().start(() -> pump(coordinator, client, false));
+      } catch (IOException e) {
+        // Closed, or the coordinator refused: the agent retries.
+      }
+    }
+  }
+
+  private static final int UPSTREAM_BYTES_PER_SECOND = 512 * 1024;
+
+  private void pump(Socket from, Socket to, boolean towardsCoordinator) {
+    byte[] buffer = new byte[towardsCoordinator ? 4 * 1024 : 16 * 1024];
+    try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+      int n;
+      while ((n = in.read(buffer)) >= 0) {
+        out.write(buffer, 0, n);
+        if (towardsCoordinator) {
+          if (upstream.addAndGet(n) >= cutAfter && !down) {
+            cut();
+          }
+          Thread.sleep(Math.max(1, 1000L * n / UPSTREAM_BYTES_PER_SECOND));
+        }
+      }
+    } catch (IOException | InterruptedException e) {
+      // The link is cut, or one side closed.
+    } finally {
+      closeQuietly(from);
+      closeQuietly(to);
+    }
+  }
+
+  private synchronized void cut() {
+    if (down) {
+      return;
+    }
+    down = true;
+    cuts++;
+    open.forEach(FaultyLink::closeQuietly);
+    open.clear();
+  }
+
+  private static void closeQuietly(Socket socket) {
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // Already closed.
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+    open.forEach(FaultyLink::closeQuietly);
+  }
+}
