@@ -53,21 +53,7 @@ class CrashRecoveryIT {
     TestFederation.createCa(coordinatorDir);
     int port = freePort();
     int enrolPort = freePort();
-    Path jobFile = Files.writeString(dir.resolve("job.yaml"), """
-        job: crash
-        rounds: %d
-        model:
-          context: 4
-          embed: 16
-          hidden: 64
-        local-work:
-          steps: 10
-        chunk-bytes: 4096
-        quorum:
-          min-sites: 2
-        round:
-          deadline: 2m
-        """.formatted(ROUNDS));
+    Path jobFile = Files.writeString(dir.resolve("job.yaml"), TestFederation.twoSiteJob("crash", ROUNDS));
     List<String> coordinator = List.of("coordinator", "--data-dir", coordinatorDir.toString(), "--listen",
         "127.0.0.1:" + port, "--enrol-port", Integer.toString(enrolPort), "--job-file", jobFile.toString(),
         "--exit-when-done");

@@ -9,21 +9,17 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A TCP proxy on 127.0.0.1 between agents and the coordinator that a test cuts and restores: once
- * armed, it cuts every connection after a number of bytes towards the coordinator and refuses new
- * ones until {@link #restore()}. Towards the coordinator it carries at most 512 KB/s, as a slow
- * link between centres would, so that a cut lands in the middle of an upload rather than after the
- * bytes were all on their way. The bytes are the TLS stream, untouched.
+ * A TCP proxy on 127.0.0.1 between agents and the coordinator that a test cuts and restores: a
+ * cut closes every connection and refuses new ones until {@link #restore()}. Towards the
+ * coordinator it carries at most 256 KB/s, as a slow link between centres would, so that a test can
+ * cut it in the middle of an upload. The bytes are the TLS stream, untouched.
  */
 final class FaultyLink implements AutoCloseable {
   private final ServerSocket server;
   private final int target;
   private final List<Socket> open = new CopyOnWriteArrayList<>();
-  private final AtomicLong upstream = new AtomicLong();
-  private volatile long cutAfter = Long.MAX_VALUE;
   private volatile boolean down;
   private volatile int cuts;
 
@@ -37,9 +33,9 @@ final class FaultyLink implements AutoCloseable {
     return server.getLocalPort();
   }
 
-  /** Cuts every connection once {@code bytes} more have gone towards the coordinator, and stays down. */
-  void cutAfter(long bytes) {
-    cutAfter = upstream.get() + bytes;
+  /** Cuts every connection now, and refuses new ones until {@link #restore()}. */
+  void cutNow() {
+    cut();
   }
 
   boolean isDown() {
@@ -52,7 +48,6 @@ final class FaultyLink implements AutoCloseable {
 
   /** Takes connections again. */
   void restore() {
-    cutAfter = Long.MAX_VALUE;
     down = false;
   }
 
@@ -76,7 +71,7 @@ final class FaultyLink implements AutoCloseable {
     }
   }
 
-  private static final int UPSTREAM_BYTES_PER_SECOND = 512 * 1024;
+  private static final int UPSTREAM_BYTES_PER_SECOND = 256 * 1024;
 
   private void pump(Socket from, Socket to, boolean towardsCoordinator) {
     byte[] buffer = new byte[towardsCoordinator ? 4 * 1024 : 16 * 1024];
@@ -85,9 +80,6 @@ final class FaultyLink implements AutoCloseable {
       while ((n = in.read(buffer)) >= 0) {
         out.write(buffer, 0, n);
         if (towardsCoordinator) {
-          if (upstream.addAndGet(n) >= cutAfter && !down) {
-            cut();
-          }
           Thread.sleep(Math.max(1, 1000L * n / UPSTREAM_BYTES_PER_SECOND));
         }
       }

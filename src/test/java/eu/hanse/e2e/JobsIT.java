@@ -75,14 +75,14 @@ class JobsIT {
       assertTrue(paused.out().contains("job second: PAUSED"), paused.out() + paused.err());
 
       federation.enrolAndStartAgents(coordinator, SITES, Map.of(), false);
-      awaitState(coordinator, "first", JobStatus.FINISHED);
+      TestFederation.awaitStatus(coordinator, "first", status -> status.state().equals(JobStatus.FINISHED), "finished");
       assertEquals(JobStatus.PAUSED, coordinator.status("second").orElseThrow().state(),
           "a paused job opens no round while another job runs");
       Cli list = hanse("job", "list", "--coordinator", address, "--credential", lead.toString());
       assertTrue(list.out().matches("(?s).*first\\s+FINISHED\\s+3/3.*second\\s+PAUSED\\s+0/2.*"), list.out());
       assertEquals(0, hanse("job", "resume", "second", "--coordinator", address, "--credential", lead.toString())
           .exit());
-      awaitState(coordinator, "second", JobStatus.FINISHED);
+      TestFederation.awaitStatus(coordinator, "second", status -> status.state().equals(JobStatus.FINISHED), "finished");
 
       Cli status = hanse("job", "status", "first", "--json", "--coordinator", address, "--credential",
           lead.toString());
@@ -125,19 +125,11 @@ class JobsIT {
 
       try (Coordinator second = federation.startCoordinator(MODELS, port)) {
         assertEquals(before, second.status("long").orElseThrow().roundsCompleted(), "the state keeps every round");
-        awaitState(second, "long", JobStatus.FINISHED);
+        TestFederation.awaitStatus(second, "long", status -> status.state().equals(JobStatus.FINISHED), "finished");
         TestFederation.assertLineage(second.status("long").orElseThrow(), 5, SITES);
         assertTrue(progress.toString().contains("job long resumes after round " + before), progress.toString());
       }
     }
-  }
-
-  private static void awaitState(Coordinator coordinator, String job, String state) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-    while (!coordinator.status(job).orElseThrow().state().equals(state) && System.nanoTime() < deadline) {
-      Thread.sleep(100);
-    }
-    assertEquals(state, coordinator.status(job).orElseThrow().state(), coordinator.status(job).toString());
   }
 
   record Cli(int exit, String out, String err) {}

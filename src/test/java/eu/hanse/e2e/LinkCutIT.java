@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,22 +42,8 @@ class LinkCutIT {
     try (TestFederation federation = new TestFederation(dir, new PrintStream(progress, true));
         Coordinator coordinator = federation.startCoordinator(new CharModels(), 0);
         FaultyLink link = new FaultyLink(coordinator.port())) {
-      // Updates of 12,017 fp32 values (48 KB) in chunks of 4 KB: 12 chunks each.
-      coordinator.submit(coordinator.jobFiles().parse("cut.yaml", """
-          job: cut
-          rounds: 3
-          model:
-            context: 4
-            embed: 16
-            hidden: 64
-          local-work:
-            steps: 10
-          chunk-bytes: 4096
-          quorum:
-            min-sites: 2
-          round:
-            deadline: 2m
-          """.getBytes(StandardCharsets.UTF_8)), "test");
+      coordinator.submit(coordinator.jobFiles().parse("cut.yaml",
+          TestFederation.twoSiteJob("cut", 3).getBytes(StandardCharsets.UTF_8)), "test");
       for (String site : SITES) {
         Path siteDir = federation.enrol(coordinator, site);
         SiteAgent agent = new SiteAgent(new AgentConfig(siteDir, "127.0.0.1:" + link.port(),
@@ -67,17 +52,25 @@ class LinkCutIT {
         agents.add(agent);
         Thread.ofPlatform().name("agent-" + site).start(agent);
       }
-      await(coordinator, status -> status.roundsCompleted() >= 1, "round 1");
-      link.cutAfter(50_000);
+      TestFederation.awaitStatus(coordinator, "cut", status -> status.roundsCompleted() >= 1, "round 1");
+      // Cut as soon as the coordinator holds two chunks of a round-2 update: the upload is midway.
+      Path spool = dir.resolve("coordinator/spool/cut/round-2");
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
       while (!link.isDown() && System.nanoTime() < deadline) {
-        Thread.sleep(10);
+        if (Files.isDirectory(spool)) {
+          try (var parts = Files.list(spool)) {
+            if (parts.anyMatch(part -> part.toString().endsWith(".part") && part.toFile().length() >= 8192)) {
+              link.cutNow();
+            }
+          }
+        }
+        Thread.sleep(1);
       }
-      assertTrue(link.isDown(), "the link was never cut");
+      assertTrue(link.isDown(), "no round-2 upload was seen midway");
       Thread.sleep(2000);
       link.restore();
 
-      JobStatus done = await(coordinator, status -> status.state().equals(JobStatus.FINISHED), "the job finished");
+      JobStatus done = TestFederation.awaitStatus(coordinator, "cut", status -> status.state().equals(JobStatus.FINISHED), "the job finished");
       for (var round : done.rounds()) {
         assertEquals(SITES, round.acceptedSites(), "round " + round.round());
       }
@@ -87,17 +80,5 @@ class LinkCutIT {
     } finally {
       agents.forEach(SiteAgent::close);
     }
-  }
-
-  private static JobStatus await(Coordinator coordinator, Predicate<JobStatus> condition, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-    JobStatus status = coordinator.status("cut").orElseThrow();
-    while (!condition.test(status) && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-      status = coordinator.status("cut").orElseThrow();
-    }
-    assertTrue(condition.test(status), "no " + what + " in two minutes: " + status);
-    return status;
   }
 }

@@ -11,12 +11,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,7 +35,8 @@ class SiteLivenessIT {
     Map<String, Process> agents = new LinkedHashMap<>();
     try (TestFederation federation = new TestFederation(dir, new PrintStream(progress, true));
         Coordinator coordinator = federation.startCoordinator(new CharModels(), Duration.ofMillis(200), 5)) {
-      // Each round's local work takes 2 s, twice the heartbeat timeout of 1 s.
+      // Each round's local work takes 2 s, twice the heartbeat timeout of 1 s. A round waits for an
+      // offline participant until its deadline, then the job waits for the quorum.
       coordinator.submit(coordinator.jobFiles().parse("live.yaml", """
           job: live
           rounds: 3
@@ -50,24 +49,24 @@ class SiteLivenessIT {
           quorum:
             min-sites: 2
           round:
-            deadline: 2m
+            deadline: 6s
           """.getBytes(StandardCharsets.UTF_8)), "test");
       for (String site : SITES) {
         Path siteDir = federation.enrol(coordinator, site);
-        agents.put(site, startAgent(siteDir, coordinator.port(), dir.resolve(site + ".log")));
+        agents.put(site, TestFederation.startAgentProcess(siteDir, coordinator.port(), dir.resolve(site + ".log"), Map.of()));
       }
-      await(coordinator, status -> status.roundsCompleted() >= 1, "round 1");
+      TestFederation.awaitStatus(coordinator, "live", status -> status.roundsCompleted() >= 1, "round 1");
       JobStatus afterRound1 = coordinator.status("live").orElseThrow();
       assertEquals(SITES, afterRound1.rounds().get(0).acceptedSites(),
           "both sites trained 2 s, past the 1 s timeout, and stayed in: " + progress);
 
       signal("STOP", agents.get("leonardo"));
-      JobStatus waiting = await(coordinator, status -> !status.sites().contains("leonardo")
+      JobStatus waiting = TestFederation.awaitStatus(coordinator, "live", status -> !status.sites().contains("leonardo")
           && status.waiting() != null, "leonardo offline and the job waiting");
       assertEquals("1 of 2 sites online", waiting.waiting());
       signal("CONT", agents.get("leonardo"));
 
-      JobStatus done = await(coordinator, status -> status.state().equals(JobStatus.FINISHED), "the job finished");
+      JobStatus done = TestFederation.awaitStatus(coordinator, "live", status -> status.state().equals(JobStatus.FINISHED), "the job finished");
       for (var round : done.rounds()) {
         assertEquals(SITES, round.acceptedSites(), "round " + round.round());
       }
@@ -77,28 +76,8 @@ class SiteLivenessIT {
     }
   }
 
-  private static JobStatus await(Coordinator coordinator, Predicate<JobStatus> condition, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-    JobStatus status = coordinator.status("live").orElseThrow();
-    while (!condition.test(status) && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-      status = coordinator.status("live").orElseThrow();
-    }
-    assertTrue(condition.test(status), "no " + what + " in two minutes: " + status);
-    return status;
-  }
-
   private static void signal(String signal, Process process) throws Exception {
     Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
     assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + signal + " failed");
-  }
-
-  private static Process startAgent(Path siteDir, int port, Path log) throws Exception {
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-        "-cp", System.getProperty("java.class.path"), "eu.hanse.launcher.Hanse", "agent", "--data-dir",
-        siteDir.toString(), "--coordinator", "127.0.0.1:" + port, "--device", "cpu", "--threads", "1",
-        "--synthetic-chars", Integer.toString(TestFederation.SYNTHETIC_CHARACTERS)));
-    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
 }

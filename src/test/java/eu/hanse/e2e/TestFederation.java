@@ -98,6 +98,53 @@ final class TestFederation implements AutoCloseable {
     return authority;
   }
 
+  /**
+   * A small job for two sites: a model of 12,017 parameters (48 KB in fp32) sent in chunks of
+   * 4 KB, ten local steps a round, both sites needed, a two-minute deadline.
+   */
+  static String twoSiteJob(String id, int rounds) {
+    return """
+        job: %s
+        rounds: %d
+        model:
+          context: 4
+          embed: 16
+          hidden: 64
+        local-work:
+          steps: 10
+        chunk-bytes: 4096
+        quorum:
+          min-sites: 2
+        round:
+          deadline: 2m
+        """.formatted(id, rounds);
+  }
+
+  /** Starts 'hanse agent' for an enrolled site as a process of its own, its output in {@code log}. */
+  static Process startAgentProcess(Path siteDir, int port, Path log, Map<String, String> environment)
+      throws java.io.IOException {
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+        "-cp", System.getProperty("java.class.path"), "eu.hanse.launcher.Hanse", "agent", "--data-dir",
+        siteDir.toString(), "--coordinator", "127.0.0.1:" + port, "--device", "cpu", "--threads", "1",
+        "--synthetic-chars", Integer.toString(SYNTHETIC_CHARACTERS)));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().putAll(environment);
+    return builder.start();
+  }
+
+  /** Waits up to two minutes for a job's status to satisfy {@code condition}; that status. */
+  static JobStatus awaitStatus(Coordinator coordinator, String job, java.util.function.Predicate<JobStatus> condition,
+      String what) throws InterruptedException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(2);
+    JobStatus status = coordinator.status(job).orElseThrow();
+    while (!condition.test(status) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      status = coordinator.status(job).orElseThrow();
+    }
+    assertTrue(condition.test(status), "no " + what + " in two minutes: " + status);
+    return status;
+  }
+
   /** Rounds 1..n of a finished job, each checkpoint naming its round and the one before as its parent. */
   static void assertLineage(JobStatus status, int rounds, List<String> sites) throws java.io.IOException {
     assertEquals(rounds, status.rounds().size(), "rounds committed");

@@ -325,7 +325,7 @@ final class JobRun implements Runnable {
    * outer step and writes the new checkpoint.
    */
   private synchronized RoundRecord commit(OpenRound round) {
-    FaultPoints.reach("aggregate", round.number);
+    eu.hanse.protocol.FaultPoints.reach("aggregate", round.number);
     Aggregation aggregation = round.aggregate(aggregators);
     String detail = aggregation.detail() + clipped(round);
     Double epsilon = null;
@@ -348,7 +348,7 @@ final class JobRun implements Runnable {
     Map<String, float[]> optimizerState = outer.state();
     String stateSha = optimizerState.isEmpty() ? null : optimizerStates.commitState(optimizerState);
     latest = seal(checkpoints.commit(withRound(round.number), round.number), updateIds);
-    FaultPoints.reach("checkpoint", round.number);
+    eu.hanse.protocol.FaultPoints.reach("checkpoint", round.number);
     RoundRecord record = record(round, latest);
     // One transaction: after a crash the round is either committed with its updates applied, or
     // still open with its updates accepted.

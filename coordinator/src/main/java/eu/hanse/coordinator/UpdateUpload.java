@@ -186,7 +186,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     ByteBuffer data = chunk.getData().asReadOnlyByteBuffer();
     verify(data.duplicate());
     writer.write(data);
-    FaultPoints.reach("upload", header.round());
+    eu.hanse.protocol.FaultPoints.reach("upload", header.round());
   }
 
   /** Checks chunk {@code nextChunk} against its hash and decodes it, then counts it as arrived. */

@@ -134,6 +134,9 @@ final class UpdateUploader {
       requests.onNext(UpdateMessage.newBuilder()
           .setChunk(UpdateChunk.newBuilder().setIndex(c).setData(ByteString.copyFrom(encoder.encode(c))))
           .build());
+      if (c == firstChunk) {
+        eu.hanse.protocol.FaultPoints.reach("send", header.getRound());
+      }
     }
     if (!receipt.isDone()) {
       requests.onCompleted();
