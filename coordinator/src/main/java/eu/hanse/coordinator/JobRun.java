@@ -71,6 +71,10 @@ final class JobRun implements Runnable {
   private long bytesUploaded;
   private String state = JobStatus.RUNNING;
   private boolean initialEvaluated;
+  /** In asynchronous rounds: the sites training now, and for which round. */
+  private final Map<SiteId, Long> training = new LinkedHashMap<>();
+  /** In asynchronous rounds: the checkpoint each recent round trained from. */
+  private final Map<Long, String> recentBases = new LinkedHashMap<>();
   /** Why the job waits for sites, while it does; null otherwise. */
   private String waiting;
   /** When the last evaluation was sent out, for the round's time. */
@@ -156,7 +160,11 @@ final class JobRun implements Runnable {
    * again: what was sent on its old stream may never have reached it.
    */
   private synchronized void resendPendingWork(AgentLink link) {
-    if (openRound != null && openRound.awaits(link.site()) && openRound.firstSendTo(link)) {
+    if (spec.schedule().async() != null) {
+      // What it was training may have been lost with its old stream: it starts afresh.
+      training.remove(link.site());
+      dispatchIdle();
+    } else if (openRound != null && openRound.awaits(link.site()) && openRound.firstSendTo(link)) {
       link.sendTrain(spec, openRound.number, openRound.base, roundSeed(openRound.number));
     }
     if (evaluation != null && evaluation.awaits(link.site()) && evaluation.firstSendTo(link)) {
@@ -236,6 +244,9 @@ final class JobRun implements Runnable {
 
   /** Runs a round until it commits, reopening it if too few updates arrive; null if it never does. */
   private RoundRecord runRound(int round) throws InterruptedException {
+    if (spec.schedule().async() != null) {
+      return runAsyncRound(round);
+    }
     for (int attempt = 1; attempt <= ATTEMPTS_PER_ROUND; attempt++) {
       awaitSites(spec.minSites());
       OpenRound open = open(round);
@@ -251,6 +262,42 @@ final class JobRun implements Runnable {
           open.refused().keySet());
     }
     return null;
+  }
+
+  /**
+   * An asynchronous round: open to updates trained for it or a few rounds before, it commits once
+   * its buffer is full, or at its deadline with what it has; sites that are idle get to train at
+   * once, the others go on with what they train. Only the last round's checkpoint is evaluated,
+   * so that no round waits for sites busy training.
+   */
+  private RoundRecord runAsyncRound(int round) throws InterruptedException {
+    AsyncRounds async = spec.schedule().async();
+    for (int attempt = 1; attempt <= ATTEMPTS_PER_ROUND; attempt++) {
+      awaitSites(1);
+      OpenRound open = open(round);
+      awaitUntil(() -> open.accepted().size() >= async.buffer(), System.nanoTime() + spec.roundDeadline().toNanos());
+      if (close(open)) {
+        RoundRecord committed = commit(open);
+        OptionalDouble loss = round == spec.rounds() ? evaluate(latest) : OptionalDouble.empty();
+        dispatchIdle();
+        return evaluated(committed, loss);
+      }
+      log.warn("round {} of job {}: no update before the deadline; opening it again", round, spec.id());
+    }
+    return null;
+  }
+
+  /** Asynchronous rounds: every eligible site not training now gets the open round's work. */
+  private synchronized void dispatchIdle() {
+    if (openRound == null || spec.schedule().async() == null) {
+      return;
+    }
+    for (AgentLink link : eligibleOnline()) {
+      if (!training.containsKey(link.site()) && !openRound.accepted().containsKey(link.site())) {
+        training.put(link.site(), openRound.number);
+        link.sendTrain(spec, openRound.number, latest, roundSeed(openRound.number));
+      }
+    }
   }
 
   /**
@@ -272,6 +319,9 @@ final class JobRun implements Runnable {
 
   /** Whether a round has the updates it needs: at least the quorum, the required sites' among them. */
   private synchronized boolean quorumIn(OpenRound round) {
+    if (spec.schedule().async() != null) {
+      return !round.accepted().isEmpty();
+    }
     return round.accepted().size() >= spec.minSites()
         && round.accepted().keySet().containsAll(spec.schedule().requiredSites());
   }
@@ -288,18 +338,26 @@ final class JobRun implements Runnable {
    * are not asked to train again.
    */
   private synchronized OpenRound open(int round) {
+    notifyAll(); // Uploads carried over from the last round wait for this one.
     List<AgentLink> links = eligibleOnline();
     List<StateStore.StoredUpdate> kept = store.acceptedUpdates(spec.id().value(), round);
     List<SiteId> participants = new ArrayList<>(links.stream().map(AgentLink::site).toList());
     kept.stream().map(u -> new SiteId(u.site())).filter(site -> !participants.contains(site)).forEach(participants::add);
-    openRound = new OpenRound(spec, round, latest, participants, global.elementCount());
+    recentBases.put((long) round, latest.sha256());
+    recentBases.keySet().removeIf(r -> spec.schedule().async() == null || r < round - spec.schedule().async().maxStaleness());
+    openRound = new OpenRound(spec, round, latest, participants, global.elementCount(),
+        spec.schedule().async() == null ? Map.of((long) round, latest.sha256()) : recentBases);
     for (StateStore.StoredUpdate update : kept) {
       openRound.restore(new SiteId(update.site()), update.updateId(), update.samples(), update.trainLoss(),
-          update.bytes(), Path.of(update.spoolFile()), update.norm());
+          update.bytes(), Path.of(update.spoolFile()), update.norm(), update.trainedFor());
     }
     long seed = roundSeed(round);
     log.info("round {} of job {} open for {}{}", round, spec.id(), participants,
         kept.isEmpty() ? "" : " (" + kept.size() + " updates already accepted)");
+    if (spec.schedule().async() != null) {
+      dispatchIdle();
+      return openRound;
+    }
     for (AgentLink link : links) {
       if (openRound.awaits(link.site()) && openRound.firstSendTo(link)) {
         link.sendTrain(spec, round, latest, seed);
@@ -327,7 +385,7 @@ final class JobRun implements Runnable {
   private synchronized RoundRecord commit(OpenRound round) {
     eu.hanse.protocol.FaultPoints.reach("aggregate", round.number);
     Aggregation aggregation = round.aggregate(aggregators);
-    String detail = aggregation.detail() + clipped(round);
+    String detail = aggregation.detail() + clipped(round) + staleness(round);
     Double epsilon = null;
     if (spec.privacy().noisy()) {
       double total = round.accepted().values().stream().mapToDouble(OpenRound.AcceptedUpdate::weight).sum();
@@ -340,7 +398,7 @@ final class JobRun implements Runnable {
           sigma, epsilon, spec.privacy().delta());
     }
     round.summarise(detail, epsilon);
-    if (!spec.aggregator().streaming() || spec.privacy().clips()) {
+    if (!spec.aggregator().streaming() || spec.privacy().clips() || spec.schedule().async() != null) {
       progress.line("round " + round.number + ": " + detail);
     }
     outer.step(global, aggregation.delta());
@@ -358,6 +416,15 @@ final class JobRun implements Runnable {
     bytesUploaded += record.bytesUploaded().values().stream().mapToLong(Long::longValue).sum();
     writeStatus();
     return record;
+  }
+
+  /** In asynchronous rounds, "; staleness SITE N, ..." (rounds behind, weighted 1/sqrt(1+N)). */
+  private String staleness(OpenRound round) {
+    if (spec.schedule().async() == null) {
+      return "";
+    }
+    return "; staleness " + String.join(", ", round.accepted().values().stream()
+        .map(u -> u.site() + " " + u.staleness()).toList());
   }
 
   /** ", clipped SITE (norm N)" for each update the clip scaled down, or nothing. */
@@ -445,6 +512,7 @@ final class JobRun implements Runnable {
    * upload repeats the nonce of the upload it goes on with; any other repeated nonce is a replay.
    */
   synchronized OpenRound.Admission admit(SiteId site, UpdateHeader header, boolean resuming) {
+    awaitOpenRound();
     if (openRound == null) {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "no round of job " + spec.id() + " is open"
           + (state.equals(JobStatus.RUNNING) ? "" : " (job " + state.toLowerCase(java.util.Locale.ROOT) + ")"));
@@ -463,7 +531,7 @@ final class JobRun implements Runnable {
   synchronized void accept(SiteId site, java.security.cert.X509Certificate certificate, String updateId,
       OpenRound.Admission admission, UpdateHeader header, Path spoolFile, long bytes, double norm) {
     if (openRound != admission.owner()) {
-      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + header.round() + " closed before the upload completed");
+      carryOver(site, header);
     }
     // Checked under this lock: a revocation publishes the CRL before it takes the lock to discard.
     if (consortium.isRevoked(certificate)) {
@@ -471,18 +539,23 @@ final class JobRun implements Runnable {
       throw new RefusedException(Refusal.REVOKED, "site " + site + "'s certificate was revoked during the upload");
     }
     openRound.requireAcceptable(site);
-    store.acceptUpdate(new StateStore.StoredUpdate(spec.id().value(), header.round(), site.name(), updateId,
+    long round = openRound.number;
+    store.acceptUpdate(new StateStore.StoredUpdate(spec.id().value(), round, site.name(), updateId,
         eu.hanse.security.Digests.hex(header.nonce()), spoolFile.toString(), header.sampleCount(), header.trainLoss(),
-        bytes, norm));
+        bytes, norm, header.round()));
     try {
       openRound.accept(site, updateId, header, spoolFile, bytes, norm);
     } catch (RuntimeException e) {
-      store.discardUpdate(spec.id().value(), header.round(), site.name());
+      store.discardUpdate(spec.id().value(), round, site.name());
       throw e;
     }
+    training.remove(site);
     Map<String, String> fields = new LinkedHashMap<>();
     fields.put("job", spec.id().value());
-    fields.put("round", Long.toString(header.round()));
+    fields.put("round", Long.toString(round));
+    if (header.round() != round) {
+      fields.put("trainedFor", Long.toString(header.round()));
+    }
     fields.put("site", site.name());
     fields.put("update", updateId);
     fields.put("nonce", eu.hanse.security.Digests.hex(header.nonce()));
@@ -496,10 +569,46 @@ final class JobRun implements Runnable {
     notifyAll();
   }
 
+  /**
+   * The round an upload was admitted to closed before it completed. In synchronous rounds that is
+   * the end of it; asynchronous rounds take it into the next round, if it is not too stale by then.
+   */
+  private void carryOver(SiteId site, UpdateHeader header) {
+    if (spec.schedule().async() == null) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + header.round() + " closed before the upload completed");
+    }
+    awaitOpenRound();
+    if (openRound == null) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + header.round() + " closed before the upload "
+          + "completed, and no round is open");
+    }
+    openRound.requireRecent(site, header);
+  }
+
+  /**
+   * Asynchronous rounds: between a commit and the next round's opening, an upload waits (briefly)
+   * for that round rather than being refused.
+   */
+  private void awaitOpenRound() {
+    if (spec.schedule().async() == null) {
+      return;
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    try {
+      while (openRound == null && !stopped && state.equals(JobStatus.RUNNING) && records.size() < spec.rounds()
+          && System.nanoTime() < deadline) {
+        TimeUnit.NANOSECONDS.timedWait(this, deadline - System.nanoTime());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** An admitted upload failed a check or broke off. */
   synchronized void refuse(SiteId site, long round, Refusal reason, String message, OpenRound.Admission admission) {
     log.warn("round {}: refused update from {}: {} {}", round, site, reason, message);
     auditRefusal(site, round, reason, message);
+    training.remove(site);
     boolean sameRound = admission != null ? openRound == admission.owner()
         : openRound != null && openRound.number == round;
     if (sameRound) {

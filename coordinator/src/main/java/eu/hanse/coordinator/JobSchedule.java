@@ -19,11 +19,13 @@ import java.util.Set;
  * @param start when the first round may open; null for at once
  * @param localTime a time budget for each site's local training per round, instead of a number of
  *     steps; null to train the job's steps
+ * @param async asynchronous rounds with their buffer and staleness bound; null for synchronous rounds
  */
 public record JobSchedule(List<JobSite> sites, Set<SiteId> requiredSites, Stragglers stragglers, Instant start,
-    Duration localTime) {
-  /** Any site, none required, wait for all until the deadline, start at once, train by steps. */
-  public static final JobSchedule OPEN = new JobSchedule(List.of(), Set.of(), Stragglers.waitForAll(), null, null);
+    Duration localTime, AsyncRounds async) {
+  /** Any site, none required, wait for all until the deadline, start at once, train by steps, in step. */
+  public static final JobSchedule OPEN = new JobSchedule(List.of(), Set.of(), Stragglers.waitForAll(), null, null,
+      null);
 
   public JobSchedule {
     sites = List.copyOf(sites);
@@ -42,6 +44,9 @@ public record JobSchedule(List<JobSite> sites, Set<SiteId> requiredSites, Stragg
               + seen);
         }
       }
+    }
+    if (async != null && !requiredSites.isEmpty()) {
+      throw new IllegalArgumentException("asynchronous rounds take updates as they come; they cannot require sites");
     }
     if (localTime != null && (localTime.isNegative() || localTime.isZero())) {
       throw new IllegalArgumentException("local time budget must be positive, was " + localTime);

@@ -80,6 +80,10 @@ public record JobSpec(
     if (!schedule.sites().isEmpty() && schedule.requiredSites().size() > schedule.sites().size()) {
       throw new IllegalArgumentException("more required sites than sites");
     }
+    if (schedule.async() != null && !aggregator.streaming()) {
+      throw new IllegalArgumentException("asynchronous rounds fold updates as they come, with --aggregator mean; "
+          + aggregator.describe() + " needs every update of a round at once");
+    }
     if (privacy.noisy() && aggregator.kind() != AggregatorSpec.Kind.MEAN) {
       throw new IllegalArgumentException("--dp-noise is calibrated for --aggregator mean, not "
           + aggregator.describe() + ": the noise bounds what one clipped site can change in a weighted mean");

@@ -40,11 +40,17 @@ final class OpenRound {
 
   /**
    * An accepted update; {@code weight} is its weight in the mean (its sample count times its site's
-   * weight in the job), {@code scale} what clipping multiplies it by (1 when not clipped), from its
-   * {@code norm} as sent.
+   * weight in the job, times the staleness weight in asynchronous rounds), {@code scale} what
+   * clipping multiplies it by (1 when not clipped), from its {@code norm} as sent; {@code staleness}
+   * is how many rounds behind the open one it was trained (0 in synchronous rounds).
    */
   record AcceptedUpdate(SiteId site, String updateId, long sampleCount, double weight, double trainLoss, long bytes,
-      Path spoolFile, double norm, double scale) {
+      Path spoolFile, double norm, double scale, long staleness) {
+    /** Its weight before the staleness discount: what the mean divides by, so a stale update moves it less. */
+    double freshWeight() {
+      return weight / AsyncRounds.stalenessWeight(staleness);
+    }
+
     SpooledUpdate spooled(JobSpec job) {
       return new SpooledUpdate(site.name(), spoolFile, weight, scale, job.codec(), job.chunkElements());
     }
@@ -68,7 +74,16 @@ final class OpenRound {
     }
   }
 
+  /** In asynchronous rounds, the checkpoint each recent round trained from, by round. */
+  private final Map<Long, String> recentBases;
+
   OpenRound(JobSpec job, long number, CheckpointRef base, List<SiteId> participants, long elementCount) {
+    this(job, number, base, participants, elementCount, Map.of(number, base.sha256()));
+  }
+
+  OpenRound(JobSpec job, long number, CheckpointRef base, List<SiteId> participants, long elementCount,
+      Map<Long, String> recentBases) {
+    this.recentBases = Map.copyOf(recentBases);
     this.job = job;
     this.number = number;
     this.base = base;
@@ -83,12 +98,16 @@ final class OpenRound {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "job '" + header.jobId() + "' is not running here; the open job is "
           + job.id());
     }
-    if (closed || header.round() != number) {
-      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "update is for round " + header.round() + " but "
-          + (closed ? "round " + number + " is closed" : "round " + number + " is open"));
-    }
-    if (!participants.contains(site)) {
-      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "site " + site + " was not asked to train in round " + number);
+    if (job.schedule().async() != null) {
+      requireRecent(site, header);
+    } else {
+      if (closed || header.round() != number) {
+        throw new RefusedException(Refusal.NOT_OPEN_ROUND, "update is for round " + header.round() + " but "
+            + (closed ? "round " + number + " is closed" : "round " + number + " is open"));
+      }
+      if (!participants.contains(site)) {
+        throw new RefusedException(Refusal.NOT_OPEN_ROUND, "site " + site + " was not asked to train in round " + number);
+      }
     }
     if (accepted.containsKey(site) || uploading.contains(site)) {
       throw new RefusedException(Refusal.DUPLICATE_UPDATE, "site " + site + " already "
@@ -98,7 +117,7 @@ final class OpenRound {
       throw new RefusedException(Refusal.DUPLICATE_UPDATE, "site " + site + " had its update refused in round " + number
           + " (" + refused.get(site).reason() + "); it may send again next round");
     }
-    if (!header.baseSha256().equals(base.sha256())) {
+    if (!header.baseSha256().equals(recentBases.getOrDefault(header.round(), base.sha256()))) {
       throw new RefusedException(Refusal.STALE_BASE, "update was trained from checkpoint " + abbreviate(header.baseSha256())
           + " but round " + number + " starts from " + abbreviate(base.sha256()));
     }
@@ -133,6 +152,22 @@ final class OpenRound {
     return shape();
   }
 
+  /**
+   * Asynchronous rounds take an update trained for this round or one of the {@code maxStaleness}
+   * before it, from the job's sites.
+   */
+  void requireRecent(SiteId site, UpdateHeader header) {
+    long oldest = number - job.schedule().async().maxStaleness();
+    if (closed || header.round() > number || header.round() < oldest) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "update is for round " + header.round() + " but round "
+          + number + (closed ? " is closed" : " is open and takes updates trained for rounds " + Math.max(1, oldest)
+          + " to " + number));
+    }
+    if (!job.schedule().admits(site)) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "site " + site + " does not take part in job " + job.id());
+    }
+  }
+
   /** What every update of this round must deliver. */
   Admission shape() {
     long chunks = (elementCount + job.chunkElements() - 1) / job.chunkElements();
@@ -150,7 +185,7 @@ final class OpenRound {
    */
   void accept(SiteId site, String updateId, UpdateHeader header, Path spoolFile, long bytes, double norm) {
     requireAcceptable(site);
-    take(site, updateId, header.sampleCount(), header.trainLoss(), bytes, spoolFile, norm);
+    take(site, updateId, header.sampleCount(), header.trainLoss(), bytes, spoolFile, norm, number - header.round());
   }
 
   /** Throws unless an upload from the site may still be accepted: the round is open, the site not refused. */
@@ -171,16 +206,17 @@ final class OpenRound {
    * restarted), from its spool file.
    */
   void restore(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile,
-      double norm) {
-    take(site, updateId, sampleCount, trainLoss, bytes, spoolFile, norm);
+      double norm, long trainedFor) {
+    take(site, updateId, sampleCount, trainLoss, bytes, spoolFile, norm, number - trainedFor);
   }
 
   private void take(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile,
-      double norm) {
+      double norm, long staleness) {
     uploading.remove(site);
     double scale = job.privacy().clips() && norm > job.privacy().clipNorm() ? job.privacy().clipNorm() / norm : 1.0;
     AcceptedUpdate update = new AcceptedUpdate(site, updateId, sampleCount,
-        sampleCount * job.schedule().weight(site), trainLoss, bytes, spoolFile, norm, scale);
+        sampleCount * job.schedule().weight(site) * AsyncRounds.stalenessWeight(staleness), trainLoss, bytes,
+        spoolFile, norm, scale, staleness);
     if (fold != null) {
       try {
         foldFromSpool(update);
@@ -227,7 +263,7 @@ final class OpenRound {
         fold.foldValues(chunks.values()[0], chunks.length(), chunks.offset(), weight);
       }
     }
-    fold.completeUpdate(weight);
+    fold.completeUpdate(update.freshWeight());
   }
 
   /**

@@ -21,7 +21,7 @@ class StateStoreTest {
 
   private static StateStore.StoredUpdate update(String site, long round) {
     return new StateStore.StoredUpdate("pilot", round, site, "id-" + site, "nonce-" + site, "/spool/" + site, 100,
-        1.5, 4000, 2.0);
+        1.5, 4000, 2.0, round);
   }
 
   private static RoundRecord record(long round) {

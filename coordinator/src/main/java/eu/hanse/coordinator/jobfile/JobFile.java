@@ -4,6 +4,7 @@ import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
 import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.coordinator.AsyncRounds;
 import eu.hanse.coordinator.JobId;
 import eu.hanse.coordinator.JobSchedule;
 import eu.hanse.coordinator.JobSite;
@@ -132,7 +133,8 @@ public final class JobFile {
       YamlMap aggregation = job.map("aggregation");
       AggregatorSpec aggregator = aggregation.value("aggregator")
           .map(node -> aggregation.convert(node, "aggregator", AggregatorSpec::parse)).orElse(AggregatorSpec.mean());
-      OuterOptimizerSpec outer = outer(aggregation, aggregator);
+      boolean async = "async".equals(job.map("round").string("mode", "sync"));
+      OuterOptimizerSpec outer = outer(aggregation, async ? "sgd" : OuterOptimizerSpec.defaultName(aggregator));
       PrivacySpec privacy = privacy(aggregation);
       aggregation.requireNoOthers();
       UpdateCodec codec = job.value("codec").map(node -> job.convert(node, "codec", UpdateCodec::parse))
@@ -160,9 +162,10 @@ public final class JobFile {
       requireAt(round.lineOf("deadline"), deadline.compareTo(Duration.ofSeconds(1)) >= 0,
           "'deadline' must be at least 1s, was " + deadline);
       Stragglers stragglers = stragglers(round, deadline);
+      AsyncRounds asyncRounds = async(round);
       round.requireNoOthers();
       job.requireNoOthers();
-      JobSchedule schedule = at(job.node(), () -> new JobSchedule(sites, required, stragglers, start, time));
+      JobSchedule schedule = at(job.node(), () -> new JobSchedule(sites, required, stragglers, start, time, asyncRounds));
       JobSpec spec = at(job.node(), () -> new JobSpec(id, rounds, steps, minSites, startSites, deadline, trainer,
           outer, seed, chunkBytes, aggregator, privacy, codec, schedule));
       return new JobDefinition(spec, model, source);
@@ -192,8 +195,8 @@ public final class JobFile {
       return at(section.node(), () -> new TrainerSettings(batch, lr, weightDecay, mu));
     }
 
-    private OuterOptimizerSpec outer(YamlMap section, AggregatorSpec aggregator) {
-      String name = section.string("outer", OuterOptimizerSpec.defaultName(aggregator));
+    private OuterOptimizerSpec outer(YamlMap section, String defaultName) {
+      String name = section.string("outer", defaultName);
       Double lr = section.optionalNumber("outer-lr");
       Double momentum = section.optionalNumber("outer-momentum");
       int line = section.lineOf(section.has("outer") ? "outer" : "outer-lr");
@@ -265,6 +268,26 @@ public final class JobFile {
         default -> throw round.error(line, "'stragglers' must be wait-for-all or quorum-plus-grace, was '"
             + policy + "'");
       };
+    }
+
+    /** {@code mode: async} with its buffer and staleness bound; null for {@code mode: sync}, the default. */
+    private AsyncRounds async(YamlMap round) {
+      String mode = round.string("mode", "sync");
+      int buffer = round.integer("buffer", 1);
+      int maxStaleness = round.integer("max-staleness", 4);
+      switch (mode) {
+        case "sync" -> {
+          if (round.has("buffer") || round.has("max-staleness")) {
+            throw round.error(round.lineOf(round.has("buffer") ? "buffer" : "max-staleness"),
+                "'buffer' and 'max-staleness' need 'mode: async'");
+          }
+          return null;
+        }
+        case "async" -> {
+          return at(round.lineOf("mode"), () -> new AsyncRounds(buffer, maxStaleness));
+        }
+        default -> throw round.error(round.lineOf("mode"), "'mode' must be sync or async, was '" + mode + "'");
+      }
     }
 
     private void requireAt(int line, boolean condition, String reason) {

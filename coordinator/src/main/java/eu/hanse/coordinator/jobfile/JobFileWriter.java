@@ -77,6 +77,10 @@ public final class JobFileWriter {
     } else {
       y.append("  stragglers: wait-for-all\n");
     }
+    if (spec.schedule().async() != null) {
+      y.append("  mode: async\n  buffer: ").append(spec.schedule().async().buffer())
+          .append("\n  max-staleness: ").append(spec.schedule().async().maxStaleness()).append('\n');
+    }
     return y.toString();
   }
 }

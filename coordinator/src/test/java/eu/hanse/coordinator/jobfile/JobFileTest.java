@@ -123,6 +123,16 @@ class JobFileTest {
   }
 
   @Test
+  void asynchronousRoundsHaveABufferAndAStalenessBound() throws Exception {
+    JobSpec spec = parse("job: a\nround:\n  mode: async\n  buffer: 2\n  max-staleness: 3\n").spec();
+    assertEquals(new eu.hanse.coordinator.AsyncRounds(2, 3), spec.schedule().async());
+    assertEquals(spec, parse(JobFileWriter.write(spec, ModelShape.DEFAULT)).spec());
+    assertNull(parse("job: a\n").spec().schedule().async(), "rounds are synchronous unless the file says");
+    assertEquals(1.0, eu.hanse.coordinator.AsyncRounds.stalenessWeight(0));
+    assertEquals(0.5, eu.hanse.coordinator.AsyncRounds.stalenessWeight(3), 1e-12);
+  }
+
+  @Test
   void requiredSitesRaiseTheQuorumToTheirNumber() {
     JobSpec spec = parse("job: a\nquorum:\n  required: [x, y]\n").spec();
     assertEquals(2, spec.minSites());
@@ -167,6 +177,10 @@ class JobFileTest {
       job: a\\nround:\\n  grace: 5m                           | 3 | 'grace' needs 'stragglers: quorum-plus-grace'
       job: a\\nround:\\n  stragglers: quorum-plus-grace\\n  grace: 1h | 4 | must be shorter than the deadline
       job: a\\nstart: tomorrow                                | 2 | 'start'
+      job: a\\nround:\\n  mode: later                         | 3 | 'mode' must be sync or async
+      job: a\\nround:\\n  buffer: 3                           | 3 | 'buffer' and 'max-staleness' need 'mode: async'
+      job: a\\nround:\\n  mode: async\\n  buffer: 0           | 3 | buffer must hold at least 1
+      job: a\\naggregation:\\n  aggregator: median\\nround:\\n  mode: async | 1 | asynchronous rounds fold updates
       """)
   void aBadFileIsRefusedWithItsLineAndReason(String yaml, int line, String reason) {
     JobFileException error = refused(yaml.replace("\\n", "\n"));
