@@ -31,6 +31,9 @@ final class AdminCommand extends CommandGroup {
         description = "Folder with the caller's ca.crt, node.crt and node.key (from 'hanse ca issue-admin').")
     Path credential;
 
+    @Option(names = "--parent-pid", hidden = true, description = "Unused; the demo passes it to every child.")
+    Long parentPid;
+
     <T> T call(java.util.function.Function<AdminGrpc.AdminBlockingStub, T> request) {
       ManagedChannel channel = NettyChannelBuilder.forTarget(coordinator)
           .sslContext(TlsContexts.forClient(TlsFiles.in(credential))).build();

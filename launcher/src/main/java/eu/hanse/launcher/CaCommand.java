@@ -80,11 +80,17 @@ final class CaCommand extends CommandGroup {
         case "lead" -> NodeIdentity.lead(name);
         default -> throw new IllegalArgumentException("role must be operator or lead, was '" + role + "'");
       };
+      TlsFiles files = issue(identity, dataDir, out, days);
+      System.out.println(role + " " + name + ": certificate " + files.certificate() + ", key " + files.privateKey());
+    }
+
+    /** Issues an operator's or a lead's certificate from the CA in {@code dataDir} into {@code out}. */
+    static TlsFiles issue(NodeIdentity identity, Path dataDir, Path out, int days) {
       CertificateAuthority ca = CertificateAuthority.load(dataDir.resolve("ca"));
       TlsFiles files = ca.issue(identity, List.of(), Duration.ofDays(days), out);
       new IssuedCertificates(dataDir.resolve("ca")).record(
           eu.hanse.security.EnrolmentTls.readCertificate(files.certificate()));
-      System.out.println(role + " " + name + ": certificate " + files.certificate() + ", key " + files.privateKey());
+      return files;
     }
   }
 

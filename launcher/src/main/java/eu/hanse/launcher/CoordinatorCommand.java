@@ -56,7 +56,7 @@ final class CoordinatorCommand implements Callable<Integer> {
 
   @Option(names = "--exit-when-done",
       description = "Exit once every job has finished (exit 0) or failed or been cancelled (exit 1), instead of "
-          + "serving until stopped.")
+          + "serving until stopped; with no job yet, wait for the first to be submitted.")
   boolean exitWhenDone;
 
   @Mixin JobOptions job = new JobOptions();
@@ -101,6 +101,9 @@ final class CoordinatorCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(new Thread(coordinator::close));
       if (!exitWhenDone) {
         Thread.currentThread().join(); // Serves until stopped; Ctrl-C runs the shutdown hook.
+      }
+      while (coordinator.jobs().isEmpty()) {
+        Thread.sleep(200); // No job yet: wait for the first 'hanse job submit'.
       }
       while (!coordinator.awaitJob(Duration.ofHours(1))) {
         // A job may run for weeks; keep waiting.

@@ -13,10 +13,13 @@ import eu.hanse.aggregation.Safetensors;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
 import eu.hanse.coordinator.Consortium;
+import eu.hanse.coordinator.jobfile.JobFileWriter;
 import eu.hanse.kernels.Device;
+import eu.hanse.security.NodeIdentity;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -122,10 +125,14 @@ final class DemoCommand implements Callable<Integer> {
 
     JobStatus status;
     try (ChildProcesses children = new ChildProcesses()) {
+      // A training lead's day: the job is a file, submitted to a running coordinator, then watched, paused, resumed.
+      Path jobFile = workDir.resolve("job.yaml");
+      Files.writeString(jobFile, "# The demo's job, as a training lead writes it (docs/jobs.md).\n"
+          + JobFileWriter.write(spec, model.shape()), StandardCharsets.UTF_8);
+      Path lead = workDir.resolve("lead");
+      CaCommand.IssueAdmin.issue(NodeIdentity.lead("lead"), coordinatorDir, lead, 1);
       List<String> coordinatorArgs = new ArrayList<>(List.of("coordinator", "--data-dir", coordinatorDir.toString(),
           "--listen", "127.0.0.1:0", "--enrol-port", "0", "--exit-when-done"));
-      coordinatorArgs.addAll(job.asArguments());
-      coordinatorArgs.addAll(model.asArguments());
       Process coordinator = children.startEchoing(coordinatorArgs, logs.resolve("coordinator.log"), out);
       String address = awaitAddress(coordinatorDir, coordinator, logs.resolve("coordinator.log"));
       String enrolAddress = Files.readString(coordinatorDir.resolve(CoordinatorCommand.ENROL_ADDRESS_FILE)).strip();
@@ -147,7 +154,9 @@ final class DemoCommand implements Callable<Integer> {
             corpora.containsKey(site) ? corpora.get(site) : "synthetic language of " + site,
             site.equals(attackedSite) ? "; ATTACKS: sends " + attackKind + " updates" : "");
       }
-      int exit = awaitCoordinator(coordinator, agents, logs);
+      LeadSession session = new LeadSession(children, address, lead, logs, out);
+      session.run("job", "submit", jobFile.toString());
+      int exit = awaitCoordinator(coordinator, agents, logs, session, coordinatorDir, spec);
       status = readStatus(coordinatorDir, spec);
       for (Process agent : agents.values()) {
         agent.waitFor(10, TimeUnit.SECONDS);
@@ -295,9 +304,23 @@ final class DemoCommand implements Callable<Integer> {
     throw new IllegalStateException("the coordinator did not start listening within 60 s: " + tail(log));
   }
 
-  /** Waits for the coordinator; gives up if an agent dies first, since the job could never finish. */
-  private static int awaitCoordinator(Process coordinator, Map<String, Process> agents, Path logs) throws Exception {
+  /**
+   * Waits for the coordinator; gives up if an agent dies first, since the job could never finish.
+   * After round 1 of a job of five rounds or more the lead pauses it, looks at it, and resumes it
+   * (the pause takes effect after the round under way).
+   */
+  private static int awaitCoordinator(Process coordinator, Map<String, Process> agents, Path logs, LeadSession lead,
+      Path coordinatorDir, JobSpec spec) throws Exception {
+    boolean paused = spec.rounds() < 5;
     while (!coordinator.waitFor(200, TimeUnit.MILLISECONDS)) {
+      if (!paused && roundsCompleted(coordinatorDir, spec) >= 1) {
+        paused = true;
+        if (lead.tryRun("job", "pause", spec.id().value())) {
+          Thread.sleep(1500);
+          lead.tryRun("job", "status", spec.id().value());
+          lead.tryRun("job", "resume", spec.id().value());
+        }
+      }
       for (Map.Entry<String, Process> agent : agents.entrySet()) {
         if (!agent.getValue().isAlive() && agent.getValue().exitValue() != 0) {
           throw new IllegalStateException("site agent " + agent.getKey() + " exited with " + agent.getValue().exitValue()
@@ -306,6 +329,14 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     return coordinator.exitValue();
+  }
+
+  private static int roundsCompleted(Path coordinatorDir, JobSpec spec) {
+    try {
+      return readStatus(coordinatorDir, spec).roundsCompleted();
+    } catch (IOException | IllegalStateException e) {
+      return 0; // Not written yet, or being replaced.
+    }
   }
 
   private static JobStatus readStatus(Path coordinatorDir, JobSpec spec) throws IOException {

@@ -8,8 +8,6 @@ import eu.hanse.coordinator.JobId;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.TrainerSettings;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import picocli.CommandLine.Option;
 
 /** The training job a coordinator runs: rounds, local work, aggregation, outer optimizer. */
@@ -111,27 +109,5 @@ final class JobOptions {
 
   private String outerName() {
     return outer != null ? outer : OuterOptimizerSpec.defaultName(AggregatorSpec.parse(aggregator));
-  }
-
-  /** The same options as arguments, to pass to a child process. */
-  List<String> asArguments() {
-    List<String> args = new ArrayList<>(List.of("--job", job, "--rounds", Integer.toString(rounds),
-        "--local-steps", Integer.toString(localSteps), "--batch", Integer.toString(batch),
-        "--lr", Double.toString(learningRate), "--weight-decay", Double.toString(weightDecay),
-        "--fedprox-mu", Double.toString(fedproxMu),
-        "--outer", outerName(), "--min-sites", Integer.toString(minSites),
-        "--round-deadline", roundDeadline.toString(), "--seed", Long.toString(seed),
-        "--aggregator", aggregator, "--codec", codec, "--clip", Double.toString(clip), "--dp-noise", Double.toString(dpNoise),
-        "--dp-delta", Double.toString(dpDelta)));
-    if (outerLearningRate != null) {
-      args.addAll(List.of("--outer-lr", outerLearningRate.toString()));
-    }
-    if (startSites != null) {
-      args.addAll(List.of("--start-sites", startSites.toString()));
-    }
-    if (outerMomentum != null) {
-      args.addAll(List.of("--outer-momentum", outerMomentum.toString()));
-    }
-    return args;
   }
 }

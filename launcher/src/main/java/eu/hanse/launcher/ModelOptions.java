@@ -25,10 +25,4 @@ final class ModelOptions {
   eu.hanse.coordinator.ModelShape shape() {
     return new eu.hanse.coordinator.ModelShape(context, embed, hidden);
   }
-
-  /** The same options as arguments, to pass to a child process. */
-  java.util.List<String> asArguments() {
-    return java.util.List.of("--context", Integer.toString(context), "--embed", Integer.toString(embed),
-        "--hidden", Integer.toString(hidden));
-  }
 }

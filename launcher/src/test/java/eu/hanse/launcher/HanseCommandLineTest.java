@@ -184,22 +184,11 @@ class HanseCommandLineTest {
   }
 
   @Test
-  void jobOptionsPassedToAChildProcessGiveTheSameJob() {
-    JobOptions options = jobOptions("--rounds", "7", "--local-steps", "11", "--outer", "sgd", "--outer-lr", "0.5",
-        "--min-sites", "2", "--start-sites", "3", "--round-deadline", "PT45S", "--lr", "0.02");
-    JobOptions child = jobOptions(options.asArguments().toArray(String[]::new));
-    assertEquals(options.spec(), child.spec());
-  }
-
-  @Test
   void theOuterOptimizerDefaultsToNesterovForTheMeanAndFedAvgForRobustAggregators() {
     assertEquals(OuterOptimizerSpec.diloco(), jobOptions().spec().outer());
     assertEquals(OuterOptimizerSpec.fedAvg(), jobOptions("--aggregator", "median").spec().outer());
     assertEquals(OuterOptimizerSpec.fedAvg(), jobOptions("--aggregator", "krum:1").spec().outer());
     assertEquals(OuterOptimizerSpec.diloco(), jobOptions("--aggregator", "median", "--outer", "nesterov").spec().outer());
-    JobOptions median = jobOptions("--aggregator", "trimmed-mean");
-    assertEquals(median.spec(), jobOptions(median.asArguments().toArray(String[]::new)).spec(),
-        "a child process gets the outer optimizer the parent chose");
   }
 
   private static JobOptions jobOptions(String... args) {
