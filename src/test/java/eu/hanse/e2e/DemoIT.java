@@ -103,7 +103,8 @@ class DemoIT {
     }
     assertTrue(Files.readString(output).contains("round  1/50"), Files.readString(output));
     List<ProcessHandle> children = demo.descendants().toList();
-    assertEquals(4, children.size(), "a coordinator and three agents: " + children);
+    assertTrue(children.size() == 4 || children.size() == 5,
+        "a coordinator, three agents, and maybe the lead's 'hanse job pause' under way: " + children);
 
     new ProcessBuilder("kill", "-INT", Long.toString(demo.pid())).start().waitFor();
     assertTrue(demo.waitFor(30, TimeUnit.SECONDS), "demo ignored Ctrl-C");

@@ -105,6 +105,38 @@ class JobsIT {
   }
 
   @Test
+  void aSiteThatSpentItsGpuHoursIsLeftOutOfLaterRounds() throws Exception {
+    try (TestFederation federation = new TestFederation(dir, new PrintStream(new ByteArrayOutputStream(), true));
+        Coordinator coordinator = federation.startCoordinator(MODELS, 0)) {
+      // One second of training a round; jupiter may spend 1.44 s, so it trains in rounds 1 and 2 only.
+      coordinator.submit(coordinator.jobFiles().parse("budget.yaml", """
+          job: budget
+          rounds: 4
+          model:
+            context: 4
+            embed: 8
+            hidden: 32
+          local-work:
+            time: 1s
+          sites:
+            jupiter:
+              gpu-hours: 0.0004
+            leonardo:
+          quorum:
+            min-sites: 1
+            start-sites: 2
+          """.getBytes(StandardCharsets.UTF_8)), "test");
+      federation.enrolAndStartAgents(coordinator, SITES, Map.of(), true);
+      JobStatus done = TestFederation.awaitStatus(coordinator, "budget",
+          status -> status.state().equals(JobStatus.FINISHED), "finished");
+      List<List<String>> accepted = done.rounds().stream().map(round -> round.acceptedSites()).toList();
+      assertEquals(List.of(SITES, SITES, List.of("leonardo"), List.of("leonardo")), accepted);
+      assertTrue(done.deviceHours().get("jupiter") >= 0.0004, done.deviceHours().toString());
+      assertTrue(done.deviceHours().get("leonardo") > done.deviceHours().get("jupiter"), done.deviceHours().toString());
+    }
+  }
+
+  @Test
   void aCoordinatorStoppedMidJobResumesItOnItsDataDirectory() throws Exception {
     int port;
     try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

@@ -71,6 +71,8 @@ final class JobRun implements Runnable {
   private long bytesUploaded;
   private String state = JobStatus.RUNNING;
   private boolean initialEvaluated;
+  /** Device-seconds each site's accepted updates took, as reported: what its GPU-hour budget is spent on. */
+  private final Map<String, Double> usedDeviceSeconds = new java.util.TreeMap<>();
   /** In asynchronous rounds: the sites training now, and for which round. */
   private final Map<SiteId, Long> training = new LinkedHashMap<>();
   /** In asynchronous rounds: the checkpoint each recent round trained from. */
@@ -144,6 +146,7 @@ final class JobRun implements Runnable {
     this.state = stored.state();
     this.paused = stored.paused();
     this.initialEvaluated = committed.get(0).heldOutLoss() != null;
+    usedDeviceSeconds.putAll(store.deviceSeconds(spec.id().value()));
     sessions.addListener(this::wake);
     sessions.addConnectListener(this::resendPendingWork);
   }
@@ -326,10 +329,26 @@ final class JobRun implements Runnable {
         && round.accepted().keySet().containsAll(spec.schedule().requiredSites());
   }
 
-  /** The online sites the job takes now: named by it (or any, if it names none) and not in maintenance. */
+  /**
+   * The online sites the job takes now: named by it (or any, if it names none), not in
+   * maintenance, and with GPU-hours left in their budget.
+   */
   private List<AgentLink> eligibleOnline() {
     java.time.Instant now = clock.instant();
-    return sessions.online().stream().filter(link -> spec.schedule().available(link.site(), now)).toList();
+    return sessions.online().stream()
+        .filter(link -> spec.schedule().available(link.site(), now) && withinBudget(link.site()))
+        .toList();
+  }
+
+  private synchronized boolean withinBudget(SiteId site) {
+    Double budget = spec.schedule().find(site).map(JobSite::gpuHours).orElse(null);
+    return budget == null || usedDeviceSeconds.getOrDefault(site.name(), 0.0) / 3600 < budget;
+  }
+
+  /** The device-seconds a header reports, refused when it is not a plausible number. */
+  private static double deviceSeconds(UpdateHeader header) {
+    double seconds = header.deviceSeconds();
+    return Double.isFinite(seconds) && seconds > 0 ? seconds : 0;
   }
 
   /**
@@ -542,7 +561,7 @@ final class JobRun implements Runnable {
     long round = openRound.number;
     store.acceptUpdate(new StateStore.StoredUpdate(spec.id().value(), round, site.name(), updateId,
         eu.hanse.security.Digests.hex(header.nonce()), spoolFile.toString(), header.sampleCount(), header.trainLoss(),
-        bytes, norm, header.round()));
+        bytes, norm, header.round(), deviceSeconds(header)));
     try {
       openRound.accept(site, updateId, header, spoolFile, bytes, norm);
     } catch (RuntimeException e) {
@@ -550,6 +569,7 @@ final class JobRun implements Runnable {
       throw e;
     }
     training.remove(site);
+    usedDeviceSeconds.merge(site.name(), deviceSeconds(header), Double::sum);
     Map<String, String> fields = new LinkedHashMap<>();
     fields.put("job", spec.id().value());
     fields.put("round", Long.toString(round));
@@ -743,7 +763,13 @@ final class JobRun implements Runnable {
         sessions.online().stream().map(l -> l.site().name()).toList(),
         initial == null ? null : initial.path().toString(),
         latest == null ? null : latest.path().toString(),
-        List.copyOf(heldOutLoss), bytesUploaded, waiting, true, List.copyOf(records));
+        List.copyOf(heldOutLoss), bytesUploaded, deviceHours(), waiting, true, List.copyOf(records));
+  }
+
+  private Map<String, Double> deviceHours() {
+    Map<String, Double> hours = new java.util.TreeMap<>();
+    usedDeviceSeconds.forEach((site, seconds) -> hours.put(site, seconds / 3600));
+    return hours;
   }
 
   synchronized boolean isDone() {
@@ -814,8 +840,10 @@ final class JobRun implements Runnable {
     List<SiteId> online = eligibleOnline().stream().map(AgentLink::site).toList();
     List<SiteId> missing = spec.schedule().requiredSites().stream().filter(site -> !online.contains(site))
         .sorted(java.util.Comparator.comparing(SiteId::name)).toList();
+    List<String> spent = sessions.online().stream().map(AgentLink::site).filter(site -> !withinBudget(site))
+        .map(SiteId::name).sorted().toList();
     return online.size() + " of " + needed + " sites online" + (missing.isEmpty() ? ""
-        : "; required but not here: " + missing);
+        : "; required but not here: " + missing) + (spent.isEmpty() ? "" : "; GPU-hour budget spent: " + spent);
   }
 
   private boolean enoughSites(int needed) {

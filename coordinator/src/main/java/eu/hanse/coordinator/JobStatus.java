@@ -10,6 +10,8 @@ import java.util.List;
  * @param filters the update filters: clipping and noise, or "none"
  * @param codec how sites encode their updates
  * @param bytesUploaded update bytes accepted from all sites over all rounds
+ * @param deviceHours the device-hours (GPU-hours on GPU sites) each site's accepted updates took, as the
+ *     sites reported them; what a site's GPU-hour budget in the job is counted against
  * @param waiting why no round is open now, when the job waits for sites (e.g. "1 of 2 sites online;
  *     required but not here: [jupiter]"); null when it does not
  * @param mutualTls true when every link is mutual TLS: the coordinator has no other mode, and every
@@ -29,6 +31,7 @@ public record JobStatus(
     String finalCheckpoint,
     List<Double> heldOutLoss,
     long bytesUploaded,
+    java.util.Map<String, Double> deviceHours,
     String waiting,
     boolean mutualTls,
     List<RoundRecord> rounds) {

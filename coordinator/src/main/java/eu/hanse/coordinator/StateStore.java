@@ -41,7 +41,7 @@ final class StateStore implements AutoCloseable {
 
   /** An update accepted in an open round: durable, not yet applied. */
   record StoredUpdate(String job, long round, String site, String updateId, String nonce, String spoolFile,
-      long samples, double trainLoss, long bytes, double norm, long trainedFor) {}
+      long samples, double trainLoss, long bytes, double norm, long trainedFor, double deviceSeconds) {}
 
   private StateStore(Path file, Connection connection) {
     this.file = file;
@@ -101,6 +101,7 @@ final class StateStore implements AutoCloseable {
             job TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, site TEXT NOT NULL,
             update_id TEXT NOT NULL, nonce TEXT NOT NULL, spool_file TEXT NOT NULL, samples INTEGER NOT NULL,
             train_loss REAL NOT NULL, bytes INTEGER NOT NULL, norm REAL NOT NULL, trained_for INTEGER NOT NULL,
+            device_seconds REAL NOT NULL,
             state TEXT NOT NULL,
             PRIMARY KEY (job, round, site))""");
       statement.execute("""
@@ -195,18 +196,28 @@ final class StateStore implements AutoCloseable {
   synchronized void acceptUpdate(StoredUpdate u) {
     inTransaction(() -> {
       update("INSERT INTO updates (job, round, site, update_id, nonce, spool_file, samples, train_loss, bytes, norm, "
-          + "trained_for, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ACCEPTED')", u.job(), u.round(), u.site(),
-          u.updateId(), u.nonce(), u.spoolFile(), u.samples(), u.trainLoss(), u.bytes(), u.norm(), u.trainedFor());
+          + "trained_for, device_seconds, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ACCEPTED')", u.job(),
+          u.round(), u.site(), u.updateId(), u.nonce(), u.spoolFile(), u.samples(), u.trainLoss(), u.bytes(), u.norm(),
+          u.trainedFor(), u.deviceSeconds());
       update("INSERT OR IGNORE INTO nonces (job, site, nonce) VALUES (?, ?, ?)", u.job(), u.site(), u.nonce());
     });
   }
 
   /** The updates accepted, and not yet applied, in a job's round. */
   synchronized List<StoredUpdate> acceptedUpdates(String job, long round) {
-    return query("SELECT job, round, site, update_id, nonce, spool_file, samples, train_loss, bytes, norm, trained_for "
-        + "FROM updates WHERE job = ? AND round = ? AND state = 'ACCEPTED' ORDER BY rowid", row -> new StoredUpdate(
-            row.getString(1), row.getLong(2), row.getString(3), row.getString(4), row.getString(5), row.getString(6),
-            row.getLong(7), row.getDouble(8), row.getLong(9), row.getDouble(10), row.getLong(11)), job, round);
+    return query("SELECT job, round, site, update_id, nonce, spool_file, samples, train_loss, bytes, norm, trained_for, "
+        + "device_seconds FROM updates WHERE job = ? AND round = ? AND state = 'ACCEPTED' ORDER BY rowid",
+        row -> new StoredUpdate(row.getString(1), row.getLong(2), row.getString(3), row.getString(4), row.getString(5),
+            row.getString(6), row.getLong(7), row.getDouble(8), row.getLong(9), row.getDouble(10), row.getLong(11),
+            row.getDouble(12)), job, round);
+  }
+
+  /** Device-seconds each site's accepted updates in a job took, as the sites reported them. */
+  synchronized java.util.Map<String, Double> deviceSeconds(String job) {
+    java.util.Map<String, Double> used = new java.util.TreeMap<>();
+    query("SELECT site, SUM(device_seconds) FROM updates WHERE job = ? AND state != 'DISCARDED' GROUP BY site",
+        row -> used.put(row.getString(1), row.getDouble(2)), job);
+    return used;
   }
 
   /** Takes an accepted update out of its round (its site was revoked before the round committed). */

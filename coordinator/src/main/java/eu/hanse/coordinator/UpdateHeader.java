@@ -20,4 +20,5 @@ record UpdateHeader(
     int localSteps,
     byte[] signature,
     String claimedSite,
-    long resumeFromChunk) {}
+    long resumeFromChunk,
+    double deviceSeconds) {}

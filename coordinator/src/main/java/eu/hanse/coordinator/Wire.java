@@ -22,7 +22,7 @@ final class Wire {
         header.getCodec(), header.getElementCount(), header.getSampleCount(), header.getNonce().toByteArray(),
         header.getChunkSha256List().stream().map(com.google.protobuf.ByteString::toByteArray).toList(),
         header.getTrainLoss(), header.getLocalSteps(), header.getSignature().toByteArray(), header.getSite(),
-        header.getResumeFromChunk());
+        header.getResumeFromChunk(), header.getDeviceSeconds());
   }
 
   static StatusRuntimeException toStatus(Refusal reason, String message) {

@@ -21,7 +21,7 @@ class StateStoreTest {
 
   private static StateStore.StoredUpdate update(String site, long round) {
     return new StateStore.StoredUpdate("pilot", round, site, "id-" + site, "nonce-" + site, "/spool/" + site, 100,
-        1.5, 4000, 2.0, round);
+        1.5, 4000, 2.0, round, 1.5);
   }
 
   private static RoundRecord record(long round) {
@@ -59,6 +59,7 @@ class StateStoreTest {
       assertEquals(2.5, checkpoints.get(1).heldOutLoss());
       assertEquals(List.of(record(1)), store.rounds("pilot"));
       assertEquals("job: pilot\n", store.job("pilot").orElseThrow().definition());
+      assertEquals(Map.of("alpha", 1.5, "beta", 1.5), store.deviceSeconds("pilot"));
     }
   }
 

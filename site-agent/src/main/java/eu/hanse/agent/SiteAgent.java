@@ -316,7 +316,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .setSampleCount(trainer.trainSamples())
         .setNonce(ByteString.copyFrom(nonce))
         .setTrainLoss(result.meanLoss())
-        .setLocalSteps(result.steps());
+        .setLocalSteps(result.steps())
+        .setDeviceSeconds(result.seconds());
     pending = new PendingUpload(task.getJobId(), task.getRound(), task.getBase().getSha256(),
         current.uploader().prepare(header, delta, task.getMaxChunkBytes(), new ChunkCodecs(codec, backend), residual,
             h -> sign(h, current.signingKey())));
