@@ -76,11 +76,51 @@ class AgentFaultsIT {
 
       JobStatus done = TestFederation.awaitStatus(coordinator, "faults",
           s -> s.state().equals(JobStatus.FINISHED), "the job finished");
+
+      TestFederation.assertLineage(done, 10, null);
       List<RoundRecord> rounds = done.rounds();
       assertEquals(10, rounds.size());
       assertTrue(rounds.get(9).acceptedSites().containsAll(List.of("jupiter", "leonardo", "marenostrum")),
           "leonardo, killed and started again, and marenostrum, joined mid-job, are in the last round: " + rounds);
       assertFalse(rounds.get(0).acceptedSites().contains("marenostrum"));
+    } finally {
+      processes.forEach(Process::destroyForcibly);
+    }
+  }
+
+  /** With quorum plus grace a round closes soon after its quorum, not at its deadline, leaving the straggler. */
+  @Test
+  void quorumPlusGraceClosesARoundWithoutWaitingForAStraggler() throws Exception {
+    List<Process> processes = new ArrayList<>();
+    try (TestFederation federation = new TestFederation(dir, new PrintStream(new ByteArrayOutputStream(), true));
+        Coordinator coordinator = federation.startCoordinator(new CharModels(), 0)) {
+      coordinator.submit(coordinator.jobFiles().parse("grace.yaml", """
+          job: grace
+          rounds: 1
+          model:
+            context: 4
+            embed: 8
+            hidden: 32
+          local-work:
+            steps: 10
+          quorum:
+            min-sites: 1
+            start-sites: 2
+          round:
+            deadline: 2m
+            stragglers: quorum-plus-grace
+            grace: 2s
+          """.getBytes(StandardCharsets.UTF_8)), "test");
+      int port = coordinator.port();
+      processes.add(TestFederation.startAgentProcess(federation.enrol(coordinator, "jupiter"), port,
+          dir.resolve("jupiter.log"), Map.of()));
+      processes.add(TestFederation.startAgentProcess(federation.enrol(coordinator, "leonardo"), port,
+          dir.resolve("leonardo.log"), Map.of("HANSE_TEST_PAUSE_AT", "send@1")));
+      JobStatus committed = TestFederation.awaitStatus(coordinator, "grace", s -> s.roundsCompleted() == 1,
+          "round 1 committed");
+      RoundRecord round = committed.rounds().get(0);
+      assertEquals(List.of("jupiter"), round.acceptedSites());
+      assertTrue(round.seconds() < 60, "the round waited " + round.seconds() + " s, not 2 s past its quorum");
     } finally {
       processes.forEach(Process::destroyForcibly);
     }

@@ -53,6 +53,7 @@ class AsyncRoundsIT {
       federation.enrolAndStartAgents(coordinator, SITES, Map.of(), true);
       JobStatus done = TestFederation.awaitStatus(coordinator, "async",
           status -> status.state().equals(JobStatus.FINISHED), "the job finished");
+      TestFederation.assertLineage(done, 8, null);
       assertEquals(8, done.rounds().size());
       for (RoundRecord round : done.rounds()) {
         assertTrue(round.acceptedSites().size() >= 1, "a buffer of one: " + round);

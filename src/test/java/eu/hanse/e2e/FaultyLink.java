@@ -12,9 +12,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A TCP proxy on 127.0.0.1 between agents and the coordinator that a test cuts and restores: a
- * cut closes every connection and refuses new ones until {@link #restore()}. Towards the
- * coordinator it carries at most 256 KB/s, as a slow link between centres would, so that a test can
- * cut it in the middle of an upload. The bytes are the TLS stream, untouched.
+ * cut closes every connection and refuses new ones until {@link #restore()}. Each way it carries at
+ * most 512 KB/s per connection, as a slow link between centres would, so that a test can cut it in
+ * the middle of an upload or a checkpoint download. The bytes are the TLS stream, untouched.
  */
 final class FaultyLink implements AutoCloseable {
   private final ServerSocket server;
@@ -63,25 +63,23 @@ final class FaultyLink implements AutoCloseable {
         coordinator.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), target));
         open.add(client);
         open.add(coordinator);
-        Thread.ofVirtual().start(() -> pump(client, coordinator, true));
-        Thread.ofVirtual().start(() -> pump(coordinator, client, false));
+        Thread.ofVirtual().start(() -> pump(client, coordinator));
+        Thread.ofVirtual().start(() -> pump(coordinator, client));
       } catch (IOException e) {
         // Closed, or the coordinator refused: the agent retries.
       }
     }
   }
 
-  private static final int UPSTREAM_BYTES_PER_SECOND = 256 * 1024;
+  private static final int BYTES_PER_SECOND = 512 * 1024;
 
-  private void pump(Socket from, Socket to, boolean towardsCoordinator) {
-    byte[] buffer = new byte[towardsCoordinator ? 4 * 1024 : 16 * 1024];
+  private void pump(Socket from, Socket to) {
+    byte[] buffer = new byte[4 * 1024];
     try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
       int n;
       while ((n = in.read(buffer)) >= 0) {
         out.write(buffer, 0, n);
-        if (towardsCoordinator) {
-          Thread.sleep(Math.max(1, 1000L * n / UPSTREAM_BYTES_PER_SECOND));
-        }
+        Thread.sleep(Math.max(1, 1000L * n / BYTES_PER_SECOND));
       }
     } catch (IOException | InterruptedException e) {
       // The link is cut, or one side closed.

@@ -137,6 +137,52 @@ class JobsIT {
   }
 
   @Test
+  void aJobWaitsForItsStartTimeAndASiteInMaintenanceIsNotAsked() throws Exception {
+    try (TestFederation federation = new TestFederation(dir, new PrintStream(new ByteArrayOutputStream(), true));
+        Coordinator coordinator = federation.startCoordinator(MODELS, 0)) {
+      java.time.Instant start = java.time.Instant.now().plusSeconds(4).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+      java.time.LocalTime now = java.time.LocalTime.now(java.time.ZoneOffset.UTC);
+      // A daily window around now for leonardo: it stays out of every round of this short job.
+      String window = "daily " + now.minusMinutes(5).withSecond(0).withNano(0) + "-"
+          + now.plusMinutes(10).withSecond(0).withNano(0);
+      coordinator.submit(coordinator.jobFiles().parse("later.yaml", """
+          job: later
+          start: %s
+          rounds: 2
+          model:
+            context: 4
+            embed: 8
+            hidden: 32
+          local-work:
+            steps: 10
+          sites:
+            jupiter:
+            leonardo:
+              maintenance: [%s]
+          """.formatted(start, window).getBytes(StandardCharsets.UTF_8)), "test");
+      federation.enrolAndStartAgents(coordinator, SITES, Map.of(), true);
+      JobStatus before = TestFederation.awaitStatus(coordinator, "later", status -> status.waiting() != null,
+          "the job waiting for its start");
+      assertEquals("starts at " + start, before.waiting());
+      assertEquals(0, before.roundsCompleted());
+      JobStatus done = TestFederation.awaitStatus(coordinator, "later",
+          status -> status.state().equals(JobStatus.FINISHED), "finished");
+      for (String line : Files.readAllLines(eu.hanse.coordinator.Consortium.auditFile(dir.resolve("coordinator")))) {
+        JsonNode event = JSON.readTree(line);
+        if (event.get("type").asText().equals("checkpoint.committed")
+            && event.get("fields").get("job").asText().equals("later")
+            && event.get("fields").get("round").asText().equals("1")) {
+          assertTrue(!java.time.Instant.parse(event.get("time").asText()).isBefore(start),
+              "round 1 committed at " + event.get("time") + ", before the start at " + start);
+        }
+      }
+      for (var round : done.rounds()) {
+        assertEquals(List.of("jupiter"), round.acceptedSites(), "leonardo is in maintenance");
+      }
+    }
+  }
+
+  @Test
   void aCoordinatorStoppedMidJobResumesItOnItsDataDirectory() throws Exception {
     int port;
     try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -71,6 +72,8 @@ class LinkCutIT {
       link.restore();
 
       JobStatus done = TestFederation.awaitStatus(coordinator, "cut", status -> status.state().equals(JobStatus.FINISHED), "the job finished");
+
+      TestFederation.assertLineage(done, 3, SITES);
       for (var round : done.rounds()) {
         assertEquals(SITES, round.acceptedSites(), "round " + round.round());
       }
@@ -79,6 +82,61 @@ class LinkCutIT {
       assertEquals(1, link.cuts());
     } finally {
       agents.forEach(SiteAgent::close);
+    }
+  }
+
+  /**
+   * A checkpoint of 1.46 MB comes in a chunk of 1 MiB and the rest, about 3 s through the link; cut
+   * once the first chunk is on the site's disk, the download resumes from there.
+   */
+  @Test
+  void checkpointDownloadsCutOffMidwayResumeFromTheBytesHeld() throws Exception {
+    List<Process> agents = new ArrayList<>();
+    try (TestFederation federation = new TestFederation(dir, new PrintStream(new ByteArrayOutputStream(), true));
+        Coordinator coordinator = federation.startCoordinator(new CharModels(), 0);
+        FaultyLink link = new FaultyLink(coordinator.port())) {
+      coordinator.submit(coordinator.jobFiles().parse("big.yaml", """
+          job: big
+          rounds: 1
+          model:
+            hidden: 1024
+          local-work:
+            steps: 10
+          quorum:
+            min-sites: 2
+          round:
+            deadline: 2m
+          """.getBytes(StandardCharsets.UTF_8)), "test");
+      for (String site : SITES) {
+        Path siteDir = federation.enrol(coordinator, site);
+        agents.add(TestFederation.startAgentProcess(siteDir, link.port(), dir.resolve(site + ".log"), Map.of()));
+      }
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+      while (!link.isDown() && System.nanoTime() < deadline) {
+        for (String site : SITES) {
+          Path checkpoints = dir.resolve(site).resolve("checkpoints");
+          if (Files.isDirectory(checkpoints)) {
+            try (var files = Files.list(checkpoints)) {
+              if (files.anyMatch(f -> f.toString().endsWith(".part") && f.toFile().length() >= 1 << 20)) {
+                link.cutNow();
+              }
+            }
+          }
+        }
+        Thread.sleep(1);
+      }
+      assertTrue(link.isDown(), "no checkpoint download was seen midway");
+      Thread.sleep(2000);
+      link.restore();
+
+      JobStatus done = TestFederation.awaitStatus(coordinator, "big", status -> status.state().equals(JobStatus.FINISHED),
+          "the job finished");
+      TestFederation.assertLineage(done, 1, SITES);
+      String logs = Files.readString(dir.resolve("jupiter.log")) + Files.readString(dir.resolve("leonardo.log"));
+      assertTrue(logs.matches("(?s).*resuming the download of checkpoint [0-9a-f]{64} at byte [1-9][0-9]* of .*"),
+          "no download resumed: " + logs);
+    } finally {
+      agents.forEach(Process::destroyForcibly);
     }
   }
 }

@@ -67,6 +67,8 @@ class SiteLivenessIT {
       signal("CONT", agents.get("leonardo"));
 
       JobStatus done = TestFederation.awaitStatus(coordinator, "live", status -> status.state().equals(JobStatus.FINISHED), "the job finished");
+
+      TestFederation.assertLineage(done, 3, SITES);
       for (var round : done.rounds()) {
         assertEquals(SITES, round.acceptedSites(), "round " + round.round());
       }

@@ -239,9 +239,17 @@ final class JobRun implements Runnable {
       return;
     }
     progress.line("job " + spec.id() + " starts at " + start);
+    synchronized (this) {
+      waiting = "starts at " + start;
+      writeStatus();
+    }
     while (clock.instant().isBefore(start)) {
       long millis = Math.min(java.time.Duration.between(clock.instant(), start).toMillis() + 1, 60_000);
       awaitUntil(() -> false, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis));
+    }
+    synchronized (this) {
+      waiting = null;
+      writeStatus();
     }
   }
 

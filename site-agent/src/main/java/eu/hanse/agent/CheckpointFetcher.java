@@ -102,6 +102,9 @@ final class CheckpointFetcher {
         offset = 0;
       }
       out.position(offset);
+      if (offset > 0) {
+        log.info("resuming the download of checkpoint {} at byte {} of {}", ref.getSha256(), offset, ref.getSizeBytes());
+      }
       Iterator<CheckpointChunk> chunks = stub.withDeadlineAfter(10, TimeUnit.MINUTES)
           .fetchCheckpoint(FetchCheckpointRequest.newBuilder().setSha256(ref.getSha256()).setOffset(offset).build());
       while (chunks.hasNext()) {
