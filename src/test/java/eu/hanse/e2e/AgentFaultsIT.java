@@ -116,11 +116,12 @@ class AgentFaultsIT {
           dir.resolve("jupiter.log"), Map.of()));
       processes.add(TestFederation.startAgentProcess(federation.enrol(coordinator, "leonardo"), port,
           dir.resolve("leonardo.log"), Map.of("HANSE_TEST_PAUSE_AT", "send@1")));
-      JobStatus committed = TestFederation.awaitStatus(coordinator, "grace", s -> s.roundsCompleted() == 1,
-          "round 1 committed");
-      RoundRecord round = committed.rounds().get(0);
+      // The stalled site gets the grace period, not the two-minute deadline, for its update and its evaluation.
+      JobStatus done = TestFederation.awaitStatus(coordinator, "grace", s -> s.state().equals(JobStatus.FINISHED),
+          "the job finished");
+      RoundRecord round = done.rounds().get(0);
       assertEquals(List.of("jupiter"), round.acceptedSites());
-      assertTrue(round.seconds() < 60, "the round waited " + round.seconds() + " s, not 2 s past its quorum");
+      assertTrue(round.seconds() < 60, "the round took " + round.seconds() + " s, not about 2 s past its quorum");
     } finally {
       processes.forEach(Process::destroyForcibly);
     }

@@ -527,7 +527,15 @@ final class JobRun implements Runnable {
         link.sendEvaluate(spec.id(), checkpoint);
       }
     }
-    awaitUntil(() -> current.complete(sessions), System.nanoTime() + spec.roundDeadline().toNanos());
+    long deadline = System.nanoTime() + spec.roundDeadline().toNanos();
+    if (spec.stragglers().policy() == Stragglers.Policy.QUORUM_PLUS_GRACE) {
+      // As with updates: once the quorum has reported, stragglers get the grace period, not the deadline.
+      awaitUntil(() -> current.complete(sessions) || current.reports().size() >= spec.minSites(), deadline);
+      long graceEnd = Math.min(deadline, System.nanoTime() + spec.stragglers().grace().toNanos());
+      awaitUntil(() -> current.complete(sessions), graceEnd);
+    } else {
+      awaitUntil(() -> current.complete(sessions), deadline);
+    }
     synchronized (this) {
       evaluation = null;
       return current.unionLoss();
