@@ -13,8 +13,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A TCP proxy on 127.0.0.1 between agents and the coordinator that a test cuts and restores: a
  * cut closes every connection and refuses new ones until {@link #restore()}. Each way it carries at
- * most 512 KB/s per connection, as a slow link between centres would, so that a test can cut it in
- * the middle of an upload or a checkpoint download. The bytes are the TLS stream, untouched.
+ * most a given rate per connection, as a slow link between centres would, slower than the ends
+ * read, so that what a test sees arrive is about all that is on its way, and a cut lands in the
+ * middle of an upload or a checkpoint download. The bytes are the TLS stream, untouched.
  */
 final class FaultyLink implements AutoCloseable {
   private final ServerSocket server;
@@ -22,9 +23,11 @@ final class FaultyLink implements AutoCloseable {
   private final List<Socket> open = new CopyOnWriteArrayList<>();
   private volatile boolean down;
   private volatile int cuts;
+  private final int bytesPerSecond;
 
-  FaultyLink(int targetPort) throws IOException {
+  FaultyLink(int targetPort, int bytesPerSecond) throws IOException {
     this.target = targetPort;
+    this.bytesPerSecond = bytesPerSecond;
     this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     Thread.ofPlatform().daemon().name("faulty-link").start(this::accept);
   }
@@ -71,7 +74,6 @@ final class FaultyLink implements AutoCloseable {
     }
   }
 
-  private static final int BYTES_PER_SECOND = 512 * 1024;
 
   private void pump(Socket from, Socket to) {
     byte[] buffer = new byte[4 * 1024];
@@ -79,7 +81,7 @@ final class FaultyLink implements AutoCloseable {
       int n;
       while ((n = in.read(buffer)) >= 0) {
         out.write(buffer, 0, n);
-        Thread.sleep(Math.max(1, 1000L * n / BYTES_PER_SECOND));
+        Thread.sleep(Math.max(1, 1000L * n / bytesPerSecond));
       }
     } catch (IOException | InterruptedException e) {
       // The link is cut, or one side closed.

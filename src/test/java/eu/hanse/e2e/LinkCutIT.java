@@ -42,7 +42,7 @@ class LinkCutIT {
     List<SiteAgent> agents = new ArrayList<>();
     try (TestFederation federation = new TestFederation(dir, new PrintStream(progress, true));
         Coordinator coordinator = federation.startCoordinator(new CharModels(), 0);
-        FaultyLink link = new FaultyLink(coordinator.port())) {
+        FaultyLink link = new FaultyLink(coordinator.port(), 128 * 1024)) {
       coordinator.submit(coordinator.jobFiles().parse("cut.yaml",
           TestFederation.twoSiteJob("cut", 3).getBytes(StandardCharsets.UTF_8)), "test");
       for (String site : SITES) {
@@ -94,7 +94,7 @@ class LinkCutIT {
     List<Process> agents = new ArrayList<>();
     try (TestFederation federation = new TestFederation(dir, new PrintStream(new ByteArrayOutputStream(), true));
         Coordinator coordinator = federation.startCoordinator(new CharModels(), 0);
-        FaultyLink link = new FaultyLink(coordinator.port())) {
+        FaultyLink link = new FaultyLink(coordinator.port(), 512 * 1024)) {
       coordinator.submit(coordinator.jobFiles().parse("big.yaml", """
           job: big
           rounds: 1
