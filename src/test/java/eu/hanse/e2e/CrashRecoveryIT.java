@@ -122,10 +122,7 @@ class CrashRecoveryIT {
   }
 
   private static Process hanse(List<String> args, Map<String, String> environment, Path log) throws Exception {
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-        "-cp", System.getProperty("java.class.path"), "eu.hanse.launcher.Hanse"));
-    command.addAll(args);
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder builder = new ProcessBuilder(TestFederation.hanseCommand(args)).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(environment);
     return builder.start();
   }

@@ -120,12 +120,19 @@ final class TestFederation implements AutoCloseable {
         """.formatted(id, rounds);
   }
 
+  /** The command line that runs 'hanse ARGS' in a JVM of its own, with this test's classpath. */
+  static List<String> hanseCommand(List<String> args) {
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+        "-cp", System.getProperty("java.class.path"), "eu.hanse.launcher.Hanse"));
+    command.addAll(args);
+    return command;
+  }
+
   /** Starts 'hanse agent' for an enrolled site as a process of its own, its output in {@code log}. */
   static Process startAgentProcess(Path siteDir, int port, Path log, Map<String, String> environment)
       throws java.io.IOException {
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-        "-cp", System.getProperty("java.class.path"), "eu.hanse.launcher.Hanse", "agent", "--data-dir",
-        siteDir.toString(), "--coordinator", "127.0.0.1:" + port, "--device", "cpu", "--threads", "1",
+    List<String> command = hanseCommand(List.of("agent", "--data-dir", siteDir.toString(), "--coordinator",
+        "127.0.0.1:" + port, "--device", "cpu", "--threads", "1",
         "--synthetic-chars", Integer.toString(SYNTHETIC_CHARACTERS)));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(environment);

@@ -91,10 +91,7 @@ final class JobRun implements Runnable {
     if (!store.addJob(spec.id().value(), definition, submittedBy)) {
       return false;
     }
-    Map<String, String> metadata = new LinkedHashMap<>(initialModel.metadata());
-    metadata.put("hanse.job", spec.id().value());
-    metadata.put("hanse.round", "0");
-    CheckpointRef written = checkpoints.commit(initialModel.withMetadata(metadata), 0);
+    CheckpointRef written = checkpoints.commit(withLineage(initialModel, spec.id(), 0, null), 0);
     byte[] signature = consortium.signCheckpoint(written.claims(spec.id().value(), "", List.of()));
     consortium.audit("job.submitted", Map.of("job", spec.id().value(), "by", submittedBy));
     auditCommit(consortium, spec.id(), written, "", List.of());
@@ -370,10 +367,13 @@ final class JobRun implements Runnable {
     List<StateStore.StoredUpdate> kept = store.acceptedUpdates(spec.id().value(), round);
     List<SiteId> participants = new ArrayList<>(links.stream().map(AgentLink::site).toList());
     kept.stream().map(u -> new SiteId(u.site())).filter(site -> !participants.contains(site)).forEach(participants::add);
-    recentBases.put((long) round, latest.sha256());
-    recentBases.keySet().removeIf(r -> spec.schedule().async() == null || r < round - spec.schedule().async().maxStaleness());
-    openRound = new OpenRound(spec, round, latest, participants, global.elementCount(),
-        spec.schedule().async() == null ? Map.of((long) round, latest.sha256()) : recentBases);
+    Map<Long, String> bases = Map.of((long) round, latest.sha256());
+    if (spec.schedule().async() != null) {
+      recentBases.put((long) round, latest.sha256());
+      recentBases.keySet().removeIf(r -> r < round - spec.schedule().async().maxStaleness());
+      bases = recentBases;
+    }
+    openRound = new OpenRound(spec, round, latest, participants, global.elementCount(), bases);
     for (StateStore.StoredUpdate update : kept) {
       openRound.restore(new SiteId(update.site()), update.updateId(), update.samples(), update.trainLoss(),
           update.bytes(), Path.of(update.spoolFile()), update.norm(), update.trainedFor());
@@ -814,14 +814,20 @@ final class JobRun implements Runnable {
   }
 
   private ModelState withRound(long round) {
-    Map<String, String> metadata = new LinkedHashMap<>(global.metadata());
-    metadata.put("hanse.job", spec.id().value());
-    metadata.put("hanse.round", Long.toString(round));
-    if (latest != null) {
-      metadata.put("hanse.parent", latest.sha256());
-    }
-    return global.withMetadata(metadata);
+    return withLineage(global, spec.id(), round, latest == null ? null : latest.sha256());
   }
+
+  /** The model with its job, round and parent checkpoint (none for round 0) in its metadata. */
+  private static ModelState withLineage(ModelState model, JobId job, long round, String parent) {
+    Map<String, String> metadata = new LinkedHashMap<>(model.metadata());
+    metadata.put("hanse.job", job.value());
+    metadata.put("hanse.round", Long.toString(round));
+    if (parent != null) {
+      metadata.put("hanse.parent", parent);
+    }
+    return model.withMetadata(metadata);
+  }
+
 
   /**
    * Waits until {@code needed} eligible sites are online, the required ones among them; meanwhile

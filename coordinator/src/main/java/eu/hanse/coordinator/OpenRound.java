@@ -39,20 +39,20 @@ final class OpenRound {
   private Double privacyEpsilon;
 
   /**
-   * An accepted update; {@code weight} is its weight in the mean (its sample count times its site's
-   * weight in the job, times the staleness weight in asynchronous rounds), {@code scale} what
+   * An accepted update; {@code freshWeight} is its sample count times its site's weight in the job,
+   * what the mean divides by (see {@link #weight()} for what it adds), {@code scale} what
    * clipping multiplies it by (1 when not clipped), from its {@code norm} as sent; {@code staleness}
    * is how many rounds behind the open one it was trained (0 in synchronous rounds).
    */
-  record AcceptedUpdate(SiteId site, String updateId, long sampleCount, double weight, double trainLoss, long bytes,
-      Path spoolFile, double norm, double scale, long staleness) {
-    /** Its weight before the staleness discount: what the mean divides by, so a stale update moves it less. */
-    double freshWeight() {
-      return weight / AsyncRounds.stalenessWeight(staleness);
+  record AcceptedUpdate(SiteId site, String updateId, long sampleCount, double freshWeight, double trainLoss,
+      long bytes, Path spoolFile, double norm, double scale, long staleness) {
+    /** Its weight in the mean: the fresh weight discounted for staleness. */
+    double weight() {
+      return freshWeight * AsyncRounds.stalenessWeight(staleness);
     }
 
     SpooledUpdate spooled(JobSpec job) {
-      return new SpooledUpdate(site.name(), spoolFile, weight, scale, job.codec(), job.chunkElements());
+      return new SpooledUpdate(site.name(), spoolFile, weight(), scale, job.codec(), job.chunkElements());
     }
   }
 
@@ -76,10 +76,6 @@ final class OpenRound {
 
   /** In asynchronous rounds, the checkpoint each recent round trained from, by round. */
   private final Map<Long, String> recentBases;
-
-  OpenRound(JobSpec job, long number, CheckpointRef base, List<SiteId> participants, long elementCount) {
-    this(job, number, base, participants, elementCount, Map.of(number, base.sha256()));
-  }
 
   OpenRound(JobSpec job, long number, CheckpointRef base, List<SiteId> participants, long elementCount,
       Map<Long, String> recentBases) {
@@ -215,8 +211,7 @@ final class OpenRound {
     uploading.remove(site);
     double scale = job.privacy().clips() && norm > job.privacy().clipNorm() ? job.privacy().clipNorm() / norm : 1.0;
     AcceptedUpdate update = new AcceptedUpdate(site, updateId, sampleCount,
-        sampleCount * job.schedule().weight(site) * AsyncRounds.stalenessWeight(staleness), trainLoss, bytes,
-        spoolFile, norm, scale, staleness);
+        sampleCount * job.schedule().weight(site), trainLoss, bytes, spoolFile, norm, scale, staleness);
     if (fold != null) {
       try {
         foldFromSpool(update);

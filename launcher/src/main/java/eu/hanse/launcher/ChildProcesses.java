@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class ChildProcesses implements AutoCloseable {
   /** What every JVM started with an incubator module prints first; the parent already said it. */
-  private static final String INCUBATOR_NOTICE = "WARNING: Using incubator modules";
+  static final String INCUBATOR_NOTICE = "WARNING: Using incubator modules";
 
   private final List<Process> started = new ArrayList<>();
   private final Thread shutdownHook = new Thread(this::close, "hanse-stop-children");

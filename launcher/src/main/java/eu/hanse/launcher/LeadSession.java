@@ -47,11 +47,11 @@ final class LeadSession {
     Process process = children.start(command, log);
     if (!process.waitFor(2, TimeUnit.MINUTES) || process.exitValue() != 0) {
       throw new IllegalStateException("hanse " + String.join(" ", args) + " failed: " + String.join("\n",
-          Files.readAllLines(log).stream().filter(line -> !line.startsWith("WARNING: Using incubator")).toList()));
+          Files.readAllLines(log).stream().filter(line -> !line.startsWith(ChildProcesses.INCUBATOR_NOTICE)).toList()));
     }
     out.println("lead$ hanse " + String.join(" ", args));
     for (String line : Files.readAllLines(log)) {
-      if (!line.startsWith("WARNING: Using incubator modules")) {
+      if (!line.startsWith(ChildProcesses.INCUBATOR_NOTICE)) {
         out.println("  " + line);
       }
     }

@@ -46,18 +46,13 @@ final class UpdateUploader {
   }
 
   /**
-   * Sends {@code delta}, encoded in chunks of {@code chunkBytes / 4} elements by {@code codecs};
-   * {@code header} gets the codec, element count, chunk hashes and the signature filled in here.
+   * Hashes every chunk of {@code delta}, encoded in chunks of {@code chunkBytes / 4} elements by
+   * {@code codecs}, and signs the header (codec, element count and chunk hashes filled in here): the
+   * update as it will be sent, and resent if it breaks off.
    *
    * @param residual when non-null, receives what the codec dropped of each element (the value minus
    *     what the coordinator will decode): the site's error feedback for its next update
    */
-  UploadReceipt upload(UpdateHeader.Builder header, float[] delta, int chunkBytes, ChunkCodecs codecs,
-      float[] residual, HeaderSigner signer) throws InterruptedException {
-    return send(prepare(header, delta, chunkBytes, codecs, residual, signer), 0);
-  }
-
-  /** Hashes every chunk and signs the header: the update as it will be sent, and resent if it breaks off. */
   Prepared prepare(UpdateHeader.Builder header, float[] delta, int chunkBytes, ChunkCodecs codecs, float[] residual,
       HeaderSigner signer) {
     int perChunk = chunkBytes / Float.BYTES;

@@ -130,11 +130,19 @@ public final class JobFile {
       }
       requireAt(work.lineOf("time"), time == null || time.compareTo(Duration.ofSeconds(1)) >= 0,
           "'time' must be at least 1s, was " + time);
+      YamlMap round = job.map("round");
+      Duration deadline = round.duration("deadline", Duration.ofMinutes(10));
+      requireAt(round.lineOf("deadline"), deadline.compareTo(Duration.ofSeconds(1)) >= 0,
+          "'deadline' must be at least 1s, was " + deadline);
+      Stragglers stragglers = stragglers(round, deadline);
+      AsyncRounds asyncRounds = async(round);
+      round.requireNoOthers();
       YamlMap aggregation = job.map("aggregation");
       AggregatorSpec aggregator = aggregation.value("aggregator")
           .map(node -> aggregation.convert(node, "aggregator", AggregatorSpec::parse)).orElse(AggregatorSpec.mean());
-      boolean async = "async".equals(job.map("round").string("mode", "sync"));
-      OuterOptimizerSpec outer = outer(aggregation, async ? "sgd" : OuterOptimizerSpec.defaultName(aggregator));
+      // Asynchronous rounds step with FedBuff's plain SGD unless the file names another optimizer.
+      OuterOptimizerSpec outer = outer(aggregation,
+          asyncRounds != null ? "sgd" : OuterOptimizerSpec.defaultName(aggregator));
       PrivacySpec privacy = privacy(aggregation);
       aggregation.requireNoOthers();
       UpdateCodec codec = job.value("codec").map(node -> job.convert(node, "codec", UpdateCodec::parse))
@@ -157,13 +165,6 @@ public final class JobFile {
           "'start-sites' (" + startSites + ") must be at least 'min-sites' (" + minSites + ")");
       requireAt(quorum.lineOf("start-sites"), sites.isEmpty() || startSites <= sites.size(),
           "'start-sites' is " + startSites + " but the job names " + sites.size() + " sites");
-      YamlMap round = job.map("round");
-      Duration deadline = round.duration("deadline", Duration.ofMinutes(10));
-      requireAt(round.lineOf("deadline"), deadline.compareTo(Duration.ofSeconds(1)) >= 0,
-          "'deadline' must be at least 1s, was " + deadline);
-      Stragglers stragglers = stragglers(round, deadline);
-      AsyncRounds asyncRounds = async(round);
-      round.requireNoOthers();
       job.requireNoOthers();
       JobSchedule schedule = at(job.node(), () -> new JobSchedule(sites, required, stragglers, start, time, asyncRounds));
       JobSpec spec = at(job.node(), () -> new JobSpec(id, rounds, steps, minSites, startSites, deadline, trainer,
