@@ -14,8 +14,6 @@ import eu.hanse.coordinator.JobStatus;
 import eu.hanse.kernels.Device;
 import eu.hanse.security.AuditLog;
 import eu.hanse.security.SiteId;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -51,8 +49,8 @@ class CrashRecoveryIT {
   void aCoordinatorKilledMidRoundResumesTheJobLosingNothing(String point) throws Exception {
     Path coordinatorDir = dir.resolve("coordinator");
     TestFederation.createCa(coordinatorDir);
-    int port = freePort();
-    int enrolPort = freePort();
+    int port = TestFederation.freePort();
+    int enrolPort = TestFederation.freePort();
     Path jobFile = Files.writeString(dir.resolve("job.yaml"), TestFederation.twoSiteJob("crash", ROUNDS));
     List<String> coordinator = List.of("coordinator", "--data-dir", coordinatorDir.toString(), "--listen",
         "127.0.0.1:" + port, "--enrol-port", Integer.toString(enrolPort), "--job-file", jobFile.toString(),
@@ -61,11 +59,11 @@ class CrashRecoveryIT {
     Process first = hanse(coordinator, Map.of("HANSE_TEST_PAUSE_AT", point), dir.resolve("first.log"));
     List<SiteAgent> agents = new ArrayList<>();
     try {
-      awaitLine(first, dir.resolve("first.log"), "coordinator listening on");
+      TestFederation.awaitLine(first, dir.resolve("first.log"), "coordinator listening on");
       for (String site : SITES) {
         agents.add(startAgent(coordinatorDir, site, port, enrolPort));
       }
-      awaitLine(first, dir.resolve("first.log"), "hanse: paused at " + point);
+      TestFederation.awaitLine(first, dir.resolve("first.log"), "hanse: paused at " + point);
       Set<String> writtenBeforeTheKill = checkpointFiles(coordinatorDir);
       first.destroyForcibly();
       assertTrue(first.waitFor(10, TimeUnit.SECONDS));
@@ -115,29 +113,9 @@ class CrashRecoveryIT {
     }
   }
 
-  private static int freePort() throws Exception {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
-  }
-
   private static Process hanse(List<String> args, Map<String, String> environment, Path log) throws Exception {
     ProcessBuilder builder = new ProcessBuilder(TestFederation.hanseCommand(args)).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(environment);
     return builder.start();
-  }
-
-  private static void awaitLine(Process process, Path log, String text) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-    while (System.nanoTime() < deadline) {
-      if (Files.readString(log).contains(text)) {
-        return;
-      }
-      if (!process.isAlive()) {
-        throw new AssertionError("the coordinator exited before '" + text + "': " + Files.readString(log));
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("no '" + text + "' in two minutes: " + Files.readString(log));
   }
 }

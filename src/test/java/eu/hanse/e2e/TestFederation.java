@@ -120,10 +120,38 @@ final class TestFederation implements AutoCloseable {
         """.formatted(id, rounds);
   }
 
+  /** A port free on the loopback address now. */
+  static int freePort() throws Exception {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  /** Waits up to two minutes for {@code text} in a process's log; fails if the process exits first. */
+  static void awaitLine(Process process, Path log, String text) throws Exception {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(2);
+    while (System.nanoTime() < deadline) {
+      if (java.nio.file.Files.readString(log).contains(text)) {
+        return;
+      }
+      if (!process.isAlive()) {
+        throw new AssertionError("the process exited before '" + text + "': " + java.nio.file.Files.readString(log));
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("no '" + text + "' in two minutes: " + java.nio.file.Files.readString(log));
+  }
+
   /** The command line that runs 'hanse ARGS' in a JVM of its own, with this test's classpath. */
   static List<String> hanseCommand(List<String> args) {
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-        "-cp", System.getProperty("java.class.path"), "eu.hanse.launcher.Hanse"));
+    return hanseCommand(List.of(), args);
+  }
+
+  /** As {@link #hanseCommand(List)}, with options for the JVM (a heap cap, say). */
+  static List<String> hanseCommand(List<String> jvmOptions, List<String> args) {
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow()));
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "eu.hanse.launcher.Hanse"));
     command.addAll(args);
     return command;
   }
@@ -131,7 +159,13 @@ final class TestFederation implements AutoCloseable {
   /** Starts 'hanse agent' for an enrolled site as a process of its own, its output in {@code log}. */
   static Process startAgentProcess(Path siteDir, int port, Path log, Map<String, String> environment)
       throws java.io.IOException {
-    List<String> command = hanseCommand(List.of("agent", "--data-dir", siteDir.toString(), "--coordinator",
+    return startAgentProcess(siteDir, port, log, environment, List.of());
+  }
+
+  /** As above, with options for the agent's JVM. */
+  static Process startAgentProcess(Path siteDir, int port, Path log, Map<String, String> environment,
+      List<String> jvmOptions) throws java.io.IOException {
+    List<String> command = hanseCommand(jvmOptions, List.of("agent", "--data-dir", siteDir.toString(), "--coordinator",
         "127.0.0.1:" + port, "--device", "cpu", "--threads", "1",
         "--synthetic-chars", Integer.toString(SYNTHETIC_CHARACTERS)));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());

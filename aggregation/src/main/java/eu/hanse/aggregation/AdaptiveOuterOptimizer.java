@@ -1,6 +1,6 @@
 package eu.hanse.aggregation;
 
-import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -27,8 +27,6 @@ final class AdaptiveOuterOptimizer implements OuterOptimizer {
   private final OuterOptimizerSpec.Kind kind;
   private final float learningRate;
   private final float beta1;
-  private float[] m;
-  private float[] v;
 
   AdaptiveOuterOptimizer(OuterOptimizerSpec.Kind kind, double learningRate, double beta1) {
     this.kind = kind;
@@ -37,29 +35,29 @@ final class AdaptiveOuterOptimizer implements OuterOptimizer {
   }
 
   @Override
-  public void step(ModelState global, float[] meanDelta) {
-    FlatView.requireLength(global, meanDelta);
-    if (m == null) {
-      m = new float[meanDelta.length];
-      v = new float[meanDelta.length];
-      Arrays.fill(v, TAU * TAU);
-    }
-    int offset = 0;
-    for (int t = 0; t < global.tensorCount(); t++) {
-      float[] theta = global.data(t);
-      for (int i = 0; i < theta.length; i++) {
-        int j = offset + i;
-        float delta = meanDelta[j];
-        float square = delta * delta;
-        m[j] = beta1 * m[j] + (1 - beta1) * delta;
-        v[j] = switch (kind) {
-          case ADAGRAD -> v[j] + square;
-          case YOGI -> v[j] - (1 - BETA2) * square * Math.signum(v[j] - square);
-          default -> BETA2 * v[j] + (1 - BETA2) * square;
-        };
-        theta[i] -= learningRate * m[j] / ((float) Math.sqrt(v[j]) + TAU);
-      }
-      offset += theta.length;
+  public List<String> stateNames() {
+    return List.of("m", "v");
+  }
+
+  @Override
+  public float initialState(int state) {
+    return state == 1 ? TAU * TAU : 0f;
+  }
+
+  @Override
+  public void step(float[] theta, float[] delta, float[][] state, int length) {
+    float[] m = state[0];
+    float[] v = state[1];
+    for (int i = 0; i < length; i++) {
+      float d = delta[i];
+      float square = d * d;
+      m[i] = beta1 * m[i] + (1 - beta1) * d;
+      v[i] = switch (kind) {
+        case ADAGRAD -> v[i] + square;
+        case YOGI -> v[i] - (1 - BETA2) * square * Math.signum(v[i] - square);
+        default -> BETA2 * v[i] + (1 - BETA2) * square;
+      };
+      theta[i] -= learningRate * m[i] / ((float) Math.sqrt(v[i]) + TAU);
     }
   }
 
@@ -67,17 +65,5 @@ final class AdaptiveOuterOptimizer implements OuterOptimizer {
   public String describe() {
     return String.format(Locale.ROOT, "%s(lr=%s, beta1=%s, beta2=%s, tau=%s)",
         kind.name().toLowerCase(Locale.ROOT), learningRate, beta1, BETA2, TAU);
-  }
-
-  @Override
-  public java.util.Map<String, float[]> state() {
-    return m == null ? java.util.Map.of() : java.util.Map.of("m", m, "v", v);
-  }
-
-  @Override
-  public void restore(java.util.Map<String, float[]> state, long elementCount) {
-    OptimizerState.require(state, java.util.List.of("m", "v"), elementCount, describe());
-    m = state.get("m");
-    v = state.get("v");
   }
 }

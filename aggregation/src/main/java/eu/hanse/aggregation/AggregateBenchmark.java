@@ -1,9 +1,7 @@
 package eu.hanse.aggregation;
 
+import eu.hanse.kernels.PeakMemory;
 import eu.hanse.kernels.TensorBackend;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -101,7 +99,7 @@ public final class AggregateBenchmark {
     long peak = 0;
     for (int r = 0; r <= options.repeats(); r++) {
       System.gc();
-      resetPeaks();
+      PeakMemory.resetHeap();
       WeightedMeanFold fold = new WeightedMeanFold(options.params());
       long start = System.nanoTime();
       foldUpdates(fold, codecs, pool, tailChunk);
@@ -110,7 +108,7 @@ public final class AggregateBenchmark {
       long end = System.nanoTime();
       if (r > 0) {
         // The warm-up round's garbage (code not yet compiled allocates) is not the fold's memory.
-        peak = Math.max(peak, peakHeap());
+        peak = Math.max(peak, PeakMemory.heapBytes());
         best = Math.min(best, (folded - start) / 1e9);
         bestMean = Math.min(bestMean, (end - folded) / 1e9);
       }
@@ -153,24 +151,5 @@ public final class AggregateBenchmark {
     long full = options.params() / CHUNK;
     int tail = options.params() % CHUNK;
     return full * codec.encodedBytes(CHUNK) + (tail == 0 ? 0 : codec.encodedBytes(tail));
-  }
-
-  private static void resetPeaks() {
-    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == MemoryType.HEAP) {
-        pool.resetPeakUsage();
-      }
-    }
-  }
-
-  /** The sum of the heap pools' peaks since the last reset. */
-  private static long peakHeap() {
-    long peak = 0;
-    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == MemoryType.HEAP) {
-        peak += pool.getPeakUsage().getUsed();
-      }
-    }
-    return peak;
   }
 }

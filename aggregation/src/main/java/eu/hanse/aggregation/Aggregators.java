@@ -20,22 +20,44 @@ public final class Aggregators {
     this.backend = backend;
   }
 
-  /** Combines at least one update of {@code elementCount} elements as the spec says. */
+  /** Combines at least one update of {@code elementCount} elements as the spec says, into memory. */
   public Aggregation aggregate(AggregatorSpec spec, List<SpooledUpdate> updates, long elementCount) {
+    if (elementCount < 0 || elementCount > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("cannot aggregate " + elementCount + " elements in one array");
+    }
+    float[] delta = new float[(int) elementCount];
+    String detail = aggregate(spec, updates, elementCount,
+        (offset, values, length) -> System.arraycopy(values, 0, delta, (int) offset, length));
+    return new Aggregation(delta, detail);
+  }
+
+  /**
+   * Combines at least one update of {@code elementCount} elements as the spec says, handing the
+   * aggregate to {@code out} block by block in element order; returns one line on what was chosen,
+   * dropped or scaled.
+   */
+  public String aggregate(AggregatorSpec spec, List<SpooledUpdate> updates, long elementCount, BlockSink out) {
     if (updates.isEmpty()) {
       throw new IllegalArgumentException("no update to aggregate");
     }
     int n = updates.size();
     return switch (spec.kind()) {
-      case MEAN -> new Aggregation(weightedMean(updates, elementCount), "weighted mean of " + n);
-      case MEDIAN -> new Aggregation(elementWise(updates, elementCount, -1), "element-wise median of " + n);
+      case MEAN -> {
+        weightedMean(updates, elementCount, out);
+        yield "weighted mean of " + n;
+      }
+      case MEDIAN -> {
+        elementWise(updates, elementCount, -1, out);
+        yield "element-wise median of " + n;
+      }
       case TRIMMED_MEAN -> {
         int trim = Math.min(spec.trim(), (n - 1) / 2);
-        yield new Aggregation(elementWise(updates, elementCount, trim), "trimmed mean of " + n + ", dropping "
-            + trim + " at each end" + (trim < spec.trim() ? " (" + spec.trim() + " asked, too few updates)" : ""));
+        elementWise(updates, elementCount, trim, out);
+        yield "trimmed mean of " + n + ", dropping " + trim + " at each end"
+            + (trim < spec.trim() ? " (" + spec.trim() + " asked, too few updates)" : "");
       }
-      case KRUM, MULTI_KRUM -> krum(spec, updates, elementCount);
-      case NORM_BOUNDED_MEAN -> normBounded(spec, updates, elementCount);
+      case KRUM, MULTI_KRUM -> krum(spec, updates, elementCount, out);
+      case NORM_BOUNDED_MEAN -> normBounded(spec, updates, elementCount, out);
     };
   }
 
@@ -59,12 +81,12 @@ public final class Aggregators {
    * The weighted mean, summed per element in double over the updates, one update's block at a time
    * (a sequential pass over each block rather than a stride across N of them).
    */
-  static float[] weightedMean(List<SpooledUpdate> updates, long elementCount) {
-    float[] out = new float[checkedSize(elementCount)];
+  static void weightedMean(List<SpooledUpdate> updates, long elementCount, BlockSink out) {
     double total = updates.stream().mapToDouble(SpooledUpdate::weight).sum();
     double[] weights = updates.stream().mapToDouble(u -> u.weight() / total).toArray();
     try (SpoolBlocks blocks = new SpoolBlocks(updates, elementCount)) {
       double[] sum = new double[blocks.values()[0].length];
+      float[] mean = new float[sum.length];
       while (blocks.next()) {
         int length = blocks.length();
         Arrays.fill(sum, 0, length, 0.0);
@@ -75,18 +97,16 @@ public final class Aggregators {
             sum[i] += w * values[i];
           }
         }
-        int base = (int) blocks.offset();
         for (int i = 0; i < length; i++) {
-          out[base + i] = (float) sum[i];
+          mean[i] = (float) sum[i];
         }
+        out.accept(blocks.offset(), mean, length);
       }
     }
-    return out;
   }
 
   /** Median (trim < 0) or trimmed mean, element by element, on the backend. */
-  private float[] elementWise(List<SpooledUpdate> updates, long elementCount, int trim) {
-    float[] out = new float[checkedSize(elementCount)];
+  private void elementWise(List<SpooledUpdate> updates, long elementCount, int trim, BlockSink out) {
     int n = updates.size();
     try (SpoolBlocks blocks = new SpoolBlocks(updates, elementCount)) {
       float[] block = new float[blocks.values()[0].length];
@@ -96,10 +116,9 @@ public final class Aggregators {
         } else {
           backend.trimmedMean(blocks.values(), n, blocks.length(), trim, block);
         }
-        System.arraycopy(block, 0, out, (int) blocks.offset(), blocks.length());
+        out.accept(blocks.offset(), block, blocks.length());
       }
     }
-    return out;
   }
 
   /**
@@ -107,7 +126,7 @@ public final class Aggregators {
    * others (at least one); Krum keeps the best-scored update, Multi-Krum the weighted mean of the
    * M best. Ties go to the update received first.
    */
-  private Aggregation krum(AggregatorSpec spec, List<SpooledUpdate> updates, long elementCount) {
+  private String krum(AggregatorSpec spec, List<SpooledUpdate> updates, long elementCount, BlockSink out) {
     int n = updates.size();
     int most = Math.max(0, (n - 3) / 2);
     int f = spec.byzantine() < 0 ? most : Math.min(spec.byzantine(), most);
@@ -135,7 +154,8 @@ public final class Aggregators {
     String detail = (keep == 1 ? "krum chose " : "multi-krum averaged ") + names + " of " + n
         + " (tolerating " + f + (f < spec.byzantine() ? ", " + spec.byzantine() + " asked, too few updates" : "")
         + ")";
-    return new Aggregation(weightedMean(chosen, elementCount), detail);
+    weightedMean(chosen, elementCount, out);
+    return detail;
   }
 
   private static double[][] squaredDistances(List<SpooledUpdate> updates, long elementCount) {
@@ -161,7 +181,8 @@ public final class Aggregators {
   }
 
   /** Scales each update down to the bound (the median norm unless given), then the weighted mean. */
-  private static Aggregation normBounded(AggregatorSpec spec, List<SpooledUpdate> updates, long elementCount) {
+  private static String normBounded(AggregatorSpec spec, List<SpooledUpdate> updates, long elementCount,
+      BlockSink out) {
     double[] norms = norms(updates, elementCount);
     double bound = spec.normBound() > 0 ? spec.normBound() : median(norms);
     List<SpooledUpdate> bounded = new ArrayList<>();
@@ -175,7 +196,8 @@ public final class Aggregators {
     }
     String detail = String.format(Locale.ROOT, "norm-bounded mean of %d, bound %.4g%s", norms.length, bound,
         scaled.isEmpty() ? "" : ", scaled " + String.join(", ", scaled));
-    return new Aggregation(weightedMean(bounded, elementCount), detail);
+    weightedMean(bounded, elementCount, out);
+    return detail;
   }
 
   private static double median(double[] values) {
@@ -183,12 +205,5 @@ public final class Aggregators {
     Arrays.sort(sorted);
     int mid = sorted.length / 2;
     return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  }
-
-  private static int checkedSize(long elementCount) {
-    if (elementCount < 0 || elementCount > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException("cannot aggregate " + elementCount + " elements in one array");
-    }
-    return (int) elementCount;
   }
 }

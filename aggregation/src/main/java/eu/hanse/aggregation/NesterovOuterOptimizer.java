@@ -1,5 +1,7 @@
 package eu.hanse.aggregation;
 
+import java.util.List;
+
 /**
  * SGD with Nesterov momentum over the mean update, as DiLoCo's outer optimizer:
  * v ← μ·v + Δ; θ ← θ − lr·(Δ + μ·v). The velocity starts at zero and persists across rounds.
@@ -7,7 +9,6 @@ package eu.hanse.aggregation;
 final class NesterovOuterOptimizer implements OuterOptimizer {
   private final float learningRate;
   private final float momentum;
-  private float[] velocity;
 
   NesterovOuterOptimizer(double learningRate, double momentum) {
     this.learningRate = (float) learningRate;
@@ -15,37 +16,22 @@ final class NesterovOuterOptimizer implements OuterOptimizer {
   }
 
   @Override
-  public void step(ModelState global, float[] meanDelta) {
-    FlatView.requireLength(global, meanDelta);
-    if (velocity == null) {
-      velocity = new float[meanDelta.length];
-    }
-    int offset = 0;
-    for (int t = 0; t < global.tensorCount(); t++) {
-      float[] theta = global.data(t);
-      for (int i = 0; i < theta.length; i++) {
-        int j = offset + i;
-        float v = momentum * velocity[j] + meanDelta[j];
-        velocity[j] = v;
-        theta[i] -= learningRate * (meanDelta[j] + momentum * v);
-      }
-      offset += theta.length;
+  public List<String> stateNames() {
+    return List.of("velocity");
+  }
+
+  @Override
+  public void step(float[] theta, float[] delta, float[][] state, int length) {
+    float[] velocity = state[0];
+    for (int i = 0; i < length; i++) {
+      float v = momentum * velocity[i] + delta[i];
+      velocity[i] = v;
+      theta[i] -= learningRate * (delta[i] + momentum * v);
     }
   }
 
   @Override
   public String describe() {
     return "nesterov(lr=" + learningRate + ", momentum=" + momentum + ")";
-  }
-
-  @Override
-  public java.util.Map<String, float[]> state() {
-    return velocity == null ? java.util.Map.of() : java.util.Map.of("velocity", velocity);
-  }
-
-  @Override
-  public void restore(java.util.Map<String, float[]> state, long elementCount) {
-    OptimizerState.require(state, java.util.List.of("velocity"), elementCount, describe());
-    velocity = state.get("velocity");
   }
 }

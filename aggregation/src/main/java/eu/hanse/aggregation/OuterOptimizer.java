@@ -1,28 +1,30 @@
 package eu.hanse.aggregation;
 
+import java.util.List;
+
 /**
  * The coordinator's optimizer over rounds: it treats the mean update (a pseudo-gradient,
  * θ_global − θ_site averaged over sites) as a gradient and steps the global model with it.
  *
- * <p>Implementations keep their own state (momentum), O(model size). Not thread-safe.
+ * <p>It works a block of elements at a time ({@link OuterStep} drives it over a whole model), so
+ * neither the model nor its state need be in memory. Its state (momentum, moments) is kept per
+ * element between rounds and saved with every checkpoint, so that a restarted coordinator steps on
+ * exactly as it would have.
  */
 public interface OuterOptimizer {
-  /** Moves {@code global} one step against {@code meanDelta}, the flat mean update. */
-  void step(ModelState global, float[] meanDelta);
+  /** The names of the per-element state arrays it keeps, in the order {@link #step} takes them; empty for none. */
+  List<String> stateNames();
+
+  /** The value every element of state array {@code state} has before the first step. */
+  default float initialState(int state) {
+    return 0f;
+  }
 
   /**
-   * The optimizer's state between rounds (momentum, moments) by name, each a flat array over the
-   * model: saved with every checkpoint so that a restarted coordinator steps on exactly as it would
-   * have. Empty for a stateless optimizer or before the first step. The arrays are the optimizer's own.
+   * Moves {@code theta[0, length)} one step against {@code delta[0, length)}, the mean update of
+   * the same elements, updating {@code state[k][0, length)} in place.
    */
-  java.util.Map<String, float[]> state();
-
-  /**
-   * Takes back a state {@link #state()} gave, of a model of {@code elementCount} elements.
-   *
-   * @throws IllegalArgumentException if a name is not this optimizer's or an array has the wrong length
-   */
-  void restore(java.util.Map<String, float[]> state, long elementCount);
+  void step(float[] theta, float[] delta, float[][] state, int length);
 
   /** A short description for logs, e.g. "nesterov(lr=0.7, momentum=0.9)". */
   String describe();

@@ -34,88 +34,85 @@ public final class Safetensors {
   static final long MAX_HEADER_BYTES = 64L << 20;
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int BUFFER_BYTES = 1 << 20;
   private static final String METADATA = "__metadata__";
 
   private Safetensors() {}
 
+  /** Elements moved per block when a whole model is copied: 1 MiB of float32. */
+  static final int BLOCK_ELEMENTS = 1 << 18;
+
   /** Writes the state to {@code file} (created or truncated) and forces it to disk. */
   public static void write(ModelState state, Path file) {
-    byte[] header = header(state);
-    try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-      ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-      buffer.putLong(header.length);
-      writeFully(out, buffer);
-      ByteBuffer headerBytes = ByteBuffer.wrap(header);
-      while (headerBytes.hasRemaining()) {
-        out.write(headerBytes);
-      }
-      for (int t = 0; t < state.tensorCount(); t++) {
-        for (float value : state.data(t)) {
-          if (!buffer.hasRemaining()) {
-            writeFully(out, buffer);
-          }
-          buffer.putFloat(value);
-        }
-      }
-      writeFully(out, buffer);
-      out.force(true);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write checkpoint " + file + ": " + e.getMessage(), e);
+    try (SafetensorsWriter writer = new SafetensorsWriter(file, state.specs(), state.metadata())) {
+      writer.writeAll(FlatArrays.of(state));
+      writer.finish();
     }
   }
 
-  /** Reads a float32 safetensors file; CheckpointFormatException says what is wrong with a bad one. */
+  /** Reads a whole float32 safetensors file into memory; CheckpointFormatException says what is wrong with a bad one. */
   public static ModelState read(Path file) {
-    try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
-      long size = in.size();
-      if (size < 8) {
-        throw new CheckpointFormatException(file + ": " + size + " bytes, too short for a safetensors header");
-      }
-      ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-      readFully(in, lengthBytes, file);
-      long headerLength = lengthBytes.flip().getLong();
-      if (headerLength < 2 || headerLength > MAX_HEADER_BYTES || headerLength > size - 8) {
-        throw new CheckpointFormatException(file + ": header length " + Long.toUnsignedString(headerLength)
-            + " does not fit a file of " + size + " bytes");
-      }
-      ByteBuffer headerBytes = ByteBuffer.allocate((int) headerLength);
-      readFully(in, headerBytes, file);
-      List<Entry> entries = parseHeader(file, headerBytes.array(), size - 8 - headerLength);
-      List<TensorSpec> specs = new ArrayList<>();
+    try (SafetensorsFile in = SafetensorsFile.open(file)) {
       List<float[]> data = new ArrayList<>();
-      ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-      buffer.flip();
-      for (Entry entry : entries.subList(1, entries.size())) {
-        float[] values = new float[entry.spec.elementCount()];
-        for (int i = 0; i < values.length; i++) {
-          if (buffer.remaining() < Float.BYTES) {
-            buffer.compact();
-            readAtLeast(in, buffer, Float.BYTES, file);
-            buffer.flip();
-          }
-          values[i] = buffer.getFloat();
-        }
-        specs.add(entry.spec);
-        data.add(values);
+      for (TensorSpec spec : in.specs()) {
+        data.add(new float[spec.elementCount()]);
       }
-      return new ModelState(specs, data, entries.get(0).metadata);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read checkpoint " + file + ": " + e.getMessage(), e);
+      ModelState state = new ModelState(in.specs(), data, in.metadata());
+      float[] block = new float[(int) Math.min(BLOCK_ELEMENTS, Math.max(1, in.length()))];
+      FlatArrays.Flat target = FlatArrays.of(state);
+      for (long offset = 0; offset < in.length(); offset += block.length) {
+        int count = (int) Math.min(block.length, in.length() - offset);
+        in.read(offset, block, count);
+        target.write(offset, block, count);
+      }
+      return state;
     }
+  }
+
+  /** A file's layout as its header gives it; the values start at byte {@code dataStart}. */
+  record Header(List<TensorSpec> specs, Map<String, String> metadata, long dataStart) {
+    long elementCount() {
+      long count = 0;
+      for (TensorSpec spec : specs) {
+        count += spec.elementCount();
+      }
+      return count;
+    }
+  }
+
+  /** Reads and checks the header of an open file: every tensor F32, their data contiguous and filling the file. */
+  static Header readHeader(FileChannel in, Path file) throws IOException {
+    long size = in.size();
+    if (size < 8) {
+      throw new CheckpointFormatException(file + ": " + size + " bytes, too short for a safetensors header");
+    }
+    ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+    readFully(in, lengthBytes, file);
+    long headerLength = lengthBytes.flip().getLong();
+    if (headerLength < 2 || headerLength > MAX_HEADER_BYTES || headerLength > size - 8) {
+      throw new CheckpointFormatException(file + ": header length " + Long.toUnsignedString(headerLength)
+          + " does not fit a file of " + size + " bytes");
+    }
+    ByteBuffer headerBytes = ByteBuffer.allocate((int) headerLength);
+    readFully(in, headerBytes, file);
+    List<Entry> entries = parseHeader(file, headerBytes.array(), size - 8 - headerLength);
+    List<TensorSpec> specs = entries.subList(1, entries.size()).stream().map(Entry::spec).toList();
+    return new Header(specs, entries.get(0).metadata, 8 + headerLength);
   }
 
   static byte[] header(ModelState state) {
+    return header(state.specs(), state.metadata());
+  }
+
+  static byte[] header(List<TensorSpec> specs, Map<String, String> metadataEntries) {
     ObjectNode root = JSON.createObjectNode();
-    if (!state.metadata().isEmpty()) {
+    if (!metadataEntries.isEmpty()) {
       ObjectNode metadata = root.putObject(METADATA);
-      state.metadata().entrySet().stream()
+      metadataEntries.entrySet().stream()
           .sorted(Map.Entry.comparingByKey())
           .forEach(e -> metadata.put(e.getKey(), e.getValue()));
     }
     long offset = 0;
-    for (TensorSpec spec : state.specs()) {
+    for (TensorSpec spec : specs) {
       ObjectNode tensor = root.putObject(spec.name());
       tensor.put("dtype", "F32");
       ArrayNode shape = tensor.putArray("shape");
@@ -237,12 +234,4 @@ public final class Safetensors {
     }
   }
 
-  private static void readAtLeast(FileChannel in, ByteBuffer buffer, int bytes, Path file)
-      throws IOException {
-    while (buffer.position() < bytes) {
-      if (in.read(buffer) < 0) {
-        throw new CheckpointFormatException(file + ": ends early (truncated)");
-      }
-    }
-  }
 }

@@ -14,6 +14,32 @@ class OuterOptimizerTest {
         Map.of());
   }
 
+  /**
+   * Steps a model in memory through {@link OuterStep}, as a commit steps a checkpoint file: in
+   * blocks of two elements, so that blocks cross tensors; the state is kept flat between steps.
+   */
+  private static final class Stepper {
+    final OuterOptimizer optimizer;
+    float[] state;
+
+    Stepper(OuterOptimizer optimizer) {
+      this.optimizer = optimizer;
+    }
+
+    void step(ModelState global, float[] delta) {
+      int states = optimizer.stateNames().size();
+      float[] next = new float[(int) (states * global.elementCount())];
+      OuterStep step = new OuterStep(optimizer, FlatArrays.of(global), state == null ? null : FlatArrays.of(state),
+          FlatArrays.of(global), states == 0 ? null : FlatArrays.of(next));
+      for (int offset = 0; offset < delta.length; offset += 2) {
+        int count = Math.min(2, delta.length - offset);
+        step.accept(offset, java.util.Arrays.copyOfRange(delta, offset, offset + count), count);
+      }
+      step.requireComplete();
+      state = states == 0 ? null : next;
+    }
+  }
+
   /** Saving the state after a step and restoring it into a new optimizer changes nothing that follows. */
   @org.junit.jupiter.params.ParameterizedTest
   @org.junit.jupiter.params.provider.EnumSource(OuterOptimizerSpec.Kind.class)
@@ -21,34 +47,40 @@ class OuterOptimizerTest {
     OuterOptimizerSpec spec = OuterOptimizerSpec.parse(kind.name(), null, null);
     float[][] deltas = {{0.5f, -1f, 0.25f}, {0.1f, 0.3f, -0.7f}};
     ModelState straight = model(1, 2, 3);
-    OuterOptimizer original = OuterOptimizer.create(spec);
+    Stepper original = new Stepper(OuterOptimizer.create(spec));
     original.step(straight, deltas[0].clone());
     original.step(straight, deltas[1].clone());
 
     ModelState resumed = model(1, 2, 3);
-    OuterOptimizer first = OuterOptimizer.create(spec);
+    Stepper first = new Stepper(OuterOptimizer.create(spec));
     first.step(resumed, deltas[0].clone());
-    Map<String, float[]> saved = new java.util.HashMap<>();
-    first.state().forEach((name, values) -> saved.put(name, values.clone()));
-    OuterOptimizer second = OuterOptimizer.create(spec);
-    second.restore(saved, 3);
+    float[] saved = first.state == null ? null : first.state.clone();
+    Stepper second = new Stepper(OuterOptimizer.create(spec));
+    second.state = saved;
     second.step(resumed, deltas[1].clone());
     for (int t = 0; t < 2; t++) {
       org.junit.jupiter.api.Assertions.assertArrayEquals(straight.data(t), resumed.data(t), kind + " tensor " + t);
     }
     if (kind != OuterOptimizerSpec.Kind.SGD) {
-      org.junit.jupiter.api.Assertions.assertFalse(saved.isEmpty(), kind + " has momentum to save");
+      org.junit.jupiter.api.Assertions.assertNotNull(saved, kind + " has momentum to save");
     }
   }
 
   @Test
   void aStateOfAnotherOptimizerOrModelIsRefused() {
     OuterOptimizer nesterov = OuterOptimizer.create(OuterOptimizerSpec.diloco());
-    assertThrows(IllegalArgumentException.class, () -> nesterov.restore(Map.of("m", new float[3]), 3));
-    assertThrows(IllegalArgumentException.class, () -> nesterov.restore(Map.of("velocity", new float[4]), 3));
+    assertThrows(IllegalArgumentException.class, () -> OptimizerState.require(nesterov, 3, List.of(TensorSpec.of("m", 3))));
     assertThrows(IllegalArgumentException.class,
-        () -> OuterOptimizer.create(OuterOptimizerSpec.fedAvg()).restore(Map.of("velocity", new float[3]), 3));
-    nesterov.restore(Map.of(), 3);
+        () -> OptimizerState.require(nesterov, 3, List.of(TensorSpec.of("velocity", 4))));
+    assertThrows(IllegalArgumentException.class, () -> OptimizerState.require(
+        OuterOptimizer.create(OuterOptimizerSpec.fedAvg()), 3, List.of(TensorSpec.of("velocity", 3))));
+    OptimizerState.require(nesterov, 3, List.of(TensorSpec.of("velocity", 3)));
+    OuterOptimizer adam = OuterOptimizer.create(OuterOptimizerSpec.parse("adam", null, null));
+    long large = 3L * OptimizerState.PIECE + 5;
+    assertEquals(List.of(TensorSpec.of("m.0", OptimizerState.PIECE), TensorSpec.of("m.1", OptimizerState.PIECE),
+        TensorSpec.of("m.2", OptimizerState.PIECE), TensorSpec.of("m.3", 5)),
+        OptimizerState.layout(adam, large).subList(0, 4), "a state larger than a tensor is split in pieces");
+    assertEquals(8, OptimizerState.layout(adam, large).size());
   }
 
   @Test
@@ -64,7 +96,7 @@ class OuterOptimizerTest {
       fold.foldValues(delta, delta.length, 0, site.getValue());
       fold.completeUpdate(site.getValue());
     }
-    OuterOptimizer.create(OuterOptimizerSpec.fedAvg()).step(global, fold.mean());
+    new Stepper(OuterOptimizer.create(OuterOptimizerSpec.fedAvg())).step(global, fold.mean());
     // FedAvg: the new global model is the weighted mean of the sites' models.
     assertEquals((3 * 2 + 0) / 4.0, global.data(0)[0], 1e-6);
     assertEquals((3 * 2 + 6) / 4.0, global.data(0)[1], 1e-6);
@@ -76,7 +108,7 @@ class OuterOptimizerTest {
     double lr = 0.7;
     double mu = 0.9;
     ModelState global = model(1, -1, 0.5f);
-    OuterOptimizer nesterov = OuterOptimizer.create(OuterOptimizerSpec.parse("nesterov", null, null));
+    Stepper nesterov = new Stepper(OuterOptimizer.create(OuterOptimizerSpec.parse("nesterov", null, null)));
     double[] theta = {1, -1, 0.5};
     double[] velocity = new double[3];
     float[][] deltas = {{0.1f, -0.2f, 0.3f}, {0.05f, 0.0f, -0.1f}, {-0.2f, 0.1f, 0.1f}};
@@ -105,9 +137,15 @@ class OuterOptimizerTest {
   }
 
   @Test
-  void stepRefusesAVectorOfTheWrongLength() {
-    assertThrows(IllegalArgumentException.class,
-        () -> OuterOptimizer.create(OuterOptimizerSpec.fedAvg()).step(model(1, 2, 3), new float[2]));
+  void aStepThatDoesNotCoverTheModelIsRefused() {
+    ModelState global = model(1, 2, 3);
+    OuterStep step = new OuterStep(OuterOptimizer.create(OuterOptimizerSpec.fedAvg()), FlatArrays.of(global), null,
+        FlatArrays.of(global), null);
+    step.accept(0, new float[] {1, 1}, 2);
+    assertThrows(IllegalStateException.class, step::requireComplete);
+    assertThrows(IllegalArgumentException.class, () -> step.accept(2, new float[] {1, 1}, 2));
+    assertThrows(IllegalArgumentException.class, () -> new OuterStep(OuterOptimizer.create(OuterOptimizerSpec.diloco()),
+        FlatArrays.of(global), FlatArrays.of(new float[2]), FlatArrays.of(global), FlatArrays.of(new float[3])));
   }
 
   /** FedOpt's rules in double, step by step, for each adaptive kind; the state carries over. */
@@ -115,7 +153,7 @@ class OuterOptimizerTest {
   void adamYogiAndAdagradFollowFedOptsRules() {
     for (String name : List.of("adam", "yogi", "adagrad")) {
       OuterOptimizerSpec spec = OuterOptimizerSpec.parse(name, null, null);
-      OuterOptimizer optimizer = OuterOptimizer.create(spec);
+      Stepper optimizer = new Stepper(OuterOptimizer.create(spec));
       ModelState global = model(1, -1, 0.5f);
       double[] theta = {1, -1, 0.5};
       double[] m = new double[3];

@@ -1,7 +1,8 @@
 package eu.hanse.coordinator;
 
-import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.Safetensors;
+import eu.hanse.aggregation.ModelSource;
+import eu.hanse.aggregation.SafetensorsWriter;
+import eu.hanse.aggregation.TensorSpec;
 import eu.hanse.security.Digests;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -36,40 +39,66 @@ final class CheckpointStore {
     }
   }
 
-  /** Writes the state durably and returns its content address. */
-  CheckpointRef commit(ModelState state, long round) {
+  /** Writes the model durably, a block at a time, and returns its content address. */
+  CheckpointRef commit(ModelSource model, long round) {
+    try (Pending pending = begin(model.specs(), model.metadata())) {
+      pending.writer().writeAll(model.values());
+      return pending.finish(round);
+    }
+  }
+
+  /** Starts a file of this layout, to be filled through {@link Pending#writer()} and then named by its hash. */
+  Pending begin(List<TensorSpec> specs, Map<String, String> metadata) {
     try {
       Path temporary = Files.createTempFile(directory, "commit-", ".part");
-      Safetensors.write(state, temporary);
-      String sha = Digests.sha256Hex(temporary);
-      Path target = directory.resolve(sha + ".safetensors");
-      Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      forceDirectory();
-      return CheckpointRef.unsealed(sha, Files.size(target), round, target);
+      return new Pending(temporary, new SafetensorsWriter(temporary, specs, metadata));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot commit checkpoint of round " + round + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot start a checkpoint in " + directory + ": " + e.getMessage(), e);
     }
   }
 
-  /** Writes an outer optimizer's state durably; returns its content address. */
-  String commitState(java.util.Map<String, float[]> state) {
-    java.util.List<String> names = state.keySet().stream().sorted().toList();
-    ModelState tensors = new ModelState(
-        names.stream().map(name -> eu.hanse.aggregation.TensorSpec.of(name, state.get(name).length)).toList(),
-        names.stream().map(state::get).toList(), java.util.Map.of());
-    return commit(tensors, -1).sha256();
-  }
+  /** A file being written; closed unfinished, it is deleted. */
+  final class Pending implements AutoCloseable {
+    private final Path temporary;
+    private final SafetensorsWriter writer;
+    private boolean finished;
 
-  /** An optimizer state {@link #commitState} wrote. */
-  java.util.Map<String, float[]> readState(String sha256) {
-    Path file = find(sha256).orElseThrow(() -> new IllegalStateException("optimizer state " + sha256
-        + " is missing from " + directory));
-    ModelState tensors = Safetensors.read(file);
-    java.util.Map<String, float[]> state = new java.util.HashMap<>();
-    for (int t = 0; t < tensors.tensorCount(); t++) {
-      state.put(tensors.specs().get(t).name(), tensors.data(t));
+    private Pending(Path temporary, SafetensorsWriter writer) {
+      this.temporary = temporary;
+      this.writer = writer;
     }
-    return state;
+
+    SafetensorsWriter writer() {
+      return writer;
+    }
+
+    /** Forces the file to disk and names it by the SHA-256 of its bytes. */
+    CheckpointRef finish(long round) {
+      writer.finish();
+      writer.close();
+      try {
+        String sha = Digests.sha256Hex(temporary);
+        Path target = directory.resolve(sha + ".safetensors");
+        Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        forceDirectory();
+        finished = true;
+        return CheckpointRef.unsealed(sha, Files.size(target), round, target);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot commit checkpoint of round " + round + ": " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public void close() {
+      if (!finished) {
+        writer.close();
+        try {
+          Files.deleteIfExists(temporary);
+        } catch (IOException e) {
+          throw new UncheckedIOException("cannot delete " + temporary + ": " + e.getMessage(), e);
+        }
+      }
+    }
   }
 
   /** The file of a committed checkpoint, if this store has it. */

@@ -1,6 +1,8 @@
 package eu.hanse.coordinator;
 
+import eu.hanse.aggregation.ModelSource;
 import eu.hanse.aggregation.ModelState;
+import eu.hanse.aggregation.SyntheticModel;
 import eu.hanse.security.EnrolmentTls;
 import eu.hanse.security.PeerIdentityInterceptor;
 import eu.hanse.security.TlsContexts;
@@ -119,19 +121,32 @@ public final class Coordinator implements AutoCloseable {
    * @throws IllegalArgumentException if a different job of the same id exists
    */
   public JobStatus submit(eu.hanse.coordinator.jobfile.JobDefinition definition, String by) {
-    if (models == null) {
-      throw new IllegalStateException("this coordinator has no model factory; submit the initial model with the job");
-    }
     java.util.Optional<JobRun> existing = jobs.find(definition.spec().id().value());
     if (existing.isPresent()) {
       return same(existing.get(), definition.source());
     }
-    return submit(definition.spec(), definition.source(),
-        models.create(definition.model(), definition.spec().seed()), by);
+    return submit(definition.spec(), definition.source(), initialModel(definition), by);
+  }
+
+  /** A job's initial model: a synthetic one made here, the built-in kind from the model factory. */
+  private ModelSource initialModel(eu.hanse.coordinator.jobfile.JobDefinition definition) {
+    ModelShape shape = definition.model();
+    if (shape.kind() == ModelShape.Kind.SYNTHETIC) {
+      return SyntheticModel.create(shape.parameters(), definition.spec().seed());
+    }
+    if (models == null) {
+      throw new IllegalStateException("this coordinator has no model factory; submit the initial model with the job");
+    }
+    return ModelSource.of(models.create(shape, definition.spec().seed()));
   }
 
   /** Adds a job with its definition's text and initial model; see {@link #submit(JobDefinition, String)}. */
-  public synchronized JobStatus submit(JobSpec spec, String definition, ModelState initialModel, String by) {
+  public JobStatus submit(JobSpec spec, String definition, ModelState initialModel, String by) {
+    return submit(spec, definition, ModelSource.of(initialModel), by);
+  }
+
+  /** Adds a job with its definition's text and initial model, written a block at a time. */
+  public synchronized JobStatus submit(JobSpec spec, String definition, ModelSource initialModel, String by) {
     java.util.Optional<JobRun> existing = jobs.find(spec.id().value());
     if (existing.isPresent()) {
       return same(existing.get(), definition);

@@ -2,13 +2,15 @@ package eu.hanse.coordinator;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import eu.hanse.aggregation.Aggregation;
 import eu.hanse.aggregation.Aggregators;
+import eu.hanse.aggregation.BlockSink;
 import eu.hanse.aggregation.GaussianNoise;
-import eu.hanse.aggregation.ModelState;
+import eu.hanse.aggregation.ModelSource;
+import eu.hanse.aggregation.OptimizerState;
 import eu.hanse.aggregation.OuterOptimizer;
+import eu.hanse.aggregation.OuterStep;
 import eu.hanse.aggregation.PrivacyAccountant;
-import eu.hanse.aggregation.Safetensors;
+import eu.hanse.aggregation.SafetensorsFile;
 import eu.hanse.kernels.TensorBackend;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
@@ -43,8 +45,11 @@ final class JobRun implements Runnable {
   private static final int ATTEMPTS_PER_ROUND = 3;
 
   private final JobSpec spec;
-  private final ModelState global;
+  /** The model's parameters; the model itself is only ever in its checkpoint files. */
+  private final long elementCount;
   private final OuterOptimizer outer;
+  /** The content address of the outer optimizer's state after the last step; null before the first. */
+  private String outerState;
   /** Median and trimmed mean run on one CPU thread: a job's commit is one caller at a time. */
   private final Aggregators aggregators = new Aggregators(TensorBackend.cpu(1));
   private final PrivacyAccountant privacy;
@@ -86,12 +91,13 @@ final class JobRun implements Runnable {
    * Adds a job to the store with its initial model as checkpoint 0, signed; false, changing
    * nothing, if the store has a job of that id already.
    */
-  static boolean create(JobSpec spec, String definition, ModelState initialModel, String submittedBy, StateStore store,
+  static boolean create(JobSpec spec, String definition, ModelSource initialModel, String submittedBy, StateStore store,
       CheckpointStore checkpoints, Consortium consortium) {
     if (!store.addJob(spec.id().value(), definition, submittedBy)) {
       return false;
     }
-    CheckpointRef written = checkpoints.commit(withLineage(initialModel, spec.id(), 0, null), 0);
+    CheckpointRef written = checkpoints.commit(
+        initialModel.withMetadata(withLineage(initialModel.metadata(), spec.id(), 0, null)), 0);
     byte[] signature = consortium.signCheckpoint(written.claims(spec.id().value(), "", List.of()));
     consortium.audit("job.submitted", Map.of("job", spec.id().value(), "by", submittedBy));
     auditCommit(consortium, spec.id(), written, "", List.of());
@@ -126,10 +132,12 @@ final class JobRun implements Runnable {
     }
     this.initial = reference(committed.get(0));
     this.latest = reference(committed.get(committed.size() - 1));
-    this.global = Safetensors.read(latest.path());
+    try (SafetensorsFile checkpoint = SafetensorsFile.open(latest.path())) {
+      this.elementCount = checkpoint.length();
+    }
     StateStore.StoredCheckpoint last = committed.get(committed.size() - 1);
     if (last.optimizerState() != null) {
-      outer.restore(optimizerStates.readState(last.optimizerState()), global.elementCount());
+      this.outerState = requireOuterState(last.optimizerState());
     }
     committed.stream().map(StateStore.StoredCheckpoint::heldOutLoss).filter(java.util.Objects::nonNull)
         .forEach(heldOutLoss::add);
@@ -146,6 +154,22 @@ final class JobRun implements Runnable {
     usedDeviceSeconds.putAll(store.deviceSeconds(spec.id().value()));
     sessions.addListener(this::wake);
     sessions.addConnectListener(this::resendPendingWork);
+  }
+
+  /** Checks that a saved outer optimizer state is this job's optimizer's, for this model; returns its address. */
+  private String requireOuterState(String sha256) {
+    try (SafetensorsFile state = SafetensorsFile.open(outerStateFile(sha256))) {
+      OptimizerState.require(outer, elementCount, state.specs());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException("job " + spec.id() + ": the saved outer optimizer state " + sha256
+          + " does not fit: " + e.getMessage(), e);
+    }
+    return sha256;
+  }
+
+  private Path outerStateFile(String sha256) {
+    return optimizerStates.find(sha256).orElseThrow(() -> new IllegalStateException("job " + spec.id()
+        + ": outer optimizer state " + sha256 + " is missing from the coordinator's data directory"));
   }
 
   private CheckpointRef reference(StateStore.StoredCheckpoint stored) {
@@ -207,7 +231,7 @@ final class JobRun implements Runnable {
         store.setHeldOutLoss(spec.id().value(), 0, loss, null);
       });
       initialEvaluated = true;
-      progress.started(spec, global.elementCount(), format(initialLoss));
+      progress.started(spec, elementCount, format(initialLoss));
     } else {
       progress.line("job " + spec.id() + " resumes after round " + records.size() + " of " + spec.rounds());
     }
@@ -373,7 +397,7 @@ final class JobRun implements Runnable {
       recentBases.keySet().removeIf(r -> r < round - spec.schedule().async().maxStaleness());
       bases = recentBases;
     }
-    openRound = new OpenRound(spec, round, latest, participants, global.elementCount(), bases);
+    openRound = new OpenRound(spec, round, latest, participants, elementCount, bases, foldFile(round));
     for (StateStore.StoredUpdate update : kept) {
       openRound.restore(new SiteId(update.site()), update.updateId(), update.samples(), update.trainLoss(),
           update.bytes(), Path.of(update.spoolFile()), update.norm(), update.trainedFor());
@@ -402,24 +426,52 @@ final class JobRun implements Runnable {
   private synchronized boolean close(OpenRound round) {
     round.close();
     openRound = null;
-    return quorumIn(round);
+    if (!quorumIn(round)) {
+      round.release();
+      return false;
+    }
+    return true;
   }
 
   /**
    * Aggregates the round's updates (clipped as the job says), adds the job's noise, applies the
-   * outer step and writes the new checkpoint.
+   * outer step and writes the new checkpoint and optimizer state: block by block, from the last
+   * checkpoint's file to the next one's, so the model is never whole in memory.
    */
   private synchronized RoundRecord commit(OpenRound round) {
     eu.hanse.protocol.FaultPoints.reach("aggregate", round.number);
-    Aggregation aggregation = round.aggregate(aggregators);
-    String detail = aggregation.detail() + clipped(round) + staleness(round);
-    Double epsilon = null;
+    double sigma = 0;
     if (spec.privacy().noisy()) {
       double total = round.accepted().values().stream().mapToDouble(OpenRound.AcceptedUpdate::weight).sum();
       double largest = round.accepted().values().stream().mapToDouble(OpenRound.AcceptedUpdate::weight).max()
           .orElseThrow();
-      double sigma = spec.privacy().sigma(largest, total);
-      noise.addTo(aggregation.delta(), sigma);
+      sigma = spec.privacy().sigma(largest, total);
+    }
+    List<String> updateIds = round.accepted().values().stream().map(OpenRound.AcceptedUpdate::updateId).toList();
+    String detail;
+    String stateSha = null;
+    CheckpointRef written;
+    try (SafetensorsFile base = SafetensorsFile.open(latest.path());
+        SafetensorsFile state = outerState == null ? null : SafetensorsFile.open(outerStateFile(outerState));
+        CheckpointStore.Pending next = checkpoints.begin(base.specs(),
+            withLineage(base.metadata(), spec.id(), round.number, latest.sha256()));
+        CheckpointStore.Pending nextState = outer.stateNames().isEmpty() ? null
+            : optimizerStates.begin(OptimizerState.layout(outer, elementCount), Map.of())) {
+      OuterStep step = new OuterStep(outer, base, state, next.writer(), nextState == null ? null : nextState.writer());
+      BlockSink sink = spec.privacy().noisy() ? noise.before(step, sigma) : step;
+      try {
+        detail = round.aggregate(aggregators, sink) + clipped(round) + staleness(round);
+      } finally {
+        round.release();
+      }
+      step.requireComplete();
+      if (nextState != null) {
+        stateSha = nextState.finish(-1).sha256();
+      }
+      written = next.finish(round.number);
+    }
+    Double epsilon = null;
+    if (spec.privacy().noisy()) {
       epsilon = privacy.spend();
       detail += String.format(Locale.ROOT, "; gaussian noise sigma %.3g, privacy spent epsilon %.3f at delta %s",
           sigma, epsilon, spec.privacy().delta());
@@ -428,11 +480,8 @@ final class JobRun implements Runnable {
     if (!spec.aggregator().streaming() || spec.privacy().clips() || spec.schedule().async() != null) {
       progress.line("round " + round.number + ": " + detail);
     }
-    outer.step(global, aggregation.delta());
-    List<String> updateIds = round.accepted().values().stream().map(OpenRound.AcceptedUpdate::updateId).toList();
-    Map<String, float[]> optimizerState = outer.state();
-    String stateSha = optimizerState.isEmpty() ? null : optimizerStates.commitState(optimizerState);
-    latest = seal(checkpoints.commit(withRound(round.number), round.number), updateIds);
+    outerState = stateSha;
+    latest = seal(written, updateIds);
     eu.hanse.protocol.FaultPoints.reach("checkpoint", round.number);
     RoundRecord record = record(round, latest);
     // One transaction: after a crash the round is either committed with its updates applied, or
@@ -443,6 +492,11 @@ final class JobRun implements Runnable {
     bytesUploaded += record.bytesUploaded().values().stream().mapToLong(Long::longValue).sum();
     writeStatus();
     return record;
+  }
+
+  /** Where a round folds its mean when the model is too large to fold in memory. */
+  private Path foldFile(long round) {
+    return statusFile.resolveSibling("round-" + round + ".fold");
   }
 
   /** In asynchronous rounds, "; staleness SITE N, ..." (rounds behind, weighted 1/sqrt(1+N)). */
@@ -813,21 +867,18 @@ final class JobRun implements Runnable {
     }
   }
 
-  private ModelState withRound(long round) {
-    return withLineage(global, spec.id(), round, latest == null ? null : latest.sha256());
-  }
-
-  /** The model with its job, round and parent checkpoint (none for round 0) in its metadata. */
-  private static ModelState withLineage(ModelState model, JobId job, long round, String parent) {
-    Map<String, String> metadata = new LinkedHashMap<>(model.metadata());
-    metadata.put("hanse.job", job.value());
-    metadata.put("hanse.round", Long.toString(round));
+  /** The metadata with the job, round and parent checkpoint (none for round 0) set. */
+  private static Map<String, String> withLineage(Map<String, String> metadata, JobId job, long round, String parent) {
+    Map<String, String> lineage = new LinkedHashMap<>(metadata);
+    lineage.put("hanse.job", job.value());
+    lineage.put("hanse.round", Long.toString(round));
     if (parent != null) {
-      metadata.put("hanse.parent", parent);
+      lineage.put("hanse.parent", parent);
+    } else {
+      lineage.remove("hanse.parent");
     }
-    return model.withMetadata(metadata);
+    return lineage;
   }
-
 
   /**
    * Waits until {@code needed} eligible sites are online, the required ones among them; meanwhile

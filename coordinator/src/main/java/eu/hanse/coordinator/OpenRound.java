@@ -1,6 +1,6 @@
 package eu.hanse.coordinator;
 
-import eu.hanse.aggregation.Aggregation;
+import eu.hanse.aggregation.BlockSink;
 import eu.hanse.aggregation.Aggregators;
 import eu.hanse.aggregation.SpoolBlocks;
 import eu.hanse.aggregation.SpooledUpdate;
@@ -77,15 +77,42 @@ final class OpenRound {
   /** In asynchronous rounds, the checkpoint each recent round trained from, by round. */
   private final Map<Long, String> recentBases;
 
+  /** Where the mean is folded when the model is too large to fold in memory. */
+  private final Path foldFile;
+
   OpenRound(JobSpec job, long number, CheckpointRef base, List<SiteId> participants, long elementCount,
-      Map<Long, String> recentBases) {
+      Map<Long, String> recentBases, Path foldFile) {
+    this.foldFile = foldFile;
     this.recentBases = Map.copyOf(recentBases);
     this.job = job;
     this.number = number;
     this.base = base;
     this.participants = List.copyOf(participants);
     this.elementCount = elementCount;
-    this.fold = job.aggregator().streaming() ? new WeightedMeanFold(elementCount) : null;
+    this.fold = job.aggregator().streaming() ? newFold() : null;
+  }
+
+  /**
+   * A fold in memory when the model takes at most a quarter of the heap the JVM may grow to; else
+   * in a file, so that a model larger than the heap folds through one chunk of memory.
+   */
+  private WeightedMeanFold newFold() {
+    if (elementCount * Float.BYTES <= Runtime.getRuntime().maxMemory() / 4) {
+      return new WeightedMeanFold(elementCount);
+    }
+    try {
+      java.nio.file.Files.createDirectories(foldFile.getParent());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot create " + foldFile.getParent() + ": " + e.getMessage(), e);
+    }
+    return new WeightedMeanFold(elementCount, foldFile);
+  }
+
+  /** Lets go of the round's fold (and deletes its file): call when the round is committed or abandoned. */
+  void release() {
+    if (fold != null) {
+      fold.close();
+    }
   }
 
   /** Checks a header against this round; on success the site counts as uploading. */
@@ -244,7 +271,8 @@ final class OpenRound {
     if (fold == null) {
       return;
     }
-    fold = new WeightedMeanFold(elementCount);
+    fold.close();
+    fold = newFold();
     for (AcceptedUpdate update : accepted.values()) {
       foldFromSpool(update);
     }
@@ -320,17 +348,19 @@ final class OpenRound {
   }
 
   /**
-   * The round's aggregate of its accepted updates: the running weighted mean when the job's
-   * aggregator folds as updates arrive, else the aggregator over the spooled updates.
+   * Hands the round's aggregate of its accepted updates to {@code out}, block by block: the running
+   * weighted mean when the job's aggregator folds as updates arrive, else the aggregator over the
+   * spooled updates. Returns what was aggregated, in a line.
    */
-  Aggregation aggregate(Aggregators aggregators) {
+  String aggregate(Aggregators aggregators, BlockSink out) {
     if (fold != null) {
-      return new Aggregation(fold.mean(), "weighted mean of " + fold.updates());
+      fold.mean(out, job.chunkElements());
+      return "weighted mean of " + fold.updates();
     }
     // In site order, not arrival order, so that ties (Krum's) and sums come out the same every time.
     List<SpooledUpdate> spooled = accepted.values().stream().map(update -> update.spooled(job))
         .sorted(Comparator.comparing(SpooledUpdate::site)).toList();
-    return aggregators.aggregate(job.aggregator(), spooled, elementCount);
+    return aggregators.aggregate(job.aggregator(), spooled, elementCount, out);
   }
 
   static String abbreviate(String sha) {

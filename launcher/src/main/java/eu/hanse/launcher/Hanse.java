@@ -24,6 +24,7 @@ public final class Hanse implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
+    eu.hanse.kernels.PeakMemory.reportAtExitIfAsked();
     System.exit(commandLine().execute(args));
   }
 

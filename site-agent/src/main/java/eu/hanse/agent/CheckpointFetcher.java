@@ -49,15 +49,22 @@ final class CheckpointFetcher {
    * checkpoint whose claims are not signed by the consortium, before reading a byte of it.
    */
   ModelState fetch(CheckpointRef ref) {
-    CheckpointClaims claims = new CheckpointClaims(ref.getJobId(), ref.getRound(), ref.getSha256(),
-        ref.getParentSha256(), ref.getUpdateIdsList());
-    if (!Signatures.verify(consortiumKey, claims.canonicalBytes(), ref.getSignature().toByteArray())) {
-      throw new IllegalStateException("checkpoint " + ref.getSha256() + " of round " + ref.getRound()
-          + " is not signed by the consortium's checkpoint key: refusing to train on it");
-    }
     if (ref.getSha256().equals(cachedSha)) {
+      requireSigned(ref);
       return cached;
     }
+    ModelState state = Safetensors.read(fetchFile(ref));
+    cachedSha = ref.getSha256();
+    cached = state;
+    return state;
+  }
+
+  /**
+   * The checkpoint's file, downloaded if this site does not have it yet, for reading a block at a
+   * time. Refuses a checkpoint whose claims are not signed by the consortium, before reading a byte.
+   */
+  Path fetchFile(CheckpointRef ref) {
+    requireSigned(ref);
     Path file = directory.resolve(ref.getSha256() + ".safetensors");
     try {
       Files.createDirectories(directory);
@@ -67,10 +74,16 @@ final class CheckpointFetcher {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot store checkpoint " + ref.getSha256() + ": " + e.getMessage(), e);
     }
-    ModelState state = Safetensors.read(file);
-    cachedSha = ref.getSha256();
-    cached = state;
-    return state;
+    return file;
+  }
+
+  private void requireSigned(CheckpointRef ref) {
+    CheckpointClaims claims = new CheckpointClaims(ref.getJobId(), ref.getRound(), ref.getSha256(),
+        ref.getParentSha256(), ref.getUpdateIdsList());
+    if (!Signatures.verify(consortiumKey, claims.canonicalBytes(), ref.getSignature().toByteArray())) {
+      throw new IllegalStateException("checkpoint " + ref.getSha256() + " of round " + ref.getRound()
+          + " is not signed by the consortium's checkpoint key: refusing to train on it");
+    }
   }
 
   private void download(CheckpointRef ref, Path file) throws IOException {

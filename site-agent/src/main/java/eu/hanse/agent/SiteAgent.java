@@ -6,9 +6,12 @@ import eu.hanse.agent.data.SyntheticLanguage;
 import eu.hanse.agent.data.TextFolder;
 import eu.hanse.agent.trainer.HeldOutLoss;
 import eu.hanse.agent.trainer.LocalTrainer;
+import eu.hanse.agent.trainer.SyntheticTrainer;
 import eu.hanse.agent.trainer.TrainResult;
 import eu.hanse.aggregation.ChunkCodecs;
 import eu.hanse.aggregation.FlatView;
+import eu.hanse.aggregation.FlatArrays;
+import eu.hanse.aggregation.FlatReader;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.kernels.TensorBackend;
@@ -252,8 +255,9 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   }
 
   private void evaluate(EvaluateTask task) {
-    ModelState model = link.fetcher().fetch(task.getCheckpoint());
-    HeldOutLoss loss = trainer.evaluate(model);
+    java.nio.file.Path file = link.fetcher().fetchFile(task.getCheckpoint());
+    HeldOutLoss loss = SyntheticTrainer.handles(file) ? SyntheticTrainer.evaluate(file)
+        : trainer.evaluate(link.fetcher().fetch(task.getCheckpoint()));
     log.info("checkpoint of round {}: held-out loss {} over {} characters", task.getCheckpoint().getRound(),
         String.format(Locale.ROOT, "%.4f", loss.loss()), loss.samples());
     try {
@@ -293,8 +297,13 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       return;
     }
     pending = null;
-    ModelState global = current.fetcher().fetch(task.getBase());
+    java.nio.file.Path base = current.fetcher().fetchFile(task.getBase());
     long seed = task.getSeed() ^ siteSeed(site.name());
+    if (SyntheticTrainer.handles(base)) {
+      trainSynthetic(current, task, base, seed);
+      return;
+    }
+    ModelState global = current.fetcher().fetch(task.getBase());
     TrainResult result = trainer.train(global, task.getLocalSteps(), task.getTrainer().getBatchSize(),
         task.getTrainer().getLearningRate(), task.getTrainer().getWeightDecay(), seed,
         task.getTrainer().getProximalMu(),
@@ -307,23 +316,42 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       log.warn("round {}: sending a malicious update ({}) instead of the trained one", task.getRound(),
           config.attack().describe());
     }
-    byte[] nonce = new byte[16];
-    nonces.nextBytes(nonce);
-    UpdateHeader.Builder header = UpdateHeader.newBuilder()
-        .setJobId(task.getJobId())
-        .setRound(task.getRound())
-        .setBaseCheckpointSha256(task.getBase().getSha256())
+    UpdateHeader.Builder header = updateHeader(task)
         .setSampleCount(trainer.trainSamples())
-        .setNonce(ByteString.copyFrom(nonce))
         .setTrainLoss(result.meanLoss())
         .setLocalSteps(result.steps())
         .setDeviceSeconds(result.seconds());
+    log.info("round {}: trained {} steps in {} s, train loss {}", task.getRound(), result.steps(),
+        String.format(Locale.ROOT, "%.1f", result.seconds()), String.format(Locale.ROOT, "%.4f", result.meanLoss()));
+    prepareAndSend(current, task, header, FlatArrays.of(delta), codec, residual);
+  }
+
+  /** A synthetic model's round: a random update as large as the model, made a chunk at a time as it is sent. */
+  private void trainSynthetic(Link current, TrainTask task, java.nio.file.Path base, long seed) {
+    UpdateHeader.Builder header = updateHeader(task).setSampleCount(trainer.trainSamples()).setLocalSteps(1);
+    UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
+    log.info("round {}: synthetic model, sending a random update", task.getRound());
+    prepareAndSend(current, task, header, SyntheticTrainer.update(base, seed), codec, null);
+  }
+
+  /** Hashes and signs the update, then sends it; kept as pending until it is taken or refused. */
+  private void prepareAndSend(Link current, TrainTask task, UpdateHeader.Builder header, FlatReader delta,
+      UpdateCodec codec, float[] residual) {
     pending = new PendingUpload(task.getJobId(), task.getRound(), task.getBase().getSha256(),
         current.uploader().prepare(header, delta, task.getMaxChunkBytes(), new ChunkCodecs(codec, backend), residual,
             h -> sign(h, current.signingKey())));
-    log.info("round {}: trained {} steps in {} s, train loss {}", task.getRound(), result.steps(),
-        String.format(Locale.ROOT, "%.1f", result.seconds()), String.format(Locale.ROOT, "%.4f", result.meanLoss()));
     sendPending(current, 0);
+  }
+
+  /** A header with the task's job, round and base, and a fresh nonce. */
+  private UpdateHeader.Builder updateHeader(TrainTask task) {
+    byte[] nonce = new byte[16];
+    nonces.nextBytes(nonce);
+    return UpdateHeader.newBuilder()
+        .setJobId(task.getJobId())
+        .setRound(task.getRound())
+        .setBaseCheckpointSha256(task.getBase().getSha256())
+        .setNonce(ByteString.copyFrom(nonce));
   }
 
   /** The coordinator asked again for a round whose update broke off: send the rest of it. */

@@ -2,6 +2,7 @@ package eu.hanse.agent;
 
 import com.google.protobuf.ByteString;
 import eu.hanse.aggregation.ChunkCodecs;
+import eu.hanse.aggregation.FlatReader;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.ResumeUploadRequest;
@@ -39,26 +40,27 @@ final class UpdateUploader {
   }
 
   /** An update ready to send: its signed header, and the values its chunks are encoded from. */
-  record Prepared(UpdateHeader header, float[] delta, int perChunk, ChunkCodecs codecs) {
+  record Prepared(UpdateHeader header, FlatReader delta, int perChunk, ChunkCodecs codecs) {
     int chunks() {
       return header.getChunkSha256Count();
     }
   }
 
   /**
-   * Hashes every chunk of {@code delta}, encoded in chunks of {@code chunkBytes / 4} elements by
+   * Hashes every chunk of {@code delta} (read a chunk at a time, so an update of any size passes
+   * through one chunk of memory), encoded in chunks of {@code chunkBytes / 4} elements by
    * {@code codecs}, and signs the header (codec, element count and chunk hashes filled in here): the
    * update as it will be sent, and resent if it breaks off.
    *
    * @param residual when non-null, receives what the codec dropped of each element (the value minus
    *     what the coordinator will decode): the site's error feedback for its next update
    */
-  Prepared prepare(UpdateHeader.Builder header, float[] delta, int chunkBytes, ChunkCodecs codecs, float[] residual,
-      HeaderSigner signer) {
+  Prepared prepare(UpdateHeader.Builder header, FlatReader delta, int chunkBytes, ChunkCodecs codecs,
+      float[] residual, HeaderSigner signer) {
     int perChunk = chunkBytes / Float.BYTES;
-    int chunks = (delta.length + perChunk - 1) / perChunk;
+    int chunks = Math.toIntExact((delta.length() + perChunk - 1) / perChunk);
     ChunkEncoder encoder = new ChunkEncoder(delta, perChunk, codecs);
-    header.setCodec(codecs.codec().describe()).setElementCount(delta.length).clearChunkSha256();
+    header.setCodec(codecs.codec().describe()).setElementCount(delta.length()).clearChunkSha256();
     MessageDigest digest = Digests.sha256();
     for (int c = 0; c < chunks; c++) {
       ByteBuffer encoded = encoder.encode(c);
@@ -151,34 +153,34 @@ final class UpdateUploader {
 
   /** Encodes chunk c of an update, and works out what the encoding lost. */
   private static final class ChunkEncoder {
-    private final float[] values;
+    private final FlatReader values;
     private final int perChunk;
     private final ChunkCodecs codecs;
     private final float[] chunk;
     private final float[] decoded;
 
-    ChunkEncoder(float[] values, int perChunk, ChunkCodecs codecs) {
+    ChunkEncoder(FlatReader values, int perChunk, ChunkCodecs codecs) {
       this.values = values;
       this.perChunk = perChunk;
       this.codecs = codecs;
-      this.chunk = new float[Math.min(perChunk, Math.max(1, values.length))];
+      this.chunk = new float[(int) Math.min(perChunk, Math.max(1, values.length()))];
       this.decoded = new float[chunk.length];
     }
 
     ByteBuffer encode(int c) {
-      int from = c * perChunk;
-      int count = Math.min(perChunk, values.length - from);
-      System.arraycopy(values, from, chunk, 0, count);
+      long from = (long) c * perChunk;
+      int count = (int) Math.min(perChunk, values.length() - from);
+      values.read(from, chunk, count);
       return codecs.encode(chunk, count);
     }
 
-    /** {@code residual[i] = value - decoded} over chunk c. */
+    /** {@code residual[i] = value - decoded} over chunk c, whose values {@link #encode} has just read. */
     void residual(int c, ByteBuffer encoded, float[] residual) {
-      int from = c * perChunk;
-      int count = Math.min(perChunk, values.length - from);
+      int from = Math.toIntExact((long) c * perChunk);
+      int count = (int) Math.min(perChunk, values.length() - from);
       codecs.decode(encoded, count, decoded);
       for (int i = 0; i < count; i++) {
-        residual[from + i] = values[from + i] - decoded[i];
+        residual[from + i] = chunk[i] - decoded[i];
       }
     }
   }

@@ -173,6 +173,21 @@ public final class JobFile {
     }
 
     private ModelShape model(YamlMap section) {
+      String kind = section.string("kind", ModelShape.Kind.CHAR.key());
+      if (kind.equals(ModelShape.Kind.SYNTHETIC.key())) {
+        long parameters = section.count("parameters", 0);
+        section.requireNoOthers();
+        at(section.node(), () -> {
+          if (!section.has("parameters")) {
+            throw new IllegalArgumentException("a synthetic model needs 'parameters', e.g. 1e9");
+          }
+          eu.hanse.aggregation.SyntheticModel.requireParameters(parameters);
+          return parameters;
+        });
+        return ModelShape.synthetic(parameters);
+      }
+      requireAt(section.lineOf("kind"), kind.equals(ModelShape.Kind.CHAR.key()),
+          "unknown model kind '" + kind + "': use char (the built-in character model) or synthetic");
       ModelShape shape = new ModelShape(section.integer("context", ModelShape.DEFAULT.context()),
           section.integer("embed", ModelShape.DEFAULT.embed()), section.integer("hidden", ModelShape.DEFAULT.hidden()));
       section.requireNoOthers();

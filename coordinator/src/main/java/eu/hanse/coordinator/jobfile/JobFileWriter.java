@@ -24,7 +24,9 @@ public final class JobFileWriter {
     }
     y.append("rounds: ").append(spec.rounds()).append('\n');
     y.append("seed: ").append(spec.seed()).append('\n');
-    if (model != null) {
+    if (model != null && model.kind() == ModelShape.Kind.SYNTHETIC) {
+      y.append("model:\n  kind: synthetic\n  parameters: ").append(model.parameters()).append('\n');
+    } else if (model != null) {
       y.append("model:\n  context: ").append(model.context()).append("\n  embed: ").append(model.embed())
           .append("\n  hidden: ").append(model.hidden()).append('\n');
     }

@@ -112,6 +112,18 @@ final class YamlMap {
     })).orElse(fallback);
   }
 
+  /** A whole number that may be written as 1_000_000_000 or 1e9. */
+  long count(String key, long fallback) {
+    return value(key).map(value -> convert(value, key, text -> {
+      try {
+        java.math.BigDecimal number = new java.math.BigDecimal(text.replace("_", ""));
+        return number.longValueExact();
+      } catch (NumberFormatException | ArithmeticException e) {
+        throw new IllegalArgumentException("must be a whole number such as 1000000000 or 1e9, was '" + text + "'");
+      }
+    })).orElse(fallback);
+  }
+
   double number(String key, double fallback) {
     return value(key).map(value -> number(value, key)).orElse(fallback);
   }

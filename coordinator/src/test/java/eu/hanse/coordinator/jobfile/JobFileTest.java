@@ -52,6 +52,26 @@ class JobFileTest {
   }
 
   @Test
+  void aSyntheticModelIsNamedByItsParametersAndWrittenBackAsItWasRead() {
+    JobDefinition definition = parse("job: big\nmodel:\n  kind: synthetic\n  parameters: 1e9\n");
+    assertEquals(ModelShape.synthetic(1_000_000_000L), definition.model());
+    assertEquals(definition.model(), parse(JobFileWriter.write(definition.spec(), definition.model())).model());
+    assertEquals(ModelShape.synthetic(5_000_000_000L),
+        parse("job: big\nmodel:\n  kind: synthetic\n  parameters: 5_000_000_000\n").model());
+    org.junit.jupiter.api.Assertions.assertTrue(refused("job: big\nmodel:\n  kind: synthetic\n").getMessage()
+        .contains("a synthetic model needs 'parameters', e.g. 1e9"));
+    org.junit.jupiter.api.Assertions.assertTrue(refused("job: big\nmodel:\n  kind: synthetic\n  parameters: 2.5\n")
+        .getMessage().contains("must be a whole number"));
+    org.junit.jupiter.api.Assertions.assertTrue(refused("job: big\nmodel:\n  kind: synthetic\n  parameters: 0\n")
+        .getMessage().contains("1 to 2^40 parameters"));
+    JobFileException unknown = refused("job: big\nmodel:\n  kind: llama\n");
+    org.junit.jupiter.api.Assertions.assertTrue(unknown.getMessage().contains("job.yaml:3: unknown model kind 'llama'"),
+        unknown.getMessage());
+    org.junit.jupiter.api.Assertions.assertTrue(refused("job: big\nmodel:\n  kind: synthetic\n  parameters: 9\n"
+        + "  hidden: 3\n").getMessage().contains("hidden"), "a character model's key does not fit a synthetic model");
+  }
+
+  @Test
   void theExampleInTheRepositoryReadsAsWritten() throws Exception {
     JobDefinition definition = FILES.read(Path.of("..", "examples", "jobs", "pilot.yaml"));
     JobSpec spec = definition.spec();
