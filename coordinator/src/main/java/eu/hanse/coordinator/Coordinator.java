@@ -41,6 +41,7 @@ public final class Coordinator implements AutoCloseable {
   private final Jobs jobs = new Jobs();
   private final eu.hanse.coordinator.jobfile.JobFile jobFiles;
   private final ModelFactory models;
+
   private final AdminService admin;
   private final Server server;
   private final Server enrolmentServer;
@@ -96,6 +97,7 @@ public final class Coordinator implements AutoCloseable {
         .addService(ServerInterceptors.intercept(service, new PeerCertificateInterceptor(), new PeerIdentityInterceptor()))
         .addService(ServerInterceptors.intercept(admin, new PeerCertificateInterceptor(), new PeerIdentityInterceptor()))
         .executor(callExecutor)
+        .flowControlWindow(eu.hanse.protocol.TransportSettings.FLOW_CONTROL_WINDOW)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
         .build();

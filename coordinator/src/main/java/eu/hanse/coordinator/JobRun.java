@@ -440,6 +440,7 @@ final class JobRun implements Runnable {
    */
   private synchronized RoundRecord commit(OpenRound round) {
     eu.hanse.protocol.FaultPoints.reach("aggregate", round.number);
+    long started = System.nanoTime();
     double sigma = 0;
     if (spec.privacy().noisy()) {
       double total = round.accepted().values().stream().mapToDouble(OpenRound.AcceptedUpdate::weight).sum();
@@ -483,7 +484,7 @@ final class JobRun implements Runnable {
     outerState = stateSha;
     latest = seal(written, updateIds);
     eu.hanse.protocol.FaultPoints.reach("checkpoint", round.number);
-    RoundRecord record = record(round, latest);
+    RoundRecord record = record(round, latest, (System.nanoTime() - started) / 1e9);
     // One transaction: after a crash the round is either committed with its updates applied, or
     // still open with its updates accepted.
     store.commitRound(new StateStore.StoredCheckpoint(spec.id().value(), round.number, latest.sha256(),
@@ -536,21 +537,26 @@ final class JobRun implements Runnable {
     consortium.audit("checkpoint.committed", fields);
   }
 
-  private RoundRecord record(OpenRound round, CheckpointRef committed) {
+  private RoundRecord record(OpenRound round, CheckpointRef committed, double commitSeconds) {
     Map<String, Double> trainLoss = new LinkedHashMap<>();
     Map<String, Long> bytes = new LinkedHashMap<>();
+    Map<String, SitePhases> phases = new LinkedHashMap<>();
     round.accepted().values().stream()
         .sorted(java.util.Comparator.comparing(u -> u.site().name()))
         .forEach(u -> {
           trainLoss.put(u.site().name(), u.trainLoss());
           bytes.put(u.site().name(), u.bytes());
+          if (u.phases() != null) {
+            phases.put(u.site().name(), u.phases());
+          }
         });
     List<RoundRecord.RefusedSite> refused = round.refused().values().stream()
         .map(r -> new RoundRecord.RefusedSite(r.site().name(), r.reason().name(), r.message()))
         .toList();
     return new RoundRecord(round.number, "COMMITTED", List.copyOf(trainLoss.keySet()), refused,
         committed.sha256(), committed.path().toString(), trainLoss, bytes, null,
-        (System.nanoTime() - round.startNanos) / 1e9, round.aggregationDetail(), round.privacyEpsilon());
+        (System.nanoTime() - round.startNanos) / 1e9, round.aggregationDetail(), round.privacyEpsilon(), phases,
+        commitSeconds);
   }
 
   /** A committed round's record with its checkpoint's held-out loss and the time to it, stored. */
@@ -559,7 +565,7 @@ final class JobRun implements Runnable {
         committed.refusedSites(), committed.checkpoint(), committed.checkpointPath(), committed.trainLoss(),
         committed.bytesUploaded(), loss.isPresent() ? loss.getAsDouble() : null,
         committed.seconds() + (System.nanoTime() - evaluationStarted) / 1e9, committed.aggregation(),
-        committed.privacyEpsilon());
+        committed.privacyEpsilon(), committed.phases(), committed.commitSeconds());
     records.set(records.size() - 1, record);
     if (loss.isPresent()) {
       heldOutLoss.add(loss.getAsDouble());
@@ -618,7 +624,7 @@ final class JobRun implements Runnable {
 
   /** A verified, durable update is complete: fold it, unless its round or its site's standing changed meanwhile. */
   synchronized void accept(SiteId site, java.security.cert.X509Certificate certificate, String updateId,
-      OpenRound.Admission admission, UpdateHeader header, Path spoolFile, long bytes, double norm) {
+      OpenRound.Admission admission, UpdateHeader header, Path spoolFile, long bytes, double norm, SitePhases phases) {
     if (openRound != admission.owner()) {
       carryOver(site, header);
     }
@@ -633,7 +639,7 @@ final class JobRun implements Runnable {
         eu.hanse.security.Digests.hex(header.nonce()), spoolFile.toString(), header.sampleCount(), header.trainLoss(),
         bytes, norm, header.round(), deviceSeconds(header)));
     try {
-      openRound.accept(site, updateId, header, spoolFile, bytes, norm);
+      openRound.accept(site, updateId, header, spoolFile, bytes, norm, phases);
     } catch (RuntimeException e) {
       store.discardUpdate(spec.id().value(), round, site.name());
       throw e;

@@ -45,10 +45,15 @@ final class OpenRound {
    * is how many rounds behind the open one it was trained (0 in synchronous rounds).
    */
   record AcceptedUpdate(SiteId site, String updateId, long sampleCount, double freshWeight, double trainLoss,
-      long bytes, Path spoolFile, double norm, double scale, long staleness) {
+      long bytes, Path spoolFile, double norm, double scale, long staleness, SitePhases phases) {
     /** Its weight in the mean: the fresh weight discounted for staleness. */
     double weight() {
       return freshWeight * AsyncRounds.stalenessWeight(staleness);
+    }
+
+    AcceptedUpdate withPhases(SitePhases measured) {
+      return new AcceptedUpdate(site, updateId, sampleCount, freshWeight, trainLoss, bytes, spoolFile, norm, scale,
+          staleness, measured);
     }
 
     SpooledUpdate spooled(JobSpec job) {
@@ -161,6 +166,11 @@ final class OpenRound {
     if (!Double.isFinite(header.trainLoss())) {
       throw new RefusedException(Refusal.MALFORMED, "train loss is not finite: " + header.trainLoss());
     }
+    for (double seconds : new double[] {header.downloadSeconds(), header.trainSeconds(), header.encodeSeconds()}) {
+      if (!(seconds >= 0) || Double.isInfinite(seconds)) {
+        throw new RefusedException(Refusal.MALFORMED, "a reported time is not a finite number of seconds: " + seconds);
+      }
+    }
     long chunks = (elementCount + job.chunkElements() - 1) / job.chunkElements();
     if (header.chunkSha256().size() != chunks) {
       throw new RefusedException(Refusal.SHAPE_MISMATCH, "header lists " + header.chunkSha256().size()
@@ -206,9 +216,11 @@ final class OpenRound {
    * Takes a complete, verified, durably spooled update of Euclidean norm {@code norm} (as decoded
    * while it arrived): clipped to the job's bound, and folded into the mean when the job folds.
    */
-  void accept(SiteId site, String updateId, UpdateHeader header, Path spoolFile, long bytes, double norm) {
+  void accept(SiteId site, String updateId, UpdateHeader header, Path spoolFile, long bytes, double norm,
+      SitePhases phases) {
     requireAcceptable(site);
-    take(site, updateId, header.sampleCount(), header.trainLoss(), bytes, spoolFile, norm, number - header.round());
+    take(site, updateId, header.sampleCount(), header.trainLoss(), bytes, spoolFile, norm, number - header.round(),
+        phases);
   }
 
   /** Throws unless an upload from the site may still be accepted: the round is open, the site not refused. */
@@ -230,15 +242,16 @@ final class OpenRound {
    */
   void restore(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile,
       double norm, long trainedFor) {
-    take(site, updateId, sampleCount, trainLoss, bytes, spoolFile, norm, number - trainedFor);
+    take(site, updateId, sampleCount, trainLoss, bytes, spoolFile, norm, number - trainedFor, null);
   }
 
   private void take(SiteId site, String updateId, long sampleCount, double trainLoss, long bytes, Path spoolFile,
-      double norm, long staleness) {
+      double norm, long staleness, SitePhases phases) {
     uploading.remove(site);
     double scale = job.privacy().clips() && norm > job.privacy().clipNorm() ? job.privacy().clipNorm() / norm : 1.0;
+    long started = System.nanoTime();
     AcceptedUpdate update = new AcceptedUpdate(site, updateId, sampleCount,
-        sampleCount * job.schedule().weight(site), trainLoss, bytes, spoolFile, norm, scale, staleness);
+        sampleCount * job.schedule().weight(site), trainLoss, bytes, spoolFile, norm, scale, staleness, phases);
     if (fold != null) {
       try {
         foldFromSpool(update);
@@ -247,6 +260,9 @@ final class OpenRound {
         rebuildFold();
         throw e;
       }
+    }
+    if (phases != null) {
+      update = update.withPhases(phases.plusFold((System.nanoTime() - started) / 1e9));
     }
     accepted.put(site, update);
   }

@@ -30,6 +30,10 @@ final class ProgressPrinter {
         : String.format(Locale.ROOT, "%.3f", record.heldOutLoss()));
     long bytes = record.bytesUploaded().values().stream().mapToLong(Long::longValue).sum();
     line.append(String.format(Locale.ROOT, "  up %s  %.1f s", humanBytes(bytes), record.seconds()));
+    if (record.commitSeconds() != null) {
+      line.append(String.format(Locale.ROOT, "%n          time: commit %.2f s", record.commitSeconds()));
+      record.phases().forEach((site, phases) -> line.append("; ").append(site).append(' ').append(phases.describe()));
+    }
     for (RoundRecord.RefusedSite refused : record.refusedSites()) {
       line.append(String.format("%n          refused %s: %s %s", refused.site(), refused.reason(), refused.message()));
     }

@@ -13,6 +13,9 @@ import java.util.Map;
  * @param aggregation how the updates were combined: what the aggregator chose, dropped or scaled,
  *     what the clip scaled, and the noise added
  * @param privacyEpsilon the differential privacy spent so far (ε at the job's δ), null without noise
+ * @param phases where each accepted site's part of the round's time went; a site whose update was
+ *     accepted before the coordinator restarted has none
+ * @param commitSeconds aggregating, stepping and writing the new checkpoint
  */
 public record RoundRecord(
     long round,
@@ -26,7 +29,9 @@ public record RoundRecord(
     Double heldOutLoss,
     double seconds,
     String aggregation,
-    Double privacyEpsilon) {
+    Double privacyEpsilon,
+    Map<String, SitePhases> phases,
+    Double commitSeconds) {
 
   /** A site whose update the round refused, and why. */
   public record RefusedSite(String site, String reason, String message) {}

@@ -6,6 +6,8 @@ import java.util.List;
  * What a site declares about an update before its chunks, as the domain sees it.
  *
  * @param chunkSha256 the SHA-256 of each chunk, in order
+ * @param downloadSeconds as the site reports it, with {@code trainSeconds} and {@code encodeSeconds}:
+ *     where its part of the round's time went (not signed)
  */
 record UpdateHeader(
     String jobId,
@@ -21,4 +23,7 @@ record UpdateHeader(
     byte[] signature,
     String claimedSite,
     long resumeFromChunk,
-    double deviceSeconds) {}
+    double deviceSeconds,
+    double downloadSeconds,
+    double trainSeconds,
+    double encodeSeconds) {}

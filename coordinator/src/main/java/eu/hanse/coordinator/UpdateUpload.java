@@ -50,6 +50,9 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private double squares;
   private int nextChunk;
   private boolean finished;
+  /** When the header arrived, and the time spent checking chunks since: the upload's phases. */
+  private long headerNanos;
+  private long verifyNanos;
 
   UpdateUpload(SiteId site, java.security.cert.X509Certificate certificate, Consortium consortium, Jobs jobs,
       UpdateSpool spool, StreamObserver<UploadReceipt> response) {
@@ -84,6 +87,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     if (header != null) {
       throw new RefusedException(Refusal.MALFORMED, "a second header arrived in one upload");
     }
+    headerNanos = System.nanoTime();
     header = Wire.fromProto(proto);
     if (!header.claimedSite().isEmpty() && !header.claimedSite().equals(site.name())) {
       throw new RefusedException(Refusal.FORBIDDEN, "the update names site '" + header.claimedSite()
@@ -191,6 +195,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
 
   /** Checks chunk {@code nextChunk} against its hash and decodes it, then counts it as arrived. */
   private void verify(ByteBuffer data) {
+    long started = System.nanoTime();
     digest.update(data.duplicate());
     byte[] hash = digest.digest();
     if (!MessageDigest.isEqual(hash, header.chunkSha256().get(nextChunk))) {
@@ -199,6 +204,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     }
     requireWellFormed(data, nextChunk);
     nextChunk++;
+    verifyNanos += System.nanoTime() - started;
   }
 
   /** Decodes the chunk as the fold will: a malformed encoding or a non-finite value is refused now. */
@@ -230,9 +236,12 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
         throw new RefusedException(Refusal.TRUNCATED, "upload ended after " + nextChunk + " of "
             + admission.chunks() + " chunks");
       }
+      long arrived = System.nanoTime();
       long bytes = writer.bytes();
       java.nio.file.Path spooled = writer.complete();
-      job.accept(site, certificate, updateId, admission, header, spooled, bytes, Math.sqrt(squares));
+      SitePhases phases = new SitePhases(header.downloadSeconds(), header.trainSeconds(), header.encodeSeconds(),
+          (arrived - headerNanos - verifyNanos) / 1e9, (verifyNanos + System.nanoTime() - arrived) / 1e9);
+      job.accept(site, certificate, updateId, admission, header, spooled, bytes, Math.sqrt(squares), phases);
       finished = true;
       response.onNext(UploadReceipt.newBuilder()
           .setUpdateId(spooled.getFileName().toString()).setBytesReceived(bytes).build());

@@ -22,7 +22,8 @@ final class Wire {
         header.getCodec(), header.getElementCount(), header.getSampleCount(), header.getNonce().toByteArray(),
         header.getChunkSha256List().stream().map(com.google.protobuf.ByteString::toByteArray).toList(),
         header.getTrainLoss(), header.getLocalSteps(), header.getSignature().toByteArray(), header.getSite(),
-        header.getResumeFromChunk(), header.getDeviceSeconds());
+        header.getResumeFromChunk(), header.getDeviceSeconds(), header.getTimings().getDownloadSeconds(),
+        header.getTimings().getTrainSeconds(), header.getTimings().getEncodeSeconds());
   }
 
   static StatusRuntimeException toStatus(Refusal reason, String message) {

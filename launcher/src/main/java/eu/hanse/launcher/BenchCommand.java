@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks that Hanse keeps: each measures a baseline in the same run, so results read as ratios.",
-    subcommands = {BenchCommand.Kernels.class, BenchCommand.Aggregate.class})
+    subcommands = {BenchCommand.Kernels.class, BenchCommand.Aggregate.class, FederationBenchmarks.Transport.class,
+        FederationBenchmarks.Round.class})
 final class BenchCommand extends CommandGroup {
 
   @Command(name = "kernels", mixinStandardHelpOptions = true,

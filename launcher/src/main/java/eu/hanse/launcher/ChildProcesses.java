@@ -21,16 +21,30 @@ final class ChildProcesses implements AutoCloseable {
 
   private final List<Process> started = new ArrayList<>();
   private final Thread shutdownHook = new Thread(this::close, "hanse-stop-children");
+  /** Options every child's JVM gets, after this one's: a heap cap, say. */
+  private final List<String> jvmOptions;
 
   ChildProcesses() {
+    this(List.of());
+  }
+
+  ChildProcesses(List<String> jvmOptions) {
+    this.jvmOptions = List.copyOf(jvmOptions);
     Runtime.getRuntime().addShutdownHook(shutdownHook);
   }
 
   /** Starts {@code hanse ARGS}; stdout and stderr go to {@code log}. */
   synchronized Process start(List<String> args, Path log) throws IOException {
+    return start(args, log, java.util.Map.of());
+  }
+
+  /** Starts {@code hanse ARGS} with {@code environment} added to this one's; stdout and stderr go to {@code log}. */
+  synchronized Process start(List<String> args, Path log, java.util.Map<String, String> environment)
+      throws IOException {
     ProcessBuilder builder = new ProcessBuilder(command(args))
         .redirectErrorStream(true)
         .redirectOutput(log.toFile());
+    builder.environment().putAll(environment);
     Process process = builder.start();
     started.add(process);
     return process;
@@ -38,7 +52,14 @@ final class ChildProcesses implements AutoCloseable {
 
   /** Starts {@code hanse ARGS}; stdout is copied line by line to {@code out}, stderr goes to {@code log}. */
   synchronized Process startEchoing(List<String> args, Path log, PrintStream out) throws IOException {
+    return startEchoing(args, log, out, java.util.Map.of());
+  }
+
+  /** As {@link #startEchoing(List, Path, PrintStream)}, with {@code environment} added to this one's. */
+  synchronized Process startEchoing(List<String> args, Path log, PrintStream out,
+      java.util.Map<String, String> environment) throws IOException {
     ProcessBuilder builder = new ProcessBuilder(command(args)).redirectError(log.toFile());
+    builder.environment().putAll(environment);
     Process process = builder.start();
     started.add(process);
     Thread.ofPlatform().daemon().name("hanse-echo-" + process.pid()).start(() -> {
@@ -56,7 +77,7 @@ final class ChildProcesses implements AutoCloseable {
     return process;
   }
 
-  private static List<String> command(List<String> args) {
+  private List<String> command(List<String> args) {
     List<String> command = new ArrayList<>();
     command.add(ProcessHandle.current().info().command().orElse("java"));
     for (String flag : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -65,6 +86,7 @@ final class ChildProcesses implements AutoCloseable {
         command.add(flag);
       }
     }
+    command.addAll(jvmOptions);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(Hanse.class.getName());

@@ -110,54 +110,44 @@ final class DemoCommand implements Callable<Integer> {
     model.config();
     long started = System.nanoTime();
     prepareWorkDir();
-    Path coordinatorDir = workDir.resolve("coordinator");
-    Path logs = Files.createDirectories(workDir.resolve("logs"));
-    CaCommand.Init.initialise(coordinatorDir, "Hanse demo consortium", List.of("localhost", "127.0.0.1"), true);
-    Map<String, String> invitations = new LinkedHashMap<>();
-    try (Consortium consortium = Consortium.open(coordinatorDir, Clock.systemUTC())) {
-      for (String site : SITES) {
-        invitations.put(site, consortium.invite(new SiteId(site), Duration.ofMinutes(30), "demo"));
-      }
-    }
-    out.printf("Hanse demo: coordinator and %d site agents as separate processes, gRPC over mutual TLS on 127.0.0.1%n",
-        SITES.size());
-    out.printf("  throw-away consortium CA in %s; logs in %s%n", coordinatorDir.resolve("ca"), logs);
-
     JobStatus status;
     try (ChildProcesses children = new ChildProcesses()) {
+      LocalFederation federation = new LocalFederation(workDir, children, "Hanse demo consortium");
+      Path coordinatorDir = federation.coordinatorDir();
+      Path logs = federation.logs();
+      out.printf("Hanse demo: coordinator and %d site agents as separate processes, gRPC over mutual TLS on 127.0.0.1%n",
+          SITES.size());
+      out.printf("  throw-away consortium CA in %s; logs in %s%n", coordinatorDir.resolve("ca"), logs);
       // A training lead's day: the job is a file, submitted to a running coordinator, then watched, paused, resumed.
       Path jobFile = workDir.resolve("job.yaml");
       Files.writeString(jobFile, "# The demo's job, as a training lead writes it (docs/jobs.md).\n"
           + JobFileWriter.write(spec, model.shape()), StandardCharsets.UTF_8);
       Path lead = workDir.resolve("lead");
       CaCommand.IssueAdmin.issue(NodeIdentity.lead("lead"), coordinatorDir, lead, 1);
-      List<String> coordinatorArgs = new ArrayList<>(List.of("coordinator", "--data-dir", coordinatorDir.toString(),
-          "--listen", "127.0.0.1:0", "--enrol-port", "0", "--exit-when-done"));
-      Process coordinator = children.startEchoing(coordinatorArgs, logs.resolve("coordinator.log"), out);
-      String address = awaitAddress(coordinatorDir, coordinator, logs.resolve("coordinator.log"));
-      String enrolAddress = Files.readString(coordinatorDir.resolve(CoordinatorCommand.ENROL_ADDRESS_FILE)).strip();
-      enrolSites(children, enrolAddress, invitations, logs);
+      Process coordinator = federation.startCoordinator(List.of("--exit-when-done"), Map.of(), out);
+      String address = federation.address();
+      federation.enrol(SITES);
       out.printf("  %d sites enrolled with one-time invitations; each made its own keys%n", SITES.size());
       Map<String, Process> agents = new LinkedHashMap<>();
       for (String site : SITES) {
-        List<String> args = new ArrayList<>(List.of("agent", "--data-dir", siteDir(site).toString(),
-            "--coordinator", address, "--device", device.toString(), "--threads", Integer.toString(threadsPerSite),
-            "--synthetic-chars", Integer.toString(syntheticChars), "--exit-when-finished"));
+        List<String> args = new ArrayList<>(List.of("--device", device.toString(), "--threads",
+            Integer.toString(threadsPerSite), "--synthetic-chars", Integer.toString(syntheticChars),
+            "--exit-when-finished"));
         if (corpora.containsKey(site)) {
           args.addAll(List.of("--corpus", corpora.get(site).toString()));
         }
         if (site.equals(attackedSite)) {
           args.addAll(List.of("--attack", attackKind));
         }
-        agents.put(site, children.start(args, logs.resolve("agent-" + site + ".log")));
+        agents.put(site, federation.startAgent(site, args, Map.of()));
         out.printf("  site %-12s agent pid %d, data %s%s%n", site, agents.get(site).pid(),
             corpora.containsKey(site) ? corpora.get(site) : "synthetic language of " + site,
             site.equals(attackedSite) ? "; ATTACKS: sends " + attackKind + " updates" : "");
       }
       LeadSession session = new LeadSession(children, address, lead, logs, out);
       session.run("job", "submit", jobFile.toString());
-      int exit = awaitCoordinator(coordinator, agents, logs, session, coordinatorDir, spec);
-      status = readStatus(coordinatorDir, spec);
+      int exit = awaitCoordinator(coordinator, agents, logs, session, federation, spec);
+      status = federation.status(spec.id().value());
       for (Process agent : agents.values()) {
         agent.waitFor(10, TimeUnit.SECONDS);
       }
@@ -193,22 +183,6 @@ final class DemoCommand implements Callable<Integer> {
       out.println("Summary written to " + json);
     }
     return 0;
-  }
-
-  /** Runs 'hanse agent enroll' for every site at once, as a site would, and waits for all of them. */
-  private void enrolSites(ChildProcesses children, String enrolAddress, Map<String, String> invitations, Path logs)
-      throws Exception {
-    Map<String, Process> enrolling = new LinkedHashMap<>();
-    for (String site : SITES) {
-      enrolling.put(site, children.start(List.of("agent", "enroll", "--coordinator", enrolAddress,
-          "--token", invitations.get(site), "--data-dir", siteDir(site).toString()), logs.resolve("enrol-" + site + ".log")));
-    }
-    for (Map.Entry<String, Process> site : enrolling.entrySet()) {
-      if (!site.getValue().waitFor(2, TimeUnit.MINUTES) || site.getValue().exitValue() != 0) {
-        throw new IllegalStateException("site " + site.getKey() + " could not enrol: "
-            + tail(logs.resolve("enrol-" + site.getKey() + ".log")));
-      }
-    }
   }
 
   private Map<String, SiteData> siteData() {
@@ -258,10 +232,6 @@ final class DemoCommand implements Callable<Integer> {
     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), summary);
   }
 
-  private Path siteDir(String site) {
-    return workDir.resolve("sites").resolve(site);
-  }
-
   /** Empties the work directory, but only if it is missing, empty, or an earlier demo's. */
   private void prepareWorkDir() throws IOException {
     if (Files.isDirectory(workDir)) {
@@ -285,35 +255,16 @@ final class DemoCommand implements Callable<Integer> {
     Files.writeString(workDir.resolve(MARKER), "made by 'hanse demo'; emptied by the next run\n");
   }
 
-  private static String awaitAddress(Path coordinatorDir, Process coordinator, Path log) throws Exception {
-    Path file = coordinatorDir.resolve(CoordinatorCommand.ADDRESS_FILE);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < deadline) {
-      if (Files.exists(file)) {
-        String address = Files.readString(file).strip();
-        if (!address.isEmpty()) {
-          return address;
-        }
-      }
-      if (!coordinator.isAlive()) {
-        throw new IllegalStateException("the coordinator exited (" + coordinator.exitValue() + ") before listening: "
-            + tail(log));
-      }
-      Thread.sleep(50);
-    }
-    throw new IllegalStateException("the coordinator did not start listening within 60 s: " + tail(log));
-  }
-
   /**
    * Waits for the coordinator; gives up if an agent dies first, since the job could never finish.
    * After round 1 of a job of five rounds or more the lead pauses it, looks at it, and resumes it
    * (the pause takes effect after the round under way).
    */
   private static int awaitCoordinator(Process coordinator, Map<String, Process> agents, Path logs, LeadSession lead,
-      Path coordinatorDir, JobSpec spec) throws Exception {
+      LocalFederation federation, JobSpec spec) throws Exception {
     boolean paused = spec.rounds() < 5;
     while (!coordinator.waitFor(200, TimeUnit.MILLISECONDS)) {
-      if (!paused && roundsCompleted(coordinatorDir, spec) >= 1) {
+      if (!paused && roundsCompleted(federation, spec) >= 1) {
         paused = true;
         if (lead.tryRun("job", "pause", spec.id().value())) {
           Thread.sleep(1500);
@@ -324,35 +275,18 @@ final class DemoCommand implements Callable<Integer> {
       for (Map.Entry<String, Process> agent : agents.entrySet()) {
         if (!agent.getValue().isAlive() && agent.getValue().exitValue() != 0) {
           throw new IllegalStateException("site agent " + agent.getKey() + " exited with " + agent.getValue().exitValue()
-              + ": " + tail(logs.resolve("agent-" + agent.getKey() + ".log")));
+              + ": " + LocalFederation.tail(logs.resolve("agent-" + agent.getKey() + ".log")));
         }
       }
     }
     return coordinator.exitValue();
   }
 
-  private static int roundsCompleted(Path coordinatorDir, JobSpec spec) {
+  private static int roundsCompleted(LocalFederation federation, JobSpec spec) {
     try {
-      return readStatus(coordinatorDir, spec).roundsCompleted();
+      return federation.status(spec.id().value()).roundsCompleted();
     } catch (IOException | IllegalStateException e) {
       return 0; // Not written yet, or being replaced.
-    }
-  }
-
-  private static JobStatus readStatus(Path coordinatorDir, JobSpec spec) throws IOException {
-    Path file = coordinatorDir.resolve("jobs").resolve(spec.id().value()).resolve("status.json");
-    if (!Files.exists(file)) {
-      throw new IllegalStateException("the coordinator wrote no job status at " + file);
-    }
-    return new ObjectMapper().readValue(file.toFile(), JobStatus.class);
-  }
-
-  private static String tail(Path log) {
-    try {
-      List<String> lines = Files.readAllLines(log);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
-    } catch (IOException e) {
-      return "(no log at " + log + ")";
     }
   }
 }

@@ -23,6 +23,7 @@ import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.Instruction;
 import eu.hanse.protocol.v1.JobFinished;
 import eu.hanse.protocol.v1.TrainTask;
+import eu.hanse.protocol.v1.SiteTimings;
 import eu.hanse.protocol.v1.UpdateHeader;
 import eu.hanse.protocol.v1.UploadReceipt;
 import eu.hanse.security.EnrolmentTls;
@@ -107,6 +108,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
           .sslContext(TlsContexts.forClient(credentials.tls()))
           .keepAliveTime(30, TimeUnit.SECONDS)
           .maxInboundMessageSize(8 << 20)
+          .flowControlWindow(eu.hanse.protocol.TransportSettings.FLOW_CONTROL_WINDOW)
           .build();
       FederationGrpc.FederationBlockingStub blocking = FederationGrpc.newBlockingStub(channel);
       return new Link(channel, blocking,
@@ -297,10 +299,12 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       return;
     }
     pending = null;
+    long fetchStarted = System.nanoTime();
     java.nio.file.Path base = current.fetcher().fetchFile(task.getBase());
+    double download = (System.nanoTime() - fetchStarted) / 1e9;
     long seed = task.getSeed() ^ siteSeed(site.name());
     if (SyntheticTrainer.handles(base)) {
-      trainSynthetic(current, task, base, seed);
+      trainSynthetic(current, task, base, seed, download);
       return;
     }
     ModelState global = current.fetcher().fetch(task.getBase());
@@ -323,23 +327,31 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .setDeviceSeconds(result.seconds());
     log.info("round {}: trained {} steps in {} s, train loss {}", task.getRound(), result.steps(),
         String.format(Locale.ROOT, "%.1f", result.seconds()), String.format(Locale.ROOT, "%.4f", result.meanLoss()));
-    prepareAndSend(current, task, header, FlatArrays.of(delta), codec, residual);
+    prepareAndSend(current, task, header, FlatArrays.of(delta), codec, residual,
+        SiteTimings.newBuilder().setDownloadSeconds(download).setTrainSeconds(result.seconds()));
   }
 
   /** A synthetic model's round: a random update as large as the model, made a chunk at a time as it is sent. */
-  private void trainSynthetic(Link current, TrainTask task, java.nio.file.Path base, long seed) {
+  private void trainSynthetic(Link current, TrainTask task, java.nio.file.Path base, long seed, double download) {
     UpdateHeader.Builder header = updateHeader(task).setSampleCount(trainer.trainSamples()).setLocalSteps(1);
     UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
     log.info("round {}: synthetic model, sending a random update", task.getRound());
-    prepareAndSend(current, task, header, SyntheticTrainer.update(base, seed), codec, null);
+    prepareAndSend(current, task, header, SyntheticTrainer.update(base, seed), codec, null,
+        SiteTimings.newBuilder().setDownloadSeconds(download));
   }
 
-  /** Hashes and signs the update, then sends it; kept as pending until it is taken or refused. */
+  /**
+   * Hashes and signs the update, then sends it with the site's part of the round's time; it is
+   * kept as pending until it is taken or refused.
+   */
   private void prepareAndSend(Link current, TrainTask task, UpdateHeader.Builder header, FlatReader delta,
-      UpdateCodec codec, float[] residual) {
+      UpdateCodec codec, float[] residual, SiteTimings.Builder timings) {
+    long started = System.nanoTime();
+    UpdateUploader.Prepared prepared = current.uploader().prepare(header, delta, task.getMaxChunkBytes(),
+        new ChunkCodecs(codec, backend), residual, h -> sign(h, current.signingKey()));
+    timings.setEncodeSeconds((System.nanoTime() - started) / 1e9);
     pending = new PendingUpload(task.getJobId(), task.getRound(), task.getBase().getSha256(),
-        current.uploader().prepare(header, delta, task.getMaxChunkBytes(), new ChunkCodecs(codec, backend), residual,
-            h -> sign(h, current.signingKey())));
+        prepared.withTimings(timings.build()));
     sendPending(current, 0);
   }
 

@@ -44,6 +44,11 @@ final class UpdateUploader {
     int chunks() {
       return header.getChunkSha256Count();
     }
+
+    /** The same update, its header carrying the site's timings (not signed). */
+    Prepared withTimings(eu.hanse.protocol.v1.SiteTimings timings) {
+      return new Prepared(header.toBuilder().setTimings(timings).build(), delta, perChunk, codecs);
+    }
   }
 
   /**
@@ -119,6 +124,8 @@ final class UpdateUploader {
     ClientCallStreamObserver<UpdateMessage> requests =
         (ClientCallStreamObserver<UpdateMessage>) stub.withDeadlineAfter(30, TimeUnit.MINUTES).uploadUpdate(responses);
     requests.onNext(UpdateMessage.newBuilder().setHeader(header).build());
+    // Each chunk is encoded while the one before drains, so the link never waits on the encoder.
+    UpdateMessage next = firstChunk < chunks ? chunkMessage(encoder, (int) firstChunk) : null;
     for (int c = (int) firstChunk; c < chunks && !receipt.isDone(); c++) {
       synchronized (ready) {
         while (!requests.isReady() && !receipt.isDone()) {
@@ -128,12 +135,11 @@ final class UpdateUploader {
       if (receipt.isDone()) {
         break;
       }
-      requests.onNext(UpdateMessage.newBuilder()
-          .setChunk(UpdateChunk.newBuilder().setIndex(c).setData(ByteString.copyFrom(encoder.encode(c))))
-          .build());
+      requests.onNext(next);
       if (c == firstChunk) {
         eu.hanse.protocol.FaultPoints.reach("send", header.getRound());
       }
+      next = c + 1 < chunks ? chunkMessage(encoder, c + 1) : null;
     }
     if (!receipt.isDone()) {
       requests.onCompleted();
@@ -149,6 +155,11 @@ final class UpdateUploader {
       requests.cancel("no receipt within 10 minutes", e);
       throw new IllegalStateException("coordinator sent no receipt within 10 minutes of the last chunk");
     }
+  }
+
+  private static UpdateMessage chunkMessage(ChunkEncoder encoder, int c) {
+    return UpdateMessage.newBuilder()
+        .setChunk(UpdateChunk.newBuilder().setIndex(c).setData(ByteString.copyFrom(encoder.encode(c)))).build();
   }
 
   /** Encodes chunk c of an update, and works out what the encoding lost. */

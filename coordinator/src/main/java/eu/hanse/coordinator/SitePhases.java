@@ -1,0 +1,28 @@
+package eu.hanse.coordinator;
+
+import java.util.Locale;
+
+/**
+ * Where a site's part of a round's time went, in wall seconds: the first three as the site
+ * measured them, the last two as the coordinator did. The parts do not overlap.
+ *
+ * @param download fetching the round's checkpoint; 0 when the site had it
+ * @param training local training
+ * @param encodeAndSign encoding the update, hashing its chunks and signing the header
+ * @param upload the chunks on the wire, from the header's arrival to the last chunk's, less the checks below
+ * @param verifyAndFold checking each chunk's hash and values as it arrived, forcing the update to
+ *     disk, and folding it into the round's mean
+ */
+public record SitePhases(double download, double training, double encodeAndSign, double upload,
+    double verifyAndFold) {
+  /** These phases with {@code seconds} more verifying and folding. */
+  SitePhases plusFold(double seconds) {
+    return new SitePhases(download, training, encodeAndSign, upload, verifyAndFold + seconds);
+  }
+
+  /** One line for the progress output. */
+  public String describe() {
+    return String.format(Locale.ROOT, "download %.2f, train %.2f, encode+sign %.2f, upload %.2f, verify+fold %.2f s",
+        download, training, encodeAndSign, upload, verifyAndFold);
+  }
+}
