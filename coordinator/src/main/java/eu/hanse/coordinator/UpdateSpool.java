@@ -66,11 +66,18 @@ final class UpdateSpool {
     return directory.resolve(job.value()).resolve("round-" + round).resolve(site + "-" + nonceHex + ".part");
   }
 
+  /** Forces spool files to disk behind their uploads, so that completing one has little left to force. */
+  private static final java.util.concurrent.ExecutorService FLUSHER =
+      java.util.concurrent.Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("spool-flush").factory());
+  /** Bytes written between two flushes behind an upload. */
+  private static final long FLUSH_EVERY = 64 << 20;
+
   /** One upload's spool file. Used by one thread at a time (the upload's serialized callbacks). */
   static final class Writer implements AutoCloseable {
     private final Path partial;
     private final FileChannel channel;
     private long bytes;
+    private long unflushed;
 
     private Writer(Path partial, FileChannel channel) {
       this(partial, channel, 0);
@@ -85,10 +92,27 @@ final class UpdateSpool {
     void write(ByteBuffer data) {
       try {
         while (data.hasRemaining()) {
-          bytes += channel.write(data);
+          int written = channel.write(data);
+          bytes += written;
+          unflushed += written;
         }
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write spool file " + partial + ": " + e.getMessage(), e);
+      }
+      if (unflushed >= FLUSH_EVERY) {
+        unflushed = 0;
+        FLUSHER.execute(this::flushBehind);
+      }
+    }
+
+    /** Forces what is written so far, while the upload goes on; {@link #complete} forces the rest. */
+    private void flushBehind() {
+      try {
+        if (channel.isOpen()) {
+          channel.force(false);
+        }
+      } catch (IOException e) {
+        // Closed meanwhile, or failed: the final force reports what matters; this one only gets ahead of it.
       }
     }
 
