@@ -64,6 +64,13 @@ final class TestFederation implements AutoCloseable {
     return new Coordinator(config(port), models, progress).start();
   }
 
+  /** A coordinator on any free port that publishes its federation events to {@code events} from the start. */
+  Coordinator startCoordinator(ModelFactory models, eu.hanse.coordinator.FederationEvents events) {
+    Coordinator coordinator = new Coordinator(config(0), models, progress);
+    coordinator.publishTo(events);
+    return coordinator.start();
+  }
+
   /** As above, with agents beating every {@code interval} and offline after {@code missed} missed beats. */
   Coordinator startCoordinator(ModelFactory models, Duration interval, int missed) {
     CoordinatorConfig base = config(0);

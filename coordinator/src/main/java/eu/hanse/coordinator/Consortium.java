@@ -41,9 +41,13 @@ public final class Consortium implements AutoCloseable {
   private final EnrolmentTokens tokens;
   private final AuditLog audit;
   private final Path crlFile;
+  private final Clock clock;
+  /** Where federation events go besides the audit trail; nowhere until {@link #publishTo}. */
+  private volatile FederationEvents events = FederationEvents.NONE;
   private volatile RevocationList revocations;
 
   private Consortium(CertificateAuthority ca, Path dataDir, Clock clock) {
+    this.clock = clock;
     this.ca = ca;
     this.issued = new IssuedCertificates(dataDir.resolve("ca"));
     this.tokens = new EnrolmentTokens(dataDir.resolve("enrolment").resolve("tokens.json"), clock);
@@ -192,9 +196,34 @@ public final class Consortium implements AutoCloseable {
     audit("tls.refused", fields);
   }
 
-  /** Appends one security event to the audit trail, forced to disk before this returns. */
+  /**
+   * Appends one security event to the audit trail, forced to disk before this returns, and
+   * announces it as a federation event.
+   */
   public void audit(String type, Map<String, String> fields) {
     audit.append(type, fields);
+    Map<String, Object> typed = new java.util.LinkedHashMap<>();
+    fields.forEach((key, value) -> typed.put(key, NUMBERS.contains(key) && value.matches("-?[0-9]{1,18}")
+        ? (Object) Long.parseLong(value) : value));
+    announce(type, typed);
+  }
+
+  /** Audit fields that are whole numbers, and go out as numbers in federation events. */
+  private static final java.util.Set<String> NUMBERS = java.util.Set.of("round", "rounds", "bytes", "samples",
+      "trainedFor");
+
+  /** Tells the federation's event stream, if there is one, that something happened; never blocks. */
+  void announce(String type, Map<String, Object> fields) {
+    try {
+      events.publish(new FederationEvent(type, clock.instant(), fields));
+    } catch (RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(Consortium.class).warn("cannot publish event {}: {}", type, e.toString());
+    }
+  }
+
+  /** Sends federation events to {@code destination} from now on. */
+  void publishTo(FederationEvents destination) {
+    this.events = destination;
   }
 
   @Override

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Coordinator implements AutoCloseable {
   private final CoordinatorConfig config;
-  private final SiteSessions sessions = new SiteSessions();
+  private final SiteSessions sessions;
   private final Consortium consortium;
   private final StateStore store;
   private final CheckpointStore checkpoints;
@@ -83,6 +83,7 @@ public final class Coordinator implements AutoCloseable {
     this.progress = new ProgressPrinter(progress);
     this.jobFiles = new eu.hanse.coordinator.jobfile.JobFile(models);
     this.consortium = Consortium.open(config.dataDir(), clock);
+    this.sessions = new SiteSessions(consortium::announce);
     this.store = StateStore.open(config.dataDir());
     for (StateStore.StoredJob stored : store.jobs()) {
       jobs.add(load(stored));
@@ -308,6 +309,15 @@ public final class Coordinator implements AutoCloseable {
   /** The status of the first job submitted: the only one, for a coordinator built with one. */
   public JobStatus status() {
     return jobs.all().get(0).status();
+  }
+
+  /**
+   * Sends every federation event (sites enrolled, online, offline, revoked; rounds opened and
+   * committed, updates accepted and refused; jobs' state) to {@code events} from now on; call
+   * before {@link #start()} to miss none.
+   */
+  public void publishTo(FederationEvents events) {
+    consortium.publishTo(events);
   }
 
   /** Stops the server and the job, closing every agent's stream. */

@@ -398,6 +398,8 @@ final class JobRun implements Runnable {
       bases = recentBases;
     }
     openRound = new OpenRound(spec, round, latest, participants, elementCount, bases, foldFile(round));
+    consortium.announce("round.opened", Map.of("job", spec.id().value(), "round", round, "base", latest.sha256(),
+        "participants", participants.stream().map(SiteId::name).toList()));
     for (StateStore.StoredUpdate update : kept) {
       openRound.restore(new SiteId(update.site()), update.updateId(), update.samples(), update.trainLoss(),
           update.bytes(), Path.of(update.spoolFile()), update.norm(), update.trainedFor());
@@ -559,6 +561,14 @@ final class JobRun implements Runnable {
         commitSeconds);
   }
 
+  /** The fields of a "round.committed" event: the round's record, as the status JSON has it. */
+  private Map<String, Object> roundCommitted(RoundRecord record) {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("job", spec.id().value());
+    fields.putAll(JSON.convertValue(record, new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {}));
+    return fields;
+  }
+
   /** A committed round's record with its checkpoint's held-out loss and the time to it, stored. */
   private synchronized RoundRecord evaluated(RoundRecord committed, OptionalDouble loss) {
     RoundRecord record = new RoundRecord(committed.round(), committed.state(), committed.acceptedSites(),
@@ -567,6 +577,7 @@ final class JobRun implements Runnable {
         committed.seconds() + (System.nanoTime() - evaluationStarted) / 1e9, committed.aggregation(),
         committed.privacyEpsilon(), committed.phases(), committed.commitSeconds());
     records.set(records.size() - 1, record);
+    consortium.announce("round.committed", roundCommitted(record));
     if (loss.isPresent()) {
       heldOutLoss.add(loss.getAsDouble());
       store.setHeldOutLoss(spec.id().value(), record.round(), loss.getAsDouble(), record);

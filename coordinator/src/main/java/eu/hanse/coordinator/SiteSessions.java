@@ -19,6 +19,16 @@ final class SiteSessions {
   private final Map<SiteId, AgentLink> links = new LinkedHashMap<>();
   private final List<Runnable> listeners = new ArrayList<>();
   private final List<java.util.function.Consumer<AgentLink>> connectListeners = new ArrayList<>();
+  /** Told of every site that comes online or goes offline: the federation's event stream. */
+  private final java.util.function.BiConsumer<String, Map<String, Object>> announce;
+
+  SiteSessions() {
+    this((type, fields) -> { });
+  }
+
+  SiteSessions(java.util.function.BiConsumer<String, Map<String, Object>> announce) {
+    this.announce = announce;
+  }
 
   synchronized void addListener(Runnable listener) {
     listeners.add(listener);
@@ -38,6 +48,9 @@ final class SiteSessions {
     }
     if (previous != null) {
       previous.close();
+    } else {
+      announce.accept("site.online", Map.of("site", link.site().name(), "device", link.device(),
+          "trainSamples", link.trainSamples()));
     }
     List<java.util.function.Consumer<AgentLink>> onConnect;
     synchronized (this) {
@@ -55,6 +68,7 @@ final class SiteSessions {
       }
       log.info("site {} offline", link.site());
     }
+    announce.accept("site.offline", Map.of("site", link.site().name()));
     notifyListeners();
   }
 

@@ -2,6 +2,8 @@ package eu.hanse.launcher;
 
 import eu.hanse.coordinator.Coordinator;
 import eu.hanse.coordinator.CoordinatorConfig;
+import eu.hanse.coordinator.FederationEvents;
+import eu.hanse.coordinator.KafkaEvents;
 import eu.hanse.coordinator.JobSpec;
 import eu.hanse.coordinator.JobStatus;
 import eu.hanse.coordinator.jobfile.JobDefinition;
@@ -59,6 +61,21 @@ final class CoordinatorCommand implements Callable<Integer> {
           + "serving until stopped; with no job yet, wait for the first to be submitted.")
   boolean exitWhenDone;
 
+  @Option(names = "--kafka-bootstrap", paramLabel = "HOST:PORT[,HOST:PORT...]",
+      description = "Publish every federation event to Kafka at these brokers (kafka.bootstrap): topics "
+          + "PREFIX.jobs (keyed by job) and PREFIX.sites (keyed by site), JSON as docs/events.md describes. "
+          + "Events wait while the brokers are unreachable; the coordinator goes on meanwhile.")
+  String kafkaBootstrap;
+
+  @Option(names = "--kafka-topic-prefix", defaultValue = "hanse", paramLabel = "PREFIX",
+      description = "The event topics' prefix (default: ${DEFAULT-VALUE}).")
+  String kafkaTopicPrefix;
+
+  @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
+      description = "A Kafka producer setting, e.g. security.protocol=SSL or ssl.truststore.location=FILE; "
+          + "repeatable.")
+  java.util.Map<String, String> kafkaProperties = new java.util.LinkedHashMap<>();
+
   @Mixin JobOptions job = new JobOptions();
 
   @Mixin ModelOptions model = new ModelOptions();
@@ -84,7 +101,13 @@ final class CoordinatorCommand implements Callable<Integer> {
       model.config();
       definitions.add(new JobDefinition(spec, model.shape(), JobFileWriter.write(spec, model.shape())));
     }
-    try (Coordinator coordinator = new Coordinator(config, new CharModels(), System.out)) {
+    if (kafkaBootstrap == null && !kafkaProperties.isEmpty()) {
+      throw new IllegalArgumentException("--kafka-property needs --kafka-bootstrap");
+    }
+    try (FederationEvents events = kafkaBootstrap == null ? FederationEvents.NONE
+            : new KafkaEvents(kafkaBootstrap, kafkaTopicPrefix, kafkaProperties);
+        Coordinator coordinator = new Coordinator(config, new CharModels(), System.out)) {
+      coordinator.publishTo(events);
       for (JobDefinition definition : definitions) {
         coordinator.submit(definition, "coordinator command line");
       }
@@ -98,7 +121,10 @@ final class CoordinatorCommand implements Callable<Integer> {
           + (jobs.isEmpty() ? "no jobs yet ('hanse job submit FILE' adds one)"
               : "jobs: " + String.join(", ", jobs.stream().map(j -> j.job() + " (" + j.state().toLowerCase(
                   java.util.Locale.ROOT) + ", " + j.roundsCompleted() + "/" + j.roundsPlanned() + " rounds)").toList())));
-      Runtime.getRuntime().addShutdownHook(new Thread(coordinator::close));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        coordinator.close();
+        events.close();
+      }));
       if (!exitWhenDone) {
         Thread.currentThread().join(); // Serves until stopped; Ctrl-C runs the shutdown hook.
       }
