@@ -34,6 +34,7 @@ final class CheckpointSender implements Runnable {
     FileChannel file = FileChannel.open(path, StandardOpenOption.READ);
     CheckpointSender sender = new CheckpointSender(stream, file, offset);
     stream.setOnCancelHandler(sender::closeFile);
+    stream.setOnReadyThreshold(eu.hanse.protocol.TransportSettings.IN_FLIGHT_BYTES);
     stream.setOnReadyHandler(sender);
     sender.run();
   }

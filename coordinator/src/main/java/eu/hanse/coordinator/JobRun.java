@@ -2,23 +2,15 @@ package eu.hanse.coordinator;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import eu.hanse.aggregation.Aggregators;
-import eu.hanse.aggregation.BlockSink;
-import eu.hanse.aggregation.GaussianNoise;
 import eu.hanse.aggregation.ModelSource;
-import eu.hanse.aggregation.OptimizerState;
-import eu.hanse.aggregation.OuterOptimizer;
-import eu.hanse.aggregation.OuterStep;
 import eu.hanse.aggregation.PrivacyAccountant;
 import eu.hanse.aggregation.SafetensorsFile;
-import eu.hanse.kernels.TensorBackend;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,13 +39,10 @@ final class JobRun implements Runnable {
   private final JobSpec spec;
   /** The model's parameters; the model itself is only ever in its checkpoint files. */
   private final long elementCount;
-  private final OuterOptimizer outer;
+  private final NextCheckpoint nextCheckpoint;
   /** The content address of the outer optimizer's state after the last step; null before the first. */
   private String outerState;
-  /** Median and trimmed mean run on one CPU thread: a job's commit is one caller at a time. */
-  private final Aggregators aggregators = new Aggregators(TensorBackend.cpu(1));
   private final PrivacyAccountant privacy;
-  private final GaussianNoise noise = new GaussianNoise(new SecureRandom());
   private final SiteSessions sessions;
   private final CheckpointStore checkpoints;
   private final CheckpointStore optimizerStates;
@@ -97,7 +86,7 @@ final class JobRun implements Runnable {
       return false;
     }
     CheckpointRef written = checkpoints.commit(
-        initialModel.withMetadata(withLineage(initialModel.metadata(), spec.id(), 0, null)), 0);
+        initialModel.withMetadata(NextCheckpoint.withLineage(initialModel.metadata(), spec.id(), 0, null)), 0);
     byte[] signature = consortium.signCheckpoint(written.claims(spec.id().value(), "", List.of()));
     consortium.audit("job.submitted", Map.of("job", spec.id().value(), "by", submittedBy));
     auditCommit(consortium, spec.id(), written, "", List.of());
@@ -117,7 +106,6 @@ final class JobRun implements Runnable {
     this.spec = spec;
     this.store = store;
     this.clock = clock;
-    this.outer = OuterOptimizer.create(spec.outer());
     this.privacy = new PrivacyAccountant(spec.privacy());
     this.sessions = sessions;
     this.checkpoints = checkpoints;
@@ -135,9 +123,10 @@ final class JobRun implements Runnable {
     try (SafetensorsFile checkpoint = SafetensorsFile.open(latest.path())) {
       this.elementCount = checkpoint.length();
     }
+    this.nextCheckpoint = new NextCheckpoint(spec, checkpoints, optimizerStates, elementCount);
     StateStore.StoredCheckpoint last = committed.get(committed.size() - 1);
     if (last.optimizerState() != null) {
-      this.outerState = requireOuterState(last.optimizerState());
+      this.outerState = nextCheckpoint.requireOuterState(last.optimizerState());
     }
     committed.stream().map(StateStore.StoredCheckpoint::heldOutLoss).filter(java.util.Objects::nonNull)
         .forEach(heldOutLoss::add);
@@ -156,21 +145,7 @@ final class JobRun implements Runnable {
     sessions.addConnectListener(this::resendPendingWork);
   }
 
-  /** Checks that a saved outer optimizer state is this job's optimizer's, for this model; returns its address. */
-  private String requireOuterState(String sha256) {
-    try (SafetensorsFile state = SafetensorsFile.open(outerStateFile(sha256))) {
-      OptimizerState.require(outer, elementCount, state.specs());
-    } catch (IllegalArgumentException e) {
-      throw new IllegalStateException("job " + spec.id() + ": the saved outer optimizer state " + sha256
-          + " does not fit: " + e.getMessage(), e);
-    }
-    return sha256;
-  }
 
-  private Path outerStateFile(String sha256) {
-    return optimizerStates.find(sha256).orElseThrow(() -> new IllegalStateException("job " + spec.id()
-        + ": outer optimizer state " + sha256 + " is missing from the coordinator's data directory"));
-  }
 
   private CheckpointRef reference(StateStore.StoredCheckpoint stored) {
     Path file = checkpoints.find(stored.sha256()).orElseThrow(() -> new IllegalStateException("checkpoint "
@@ -451,28 +426,8 @@ final class JobRun implements Runnable {
       sigma = spec.privacy().sigma(largest, total);
     }
     List<String> updateIds = round.accepted().values().stream().map(OpenRound.AcceptedUpdate::updateId).toList();
-    String detail;
-    String stateSha = null;
-    CheckpointRef written;
-    try (SafetensorsFile base = SafetensorsFile.open(latest.path());
-        SafetensorsFile state = outerState == null ? null : SafetensorsFile.open(outerStateFile(outerState));
-        CheckpointStore.Pending next = checkpoints.begin(base.specs(),
-            withLineage(base.metadata(), spec.id(), round.number, latest.sha256()));
-        CheckpointStore.Pending nextState = outer.stateNames().isEmpty() ? null
-            : optimizerStates.begin(OptimizerState.layout(outer, elementCount), Map.of())) {
-      OuterStep step = new OuterStep(outer, base, state, next.writer(), nextState == null ? null : nextState.writer());
-      BlockSink sink = spec.privacy().noisy() ? noise.before(step, sigma) : step;
-      try {
-        detail = round.aggregate(aggregators, sink) + clipped(round) + staleness(round);
-      } finally {
-        round.release();
-      }
-      step.requireComplete();
-      if (nextState != null) {
-        stateSha = nextState.finish(-1).sha256();
-      }
-      written = next.finish(round.number);
-    }
+    NextCheckpoint.Written next = nextCheckpoint.write(round, latest, outerState, sigma);
+    String detail = next.detail();
     Double epsilon = null;
     if (spec.privacy().noisy()) {
       epsilon = privacy.spend();
@@ -483,14 +438,14 @@ final class JobRun implements Runnable {
     if (!spec.aggregator().streaming() || spec.privacy().clips() || spec.schedule().async() != null) {
       progress.line("round " + round.number + ": " + detail);
     }
-    outerState = stateSha;
-    latest = seal(written, updateIds);
+    outerState = next.optimizerState();
+    latest = seal(next.checkpoint(), updateIds);
     eu.hanse.protocol.FaultPoints.reach("checkpoint", round.number);
     RoundRecord record = record(round, latest, (System.nanoTime() - started) / 1e9);
     // One transaction: after a crash the round is either committed with its updates applied, or
     // still open with its updates accepted.
     store.commitRound(new StateStore.StoredCheckpoint(spec.id().value(), round.number, latest.sha256(),
-        latest.sizeBytes(), latest.parentSha256(), updateIds, latest.signature(), stateSha, null), record);
+        latest.sizeBytes(), latest.parentSha256(), updateIds, latest.signature(), outerState, null), record);
     records.add(record);
     bytesUploaded += record.bytesUploaded().values().stream().mapToLong(Long::longValue).sum();
     writeStatus();
@@ -502,23 +457,7 @@ final class JobRun implements Runnable {
     return statusFile.resolveSibling("round-" + round + ".fold");
   }
 
-  /** In asynchronous rounds, "; staleness SITE N, ..." (rounds behind, weighted 1/sqrt(1+N)). */
-  private String staleness(OpenRound round) {
-    if (spec.schedule().async() == null) {
-      return "";
-    }
-    return "; staleness " + String.join(", ", round.accepted().values().stream()
-        .map(u -> u.site() + " " + u.staleness()).toList());
-  }
 
-  /** ", clipped SITE (norm N)" for each update the clip scaled down, or nothing. */
-  private String clipped(OpenRound round) {
-    List<String> sites = round.accepted().values().stream()
-        .filter(u -> u.scale() < 1)
-        .map(u -> String.format(Locale.ROOT, "%s (norm %.3g)", u.site(), u.norm()))
-        .toList();
-    return sites.isEmpty() ? "" : "; clipped to " + spec.privacy().clipNorm() + ": " + String.join(", ", sites);
-  }
 
   /** Signs a written checkpoint's claims (job, round, hash, parent, updates) and audits the commit. */
   private CheckpointRef seal(CheckpointRef written, List<String> updateIds) {
@@ -884,18 +823,6 @@ final class JobRun implements Runnable {
     }
   }
 
-  /** The metadata with the job, round and parent checkpoint (none for round 0) set. */
-  private static Map<String, String> withLineage(Map<String, String> metadata, JobId job, long round, String parent) {
-    Map<String, String> lineage = new LinkedHashMap<>(metadata);
-    lineage.put("hanse.job", job.value());
-    lineage.put("hanse.round", Long.toString(round));
-    if (parent != null) {
-      lineage.put("hanse.parent", parent);
-    } else {
-      lineage.remove("hanse.parent");
-    }
-    return lineage;
-  }
 
   /**
    * Waits until {@code needed} eligible sites are online, the required ones among them; meanwhile

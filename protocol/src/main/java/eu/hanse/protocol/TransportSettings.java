@@ -8,5 +8,11 @@ public final class TransportSettings {
    */
   public static final int FLOW_CONTROL_WINDOW = 8 << 20;
 
+  /**
+   * How much a sender lets the transport hold before it waits (gRPC's on-ready threshold): a few
+   * chunks, so the link never idles between two, and memory stays bounded however slow the link.
+   */
+  public static final int IN_FLIGHT_BYTES = 4 << 20;
+
   private TransportSettings() {}
 }

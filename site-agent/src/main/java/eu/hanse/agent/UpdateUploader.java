@@ -3,6 +3,7 @@ package eu.hanse.agent;
 import com.google.protobuf.ByteString;
 import eu.hanse.aggregation.ChunkCodecs;
 import eu.hanse.aggregation.FlatReader;
+import eu.hanse.protocol.TransportSettings;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.ResumeUploadRequest;
@@ -122,7 +123,8 @@ final class UpdateUploader {
       }
     };
     ClientCallStreamObserver<UpdateMessage> requests =
-        (ClientCallStreamObserver<UpdateMessage>) stub.withDeadlineAfter(30, TimeUnit.MINUTES).uploadUpdate(responses);
+        (ClientCallStreamObserver<UpdateMessage>) stub.withDeadlineAfter(30, TimeUnit.MINUTES)
+            .withOnReadyThreshold(TransportSettings.IN_FLIGHT_BYTES).uploadUpdate(responses);
     requests.onNext(UpdateMessage.newBuilder().setHeader(header).build());
     // Each chunk is encoded while the one before drains, so the link never waits on the encoder.
     UpdateMessage next = firstChunk < chunks ? chunkMessage(encoder, (int) firstChunk) : null;
