@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A model larger than either process's heap: a coordinator and an agent, real processes each with a
  * heap of 1 GiB, run one round of a synthetic model of 5 GiB (1.34 billion float32 parameters). The
  * checkpoint crosses mutual TLS to the agent twice (to train from, and the committed one to
- * evaluate) and the update once to the coordinator, which verifies it, folds it and commits the
+ * evaluate), in three ranges over three connections at once, and the update once to the coordinator, which verifies it, folds it and commits the
  * next checkpoint, all a chunk at a time. Set {@code -Dhanse.large.bytes=N} for another size; with
  * too little free disk for the files it writes (about six times the model) the test is skipped,
  * saying so.
@@ -79,7 +79,7 @@ class LargeModelIT {
       }
       Enrolment.enroll("127.0.0.1:" + enrolPort, token, dir.resolve("jupiter"));
       agent = TestFederation.startAgentProcess(dir.resolve("jupiter"), port, dir.resolve("agent.log"),
-          Map.of(PeakMemory.REPORT_VARIABLE, agentMemory.toString()), List.of(HEAP));
+          Map.of(PeakMemory.REPORT_VARIABLE, agentMemory.toString()), List.of(HEAP), "--connections", "3");
 
       assertTrue(coordinator.waitFor(20, TimeUnit.MINUTES), "the round did not finish: " + log("coordinator.log"));
       assertEquals(0, coordinator.exitValue(), log("coordinator.log"));
@@ -90,6 +90,7 @@ class LargeModelIT {
       Path committed = coordinatorDir.resolve("checkpoints/" + status.rounds().get(0).checkpoint() + ".safetensors");
       assertTrue(Files.size(committed) > BYTES, "the committed checkpoint holds every parameter");
       awaitFile(agent, dir.resolve("jupiter/checkpoints/" + status.rounds().get(0).checkpoint() + ".safetensors"));
+      assertTrue(log("agent.log").contains("as 3 ranges over 3 connections"), "the checkpoint came over three connections");
     } finally {
       if (agent != null) {
         agent.destroy();

@@ -171,10 +171,12 @@ final class TestFederation implements AutoCloseable {
 
   /** As above, with options for the agent's JVM. */
   static Process startAgentProcess(Path siteDir, int port, Path log, Map<String, String> environment,
-      List<String> jvmOptions) throws java.io.IOException {
-    List<String> command = hanseCommand(jvmOptions, List.of("agent", "--data-dir", siteDir.toString(), "--coordinator",
+      List<String> jvmOptions, String... moreArgs) throws java.io.IOException {
+    List<String> args = new ArrayList<>(List.of("agent", "--data-dir", siteDir.toString(), "--coordinator",
         "127.0.0.1:" + port, "--device", "cpu", "--threads", "1",
         "--synthetic-chars", Integer.toString(SYNTHETIC_CHARACTERS)));
+    args.addAll(List.of(moreArgs));
+    List<String> command = hanseCommand(jvmOptions, args);
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(environment);
     return builder.start();

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * Streams a checkpoint file from an offset, one chunk each time the transport is ready for more,
+ * Streams a checkpoint file's bytes from an offset to an end, one chunk each time the transport is ready for more,
  * so a slow reader never makes the coordinator buffer the file. Runs on the call's serialized
  * callbacks: never concurrently with itself.
  */
@@ -22,17 +22,20 @@ final class CheckpointSender implements Runnable {
   private final FileChannel file;
   private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK_BYTES);
   private long offset;
+  private final long end;
   private boolean done;
 
-  private CheckpointSender(ServerCallStreamObserver<CheckpointChunk> stream, FileChannel file, long offset) {
+  private CheckpointSender(ServerCallStreamObserver<CheckpointChunk> stream, FileChannel file, long offset, long end) {
     this.stream = stream;
     this.file = file;
     this.offset = offset;
+    this.end = end;
   }
 
-  static void start(ServerCallStreamObserver<CheckpointChunk> stream, Path path, long offset) throws IOException {
+  static void start(ServerCallStreamObserver<CheckpointChunk> stream, Path path, long offset, long end)
+      throws IOException {
     FileChannel file = FileChannel.open(path, StandardOpenOption.READ);
-    CheckpointSender sender = new CheckpointSender(stream, file, offset);
+    CheckpointSender sender = new CheckpointSender(stream, file, offset, end);
     stream.setOnCancelHandler(sender::closeFile);
     stream.setOnReadyThreshold(eu.hanse.protocol.TransportSettings.IN_FLIGHT_BYTES);
     stream.setOnReadyHandler(sender);
@@ -43,8 +46,8 @@ final class CheckpointSender implements Runnable {
   public void run() {
     try {
       while (!done && stream.isReady()) {
-        buffer.clear();
-        int read = file.read(buffer, offset);
+        buffer.clear().limit((int) Math.min(CHUNK_BYTES, end - offset));
+        int read = offset >= end ? -1 : file.read(buffer, offset);
         if (read <= 0) {
           done = true;
           closeFile();

@@ -75,13 +75,14 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     }
     try {
       long size = Files.size(file.get());
-      if (request.getOffset() < 0 || request.getOffset() > size) {
-        responseObserver.onError(Wire.toStatus(Refusal.MALFORMED,
-            "offset " + request.getOffset() + " is outside the checkpoint's " + size + " bytes"));
+      long end = request.getLength() == 0 ? size : request.getOffset() + request.getLength();
+      if (request.getOffset() < 0 || request.getLength() < 0 || end > size || end < request.getOffset()) {
+        responseObserver.onError(Wire.toStatus(Refusal.MALFORMED, "bytes [" + request.getOffset() + ", " + end
+            + ") are outside the checkpoint's " + size + " bytes"));
         return;
       }
       CheckpointSender.start((ServerCallStreamObserver<CheckpointChunk>) responseObserver, file.get(),
-          request.getOffset());
+          request.getOffset(), end);
     } catch (IOException e) {
       responseObserver.onError(Wire.toStatus(Refusal.INTERNAL, "cannot read checkpoint: " + e.getMessage()));
     }

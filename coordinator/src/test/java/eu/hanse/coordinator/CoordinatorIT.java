@@ -445,6 +445,13 @@ class CoordinatorIT {
       assertEquals(ErrorCode.UNKNOWN_CHECKPOINT, HanseErrors.detailOf(unknown).getCode());
       StatusRuntimeException badOffset = assertThrows(StatusRuntimeException.class, () -> alpha.fetch(sha, whole.length + 1));
       assertEquals(ErrorCode.MALFORMED, HanseErrors.detailOf(badOffset).getCode());
+      // A range, as an agent fetching over several connections asks for one.
+      assertArrayEquals(java.util.Arrays.copyOfRange(whole, 100, 300), alpha.fetch(sha, 100, 200));
+      for (long[] bad : new long[][] {{100, -1}, {100, whole.length}, {whole.length, 1}}) {
+        StatusRuntimeException badRange = assertThrows(StatusRuntimeException.class,
+            () -> alpha.fetch(sha, bad[0], bad[1]));
+        assertEquals(ErrorCode.MALFORMED, HanseErrors.detailOf(badRange).getCode(), java.util.Arrays.toString(bad));
+      }
     }
   }
 

@@ -135,11 +135,16 @@ final class ScriptedAgent implements AutoCloseable {
     }
   }
 
-  /** Downloads a checkpoint whole, through the streaming call. */
+  /** Downloads a checkpoint from {@code offset} to its end, through the streaming call. */
   byte[] fetch(String sha256, long offset) {
+    return fetch(sha256, offset, 0);
+  }
+
+  /** Downloads {@code length} bytes of a checkpoint from {@code offset} (0: to the end). */
+  byte[] fetch(String sha256, long offset, long length) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     Iterator<CheckpointChunk> chunks = blocking.fetchCheckpoint(
-        FetchCheckpointRequest.newBuilder().setSha256(sha256).setOffset(offset).build());
+        FetchCheckpointRequest.newBuilder().setSha256(sha256).setOffset(offset).setLength(length).build());
     chunks.forEachRemaining(c -> out.writeBytes(c.getData().toByteArray()));
     return out.toByteArray();
   }

@@ -51,6 +51,11 @@ final class AgentCommand implements Runnable {
       description = "Held-out characters evaluated at most per checkpoint (default: ${DEFAULT-VALUE}).")
   int evalPositions;
 
+  @Option(names = "--connections", paramLabel = "N",
+      description = "Connections to the coordinator that a large checkpoint (64 MiB or more per connection) is "
+          + "fetched over at once, one TLS stream each (default: one per two cores, at most 4).")
+  Integer connections;
+
   @Option(names = "--exit-when-finished",
       description = "Exit once the coordinator reports the job finished, instead of waiting for more work.")
   boolean exitWhenFinished;
@@ -72,7 +77,8 @@ final class AgentCommand implements Runnable {
     int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
     AgentConfig config = new AgentConfig(dataDir, coordinator, new SiteCredentials(dataDir.resolve("tls")), device, cores,
         Optional.ofNullable(corpus), syntheticChars, evalPositions, exitWhenFinished,
-        attack == null ? Attack.none() : Attack.parse(attack));
+        attack == null ? Attack.none() : Attack.parse(attack),
+        connections == null ? AgentConfig.DEFAULT_CONNECTIONS : connections);
     try (SiteAgent agent = new SiteAgent(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(agent::close));
       agent.run();

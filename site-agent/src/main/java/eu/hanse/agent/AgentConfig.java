@@ -18,6 +18,7 @@ import java.util.Optional;
  * @param evalPositions held-out positions evaluated at most
  * @param exitWhenFinished stop when the coordinator says the job finished, instead of waiting for more work
  * @param attack what this site sends instead of its honest update, for testing; {@link Attack#none()} normally
+ * @param connections connections to the coordinator that a large checkpoint is fetched over at once
  */
 public record AgentConfig(
     Path dataDir,
@@ -29,8 +30,19 @@ public record AgentConfig(
     int syntheticCharacters,
     int evalPositions,
     boolean exitWhenFinished,
-    Attack attack) {
+    Attack attack,
+    int connections) {
   public static final int DEFAULT_SYNTHETIC_CHARACTERS = 200_000;
+
+  /** One connection per two cores, up to four: one connection's TLS keeps about one core busy. */
+  public static final int DEFAULT_CONNECTIONS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
+
+  /** An agent with the default number of connections. */
+  public AgentConfig(Path dataDir, String coordinator, SiteCredentials credentials, Device device, int threads,
+      Optional<Path> corpus, int syntheticCharacters, int evalPositions, boolean exitWhenFinished, Attack attack) {
+    this(dataDir, coordinator, credentials, device, threads, corpus, syntheticCharacters, evalPositions,
+        exitWhenFinished, attack, DEFAULT_CONNECTIONS);
+  }
 
   public AgentConfig {
     Objects.requireNonNull(device, "device");
@@ -40,6 +52,9 @@ public record AgentConfig(
     }
     if (!coordinator.matches("[^\\s:]+:\\d{1,5}") && !coordinator.matches("\\[[0-9a-fA-F:]+\\]:\\d{1,5}")) {
       throw new IllegalArgumentException("coordinator must be HOST:PORT, was '" + coordinator + "'");
+    }
+    if (connections < 1 || connections > 64) {
+      throw new IllegalArgumentException("connections must be 1 to 64, was " + connections);
     }
     if (syntheticCharacters < 1000) {
       throw new IllegalArgumentException("synthetic corpus must be at least 1000 characters, was " + syntheticCharacters);

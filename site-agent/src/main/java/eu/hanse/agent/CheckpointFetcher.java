@@ -25,21 +25,34 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Downloads checkpoints into {@code <data-dir>/checkpoints}, in chunks, resuming a broken download
- * from the bytes already on disk, and keeps a file only if its SHA-256 is the checkpoint's id.
- * Remembers the last checkpoint it read, since a round's evaluation and training use the same one.
+ * from the bytes already on disk, and keeps a file only if its SHA-256 is the checkpoint's id. A
+ * large checkpoint comes as several ranges over several connections at once, each range resuming
+ * on its own if its stream breaks. Remembers the last checkpoint it read, since a round's
+ * evaluation and training use the same one.
  */
 final class CheckpointFetcher {
   private static final Logger log = LoggerFactory.getLogger(CheckpointFetcher.class);
   private static final int ATTEMPTS = 4;
 
+  /** A checkpoint is fetched as several ranges only if each range would be at least this large. */
+  static final long MIN_RANGE_BYTES = 64L << 20;
+
   private final FederationGrpc.FederationBlockingStub stub;
+  /** One stub per connection; the first is {@code stub}. */
+  private final java.util.List<FederationGrpc.FederationBlockingStub> connections;
   private final Path directory;
   private final PublicKey consortiumKey;
   private String cachedSha;
   private ModelState cached;
 
-  CheckpointFetcher(FederationGrpc.FederationBlockingStub stub, Path dataDir, PublicKey consortiumKey) {
-    this.stub = stub;
+  /**
+   * A fetcher that fetches over the first of {@code connections}, and large checkpoints over every
+   * one of them at once; none, for checkpoints already on disk.
+   */
+  CheckpointFetcher(java.util.List<FederationGrpc.FederationBlockingStub> connections, Path dataDir,
+      PublicKey consortiumKey) {
+    this.connections = java.util.List.copyOf(connections);
+    this.stub = connections.isEmpty() ? null : connections.get(0);
     this.directory = dataDir.resolve("checkpoints");
     this.consortiumKey = consortiumKey;
   }
@@ -88,6 +101,29 @@ final class CheckpointFetcher {
 
   private void download(CheckpointRef ref, Path file) throws IOException {
     Path partial = file.resolveSibling(file.getFileName() + ".part");
+    Path ranges = file.resolveSibling(file.getFileName() + ".ranges");
+    if (Files.exists(ranges)) {
+      // A download in ranges broke off with the process: its part file has holes. Start afresh.
+      Files.deleteIfExists(partial);
+      Files.delete(ranges);
+    }
+    int parts = (int) Math.min(connections.size(), ref.getSizeBytes() / MIN_RANGE_BYTES);
+    if (parts > 1 && !Files.exists(partial)) {
+      downloadInRanges(ref, partial, ranges, parts);
+    } else {
+      downloadWhole(ref, partial);
+    }
+    String actual = Digests.sha256Hex(partial);
+    if (!actual.equals(ref.getSha256())) {
+      Files.delete(partial);
+      throw new IllegalStateException("downloaded checkpoint hashes to " + actual + ", not its id " + ref.getSha256());
+    }
+    Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    Files.deleteIfExists(ranges);
+  }
+
+  /** Over one connection, resuming from the bytes already in the part file. */
+  private void downloadWhole(CheckpointRef ref, Path partial) throws IOException {
     for (int attempt = 1; ; attempt++) {
       try {
         downloadFrom(ref, partial);
@@ -99,12 +135,80 @@ final class CheckpointFetcher {
         log.warn("checkpoint download broke off after {} bytes ({}); resuming", Files.size(partial), e.getStatus());
       }
     }
-    String actual = Digests.sha256Hex(partial);
-    if (!actual.equals(ref.getSha256())) {
-      Files.delete(partial);
-      throw new IllegalStateException("downloaded checkpoint hashes to " + actual + ", not its id " + ref.getSha256());
+  }
+
+  /**
+   * {@code parts} ranges at once, one per connection, each written at its place in the part file;
+   * a range whose stream breaks goes on from where it stopped. A marker file says the part file
+   * has holes until every range is in.
+   */
+  private void downloadInRanges(CheckpointRef ref, Path partial, Path marker, int parts) throws IOException {
+    Files.writeString(marker, parts + " ranges\n");
+    long size = ref.getSizeBytes();
+    long per = (size + parts - 1) / parts;
+    log.info("fetching checkpoint {} ({} bytes) as {} ranges over {} connections", ref.getSha256(), size, parts, parts);
+    try (FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      java.util.List<java.util.concurrent.Future<?>> ranges = new java.util.ArrayList<>();
+      try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+        for (int p = 0; p < parts; p++) {
+          long from = p * per;
+          long to = Math.min(size, from + per);
+          FederationGrpc.FederationBlockingStub connection = connections.get(p);
+          ranges.add(executor.submit(() -> {
+            fetchRange(connection, ref, out, from, to);
+            return null;
+          }));
+        }
+        for (java.util.concurrent.Future<?> range : ranges) {
+          range.get();
+        }
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (e.getCause() instanceof RuntimeException runtime) {
+          throw runtime;
+        }
+        throw new IOException(e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while fetching checkpoint " + ref.getSha256(), e);
+      }
+      out.force(true);
     }
-    Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Bytes [from, to) of the checkpoint into {@code out} at the same place, resuming a broken stream. */
+  private void fetchRange(FederationGrpc.FederationBlockingStub connection, CheckpointRef ref, FileChannel out,
+      long from, long to) throws IOException {
+    long offset = from;
+    for (int attempt = 1; offset < to; attempt++) {
+      try {
+        Iterator<CheckpointChunk> chunks = connection.withDeadlineAfter(10, TimeUnit.MINUTES)
+            .fetchCheckpoint(FetchCheckpointRequest.newBuilder().setSha256(ref.getSha256()).setOffset(offset)
+                .setLength(to - offset).build());
+        while (chunks.hasNext()) {
+          offset = write(chunks.next(), out, offset);
+        }
+      } catch (StatusRuntimeException e) {
+        if (attempt == ATTEMPTS) {
+          throw e;
+        }
+        log.warn("range [{}, {}) of checkpoint {} broke off at {} ({}); resuming", from, to, ref.getSha256(), offset,
+            e.getStatus());
+      }
+    }
+  }
+
+  /** Writes a chunk that must start at {@code offset} there; returns the offset after it. */
+  private static long write(CheckpointChunk chunk, FileChannel out, long offset) throws IOException {
+    if (chunk.getOffset() != offset) {
+      throw new IllegalStateException("checkpoint chunk at offset " + chunk.getOffset() + ", expected " + offset);
+    }
+    long position = offset;
+    for (var buffer : chunk.getData().asReadOnlyByteBufferList()) {
+      while (buffer.hasRemaining()) {
+        position += out.write(buffer, position);
+      }
+    }
+    return position;
   }
 
   private void downloadFrom(CheckpointRef ref, Path partial) throws IOException {
@@ -121,16 +225,7 @@ final class CheckpointFetcher {
       Iterator<CheckpointChunk> chunks = stub.withDeadlineAfter(10, TimeUnit.MINUTES)
           .fetchCheckpoint(FetchCheckpointRequest.newBuilder().setSha256(ref.getSha256()).setOffset(offset).build());
       while (chunks.hasNext()) {
-        CheckpointChunk chunk = chunks.next();
-        if (chunk.getOffset() != offset) {
-          throw new IllegalStateException("checkpoint chunk at offset " + chunk.getOffset() + ", expected " + offset);
-        }
-        for (var buffer : chunk.getData().asReadOnlyByteBufferList()) {
-          while (buffer.hasRemaining()) {
-            out.write(buffer);
-          }
-        }
-        offset += chunk.getData().size();
+        offset = write(chunks.next(), out, offset);
       }
       out.force(true);
     }

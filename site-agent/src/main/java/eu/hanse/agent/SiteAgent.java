@@ -38,6 +38,7 @@ import io.grpc.netty.NettyChannelBuilder;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -97,22 +98,29 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   }
 
   /**
-   * One connection to the coordinator with the certificate and signing key it was opened with: a
-   * renewed certificate and its new signing key are always used together.
+   * The connections to the coordinator, with the certificate and signing key they were opened with:
+   * a renewed certificate and its new signing key are always used together. The first carries
+   * everything; large checkpoints come over all of them at once.
    */
-  private record Link(ManagedChannel channel, FederationGrpc.FederationBlockingStub blocking,
+  private record Link(List<ManagedChannel> channels, FederationGrpc.FederationBlockingStub blocking,
       CheckpointFetcher fetcher, UpdateUploader uploader, SigningKey signingKey, long certificateModified) {
 
     static Link open(AgentConfig config, SiteCredentials credentials) {
-      ManagedChannel channel = NettyChannelBuilder.forTarget(config.coordinator())
-          .sslContext(TlsContexts.forClient(credentials.tls()))
-          .keepAliveTime(30, TimeUnit.SECONDS)
-          .maxInboundMessageSize(8 << 20)
-          .flowControlWindow(eu.hanse.protocol.TransportSettings.FLOW_CONTROL_WINDOW)
-          .build();
+      List<ManagedChannel> channels = new java.util.ArrayList<>();
+      for (int c = 0; c < config.connections(); c++) {
+        channels.add(NettyChannelBuilder.forTarget(config.coordinator())
+            .sslContext(TlsContexts.forClient(credentials.tls()))
+            .keepAliveTime(30, TimeUnit.SECONDS)
+            .maxInboundMessageSize(8 << 20)
+            .flowControlWindow(eu.hanse.protocol.TransportSettings.FLOW_CONTROL_WINDOW)
+            .build());
+      }
+      ManagedChannel channel = channels.get(0);
       FederationGrpc.FederationBlockingStub blocking = FederationGrpc.newBlockingStub(channel);
-      return new Link(channel, blocking,
-          new CheckpointFetcher(blocking, config.dataDir(), credentials.checkpointVerifyingKey()),
+      List<FederationGrpc.FederationBlockingStub> fetchers = new java.util.ArrayList<>(List.of(blocking));
+      channels.subList(1, channels.size()).forEach(extra -> fetchers.add(FederationGrpc.newBlockingStub(extra)));
+      return new Link(List.copyOf(channels), blocking,
+          new CheckpointFetcher(fetchers, config.dataDir(), credentials.checkpointVerifyingKey()),
           new UpdateUploader(FederationGrpc.newStub(channel), blocking), credentials.signingKey(), modified(credentials));
     }
 
@@ -121,9 +129,11 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     }
 
     void close() {
-      channel.shutdownNow();
+      channels.forEach(ManagedChannel::shutdownNow);
       try {
-        channel.awaitTermination(5, TimeUnit.SECONDS);
+        for (ManagedChannel channel : channels) {
+          channel.awaitTermination(5, TimeUnit.SECONDS);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

@@ -45,13 +45,13 @@ class CheckpointFetcherTest {
   void aCheckpointSignedByTheConsortiumIsUsed() throws Exception {
     CheckpointRef.Builder ref = stored();
     ref.setSignature(ByteString.copyFrom(sign(consortium, ref)));
-    ModelState model = new CheckpointFetcher(null, dir, consortium.publicKey()).fetch(ref.build());
+    ModelState model = new CheckpointFetcher(List.of(), dir, consortium.publicKey()).fetch(ref.build());
     assertArrayEquals(new float[] {1, 2, 3}, model.data("w"));
   }
 
   @Test
   void unsignedForgedOrAlteredCheckpointsAreRefused() throws Exception {
-    CheckpointFetcher fetcher = new CheckpointFetcher(null, dir, consortium.publicKey());
+    CheckpointFetcher fetcher = new CheckpointFetcher(List.of(), dir, consortium.publicKey());
     CheckpointRef.Builder unsigned = stored();
     assertRefused(fetcher, unsigned.build());
 
