@@ -26,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * A model larger than either process's heap: a coordinator and an agent, real processes each with a
  * heap of 1 GiB, run one round of a synthetic model of 5 GiB (1.34 billion float32 parameters). The
  * checkpoint crosses mutual TLS to the agent twice (to train from, and the committed one to
- * evaluate), in three ranges over three connections at once, and the update once to the coordinator, which verifies it, folds it and commits the
- * next checkpoint, all a chunk at a time. Set {@code -Dhanse.large.bytes=N} for another size; with
+ * evaluate), in three ranges over three connections at once, and the update once to the
+ * coordinator, in three runs over three connections at once; the coordinator verifies it, folds it
+ * and commits the next checkpoint, all a chunk at a time. Set {@code -Dhanse.large.bytes=N} for another size; with
  * too little free disk for the files it writes (about six times the model) the test is skipped,
  * saying so.
  */
@@ -91,6 +92,7 @@ class LargeModelIT {
       assertTrue(Files.size(committed) > BYTES, "the committed checkpoint holds every parameter");
       awaitFile(agent, dir.resolve("jupiter/checkpoints/" + status.rounds().get(0).checkpoint() + ".safetensors"));
       assertTrue(log("agent.log").contains("as 3 ranges over 3 connections"), "the checkpoint came over three connections");
+      assertTrue(log("agent.log").contains("as 3 runs over 3 connections"), "the update went over three connections");
     } finally {
       if (agent != null) {
         agent.destroy();

@@ -25,6 +25,11 @@ public final class ChunkCodecs {
     return codec;
   }
 
+  /** Codecs of the same kind on the same backend, with scratch space of their own: one per thread. */
+  public ChunkCodecs another() {
+    return new ChunkCodecs(codec, backend);
+  }
+
   /** Encodes {@code values[0, n)} as one chunk, exactly {@link UpdateCodec#encodedBytes} long. */
   public ByteBuffer encode(float[] values, int n) {
     ByteBuffer out = ByteBuffer.allocate(codec.encodedBytes(n)).order(ByteOrder.LITTLE_ENDIAN);

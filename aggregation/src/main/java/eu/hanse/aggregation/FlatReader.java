@@ -9,7 +9,10 @@ public interface FlatReader {
   /** Elements in all: the model's element count. */
   long length();
 
-  /** Reads elements {@code [offset, offset + count)} into {@code into[0, count)}. */
+  /**
+   * Reads elements {@code [offset, offset + count)} into {@code into[0, count)}. Safe to call from
+   * several threads at once (a striped upload reads its runs so).
+   */
   void read(long offset, float[] into, int count);
 
   /** Throws unless {@code [offset, offset + count)} lies within {@code length} elements. */

@@ -66,7 +66,7 @@ public final class SafetensorsFile implements FlatReader, AutoCloseable {
   }
 
   @Override
-  public void read(long offset, float[] into, int count) {
+  public synchronized void read(long offset, float[] into, int count) {
     FlatReader.requireRange(offset, count, length);
     values.read(dataStart + offset * Float.BYTES, into, count);
   }

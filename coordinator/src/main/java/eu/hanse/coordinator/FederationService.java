@@ -30,6 +30,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
   private final CheckpointStore checkpoints;
   private final UpdateSpool spool;
   private final Consortium consortium;
+  private final UploadAssembly.Registry assemblies = new UploadAssembly.Registry();
 
   private final java.time.Duration heartbeatInterval;
 
@@ -94,7 +95,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     if (site.isEmpty()) {
       return new DiscardingObserver<>();
     }
-    return new UpdateUpload(site.get(), PeerCertificateInterceptor.current(), consortium, jobs, spool, responseObserver);
+    return new UpdateUpload(site.get(), PeerCertificateInterceptor.current(), consortium, jobs, spool, assemblies,
+        responseObserver);
   }
 
   @Override

@@ -77,6 +77,16 @@ final class OpenRound {
     int bytes(int c) {
       return codec.encodedBytes(elements(c));
     }
+
+    /** Where chunk c starts in the encoded update: every chunk before it is whole. */
+    long offset(int c) {
+      return (long) c * codec.encodedBytes(chunkElements);
+    }
+
+    /** The encoded update's size. */
+    long totalBytes() {
+      return chunks == 0 ? 0 : offset(chunks - 1) + bytes(chunks - 1);
+    }
   }
 
   /** In asynchronous rounds, the checkpoint each recent round trained from, by round. */

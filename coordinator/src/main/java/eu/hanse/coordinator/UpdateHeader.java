@@ -8,6 +8,8 @@ import java.util.List;
  * @param chunkSha256 the SHA-256 of each chunk, in order
  * @param downloadSeconds as the site reports it, with {@code trainSeconds} and {@code encodeSeconds}:
  *     where its part of the round's time went (not signed)
+ * @param stripeFirst with {@code stripeEnd}, the run of chunks this call carries of an update sent
+ *     over several calls at once; both 0 when one call carries them all (not signed)
  */
 record UpdateHeader(
     String jobId,
@@ -26,4 +28,6 @@ record UpdateHeader(
     double deviceSeconds,
     double downloadSeconds,
     double trainSeconds,
-    double encodeSeconds) {}
+    double encodeSeconds,
+    long stripeFirst,
+    long stripeEnd) {}

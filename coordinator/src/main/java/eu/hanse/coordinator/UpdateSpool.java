@@ -33,24 +33,28 @@ final class UpdateSpool {
 
   /**
    * Reopens an interrupted upload's spool file to go on after its first {@code keepBytes} bytes
-   * (anything after them, a chunk cut short, is dropped).
+   * (anything after them, a chunk cut short or the runs of a striped upload, is dropped).
    */
   Writer resume(JobId job, long round, String site, String nonceHex, long keepBytes) {
     Path file = partial(job, round, site, nonceHex);
     try {
       FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ);
       channel.truncate(keepBytes);
-      channel.position(keepBytes);
-      return new Writer(file, channel, keepBytes);
+      channel.force(true);
+      Files.deleteIfExists(holes(file));
+      return new Writer(file, channel);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot reopen spool file " + file + ": " + e.getMessage(), e);
     }
   }
 
-  /** The bytes an interrupted upload left on disk, forced there first; 0 if it left none. */
+  /**
+   * The bytes an interrupted upload left on disk, forced there first; 0 if it left none, or if it
+   * may have holes (a striped upload the coordinator stopped in the middle of).
+   */
   long heldBytes(JobId job, long round, String site, String nonceHex) {
     Path file = partial(job, round, site, nonceHex);
-    if (!Files.isRegularFile(file)) {
+    if (!Files.isRegularFile(file) || Files.exists(holes(file))) {
       return 0;
     }
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
@@ -59,6 +63,11 @@ final class UpdateSpool {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read spool file " + file + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Marks a spool file whose bytes are not all written up to its size. */
+  private static Path holes(Path partial) {
+    return partial.resolveSibling(partial.getFileName() + ".holes");
   }
 
   /** Where an upload's bytes go until it completes. */
@@ -72,36 +81,50 @@ final class UpdateSpool {
   /** Bytes written between two flushes behind an upload. */
   private static final long FLUSH_EVERY = 64 << 20;
 
-  /** One upload's spool file. Used by one thread at a time (the upload's serialized callbacks). */
+  /**
+   * One upload's spool file, written at chunk positions: in order by one call, or in several runs
+   * at once by the calls of a striped upload. Thread-safe.
+   */
   static final class Writer implements AutoCloseable {
     private final Path partial;
     private final FileChannel channel;
-    private long bytes;
-    private long unflushed;
+    private final java.util.concurrent.atomic.AtomicLong unflushed = new java.util.concurrent.atomic.AtomicLong();
+    private volatile boolean holes;
 
     private Writer(Path partial, FileChannel channel) {
-      this(partial, channel, 0);
-    }
-
-    private Writer(Path partial, FileChannel channel, long bytes) {
       this.partial = partial;
       this.channel = channel;
-      this.bytes = bytes;
     }
 
-    void write(ByteBuffer data) {
+    /** Writes {@code data} at byte {@code position}. */
+    void write(long position, ByteBuffer data) {
       try {
+        long at = position;
         while (data.hasRemaining()) {
-          int written = channel.write(data);
-          bytes += written;
-          unflushed += written;
+          at += channel.write(data, at);
+        }
+        if (unflushed.addAndGet(at - position) >= FLUSH_EVERY) {
+          unflushed.set(0);
+          FLUSHER.execute(this::flushBehind);
         }
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write spool file " + partial + ": " + e.getMessage(), e);
       }
-      if (unflushed >= FLUSH_EVERY) {
-        unflushed = 0;
-        FLUSHER.execute(this::flushBehind);
+    }
+
+    /**
+     * Says that bytes are about to be written past ones not written yet: until {@link #truncate} or
+     * {@link #complete}, a coordinator that stops leaves a file that a resume may not trust.
+     */
+    void expectHoles() {
+      if (holes) {
+        return;
+      }
+      try {
+        Files.write(holes(partial), new byte[0]);
+        holes = true;
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot mark spool file " + partial + ": " + e.getMessage(), e);
       }
     }
 
@@ -116,10 +139,6 @@ final class UpdateSpool {
       }
     }
 
-    long bytes() {
-      return bytes;
-    }
-
     /** Forces the data to disk and gives the file its final name; returns that path. */
     Path complete() {
       try {
@@ -127,18 +146,25 @@ final class UpdateSpool {
         channel.close();
         String name = partial.getFileName().toString();
         Path done = partial.resolveSibling(name.substring(0, name.length() - ".part".length()) + ".update");
-        return Files.move(partial, done, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Path moved = Files.move(partial, done, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.deleteIfExists(holes(partial));
+        return moved;
       } catch (IOException e) {
         throw new UncheckedIOException("cannot complete spool file " + partial + ": " + e.getMessage(), e);
       }
     }
 
-    /** Keeps what arrived of an upload that broke off, forced to disk, so that it can resume. */
-    void suspend() {
+    /**
+     * Keeps the first {@code keepBytes} bytes of an upload that broke off, forced to disk, so that
+     * it can resume after them.
+     */
+    void suspend(long keepBytes) {
       try {
         if (channel.isOpen()) {
+          channel.truncate(keepBytes);
           channel.force(true);
           channel.close();
+          Files.deleteIfExists(holes(partial));
         }
       } catch (IOException ignored) {
         // Best effort: a resume checks every chunk it finds against its hash.
@@ -152,6 +178,7 @@ final class UpdateSpool {
         if (channel.isOpen()) {
           channel.close();
           Files.deleteIfExists(partial);
+          Files.deleteIfExists(holes(partial));
         }
       } catch (IOException ignored) {
         // Best effort: a leftover .part file is never read.

@@ -1,7 +1,5 @@
 package eu.hanse.coordinator;
 
-import eu.hanse.aggregation.ChunkCodecs;
-import eu.hanse.kernels.TensorBackend;
 import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.UpdateMessage;
 import eu.hanse.protocol.v1.UploadReceipt;
@@ -10,19 +8,19 @@ import eu.hanse.security.Signatures;
 import eu.hanse.security.SigningKeyExtension;
 import eu.hanse.security.UpdateClaims;
 import eu.hanse.security.SiteId;
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.security.MessageDigest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Receives one update: the header is checked against the open round before any chunk is taken;
- * each chunk is checked (order, size for its codec, hash, a well-formed encoding of finite values)
- * and spooled as it arrived, still encoded; the complete update is forced to disk, folded, and only
- * then acknowledged. Anything that fails a check is
- * refused with its reason and leaves the round as it was.
+ * Receives one call of an update: its header is checked (signature, then against the open round)
+ * before any chunk is taken; each chunk is checked (order, size for its codec, hash, a well-formed
+ * encoding of finite values) and handed to the update's {@link UploadAssembly}, which spools it
+ * still encoded and, once every chunk is in, forces the update to disk, folds it, and only then
+ * acknowledges it. A large update may come over several such calls at once, each with its own run
+ * of chunks. Anything that fails a check is refused with its reason and leaves the round as it was.
  *
  * <p>gRPC delivers one call's callbacks one at a time, so this needs no lock of its own.
  */
@@ -34,33 +32,26 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private final Consortium consortium;
   private final Jobs jobs;
   private final UpdateSpool spool;
+  private final UploadAssembly.Registry assemblies;
   private final StreamObserver<UploadReceipt> response;
-  private final MessageDigest digest = Digests.sha256();
 
   private UpdateHeader header;
-  /** The job the header names, once found. */
-  private JobRun job;
-  private String updateId;
-  private OpenRound.Admission admission;
-  private UpdateSpool.Writer writer;
-  /** Decodes each chunk to check it; quantized codecs dequantize on one CPU thread of its own. */
-  private ChunkCodecs decoder;
-  private float[] decoded;
-  /** The sum of the squared decoded values so far: the update's norm, for clipping, at no extra read. */
-  private double squares;
+  /** The update this call is part of, once its header is admitted. */
+  private UploadAssembly assembly;
+  private ChunkCheck check;
+  /** This call's run of chunks, and the next one due. */
+  private int runEnd;
   private int nextChunk;
   private boolean finished;
-  /** When the header arrived, and the time spent checking chunks since: the upload's phases. */
-  private long headerNanos;
-  private long verifyNanos;
 
   UpdateUpload(SiteId site, java.security.cert.X509Certificate certificate, Consortium consortium, Jobs jobs,
-      UpdateSpool spool, StreamObserver<UploadReceipt> response) {
+      UpdateSpool spool, UploadAssembly.Registry assemblies, StreamObserver<UploadReceipt> response) {
     this.site = site;
     this.certificate = certificate;
     this.consortium = consortium;
     this.jobs = jobs;
     this.spool = spool;
+    this.assemblies = assemblies;
     this.response = response;
   }
 
@@ -77,6 +68,9 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       }
     } catch (RefusedException e) {
       refuse(e.reason(), e.getMessage());
+    } catch (UploadAssembly.EndedException e) {
+      finished = true;
+      response.onError(Status.ABORTED.withDescription(e.getMessage()).asRuntimeException());
     } catch (RuntimeException e) {
       log.error("upload from {} failed", site, e);
       refuse(Refusal.INTERNAL, "coordinator error: " + e.getMessage());
@@ -87,64 +81,38 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     if (header != null) {
       throw new RefusedException(Refusal.MALFORMED, "a second header arrived in one upload");
     }
-    headerNanos = System.nanoTime();
     header = Wire.fromProto(proto);
     if (!header.claimedSite().isEmpty() && !header.claimedSite().equals(site.name())) {
       throw new RefusedException(Refusal.FORBIDDEN, "the update names site '" + header.claimedSite()
           + "' but the caller's certificate is site " + site + "'s");
     }
-    updateId = verifySignature();
-    job = jobs.require(header.jobId());
-    String nonce = Digests.hex(header.nonce());
-    // An upload that broke off left its part file; the same update, sent again, goes on with it.
-    boolean resuming = Files.isRegularFile(spool.partial(job.id(), header.round(), site.name(), nonce));
-    if (header.resumeFromChunk() > 0 && !resuming) {
-      throw new RefusedException(Refusal.MALFORMED, "no interrupted upload with nonce " + nonce
-          + " to resume; send it whole");
+    String updateId = verifySignature();
+    JobRun job = jobs.require(header.jobId());
+    UploadAssembly joined = assemblies.of(new UploadAssembly.Key(job.id().value(), header.round(), site.name(),
+        Digests.hex(header.nonce())));
+    OpenRound.Admission admission = joined.join(
+        new UploadAssembly.Call(site, certificate, header, updateId, job, response), spool);
+    assembly = joined;
+    if (admission == null) {
+      finished = true;
+      return;
     }
-    admission = job.admit(site, header, resuming);
-    decoder = new ChunkCodecs(admission.codec(), TensorBackend.cpu(1));
-    decoded = new float[admission.chunkElements()];
-    if (resuming) {
-      resume(nonce);
-    } else {
-      writer = spool.open(job.id(), admission.round(), site.name(), nonce);
-    }
+    check = new ChunkCheck(admission, header.chunkSha256());
+    setRun(admission);
   }
 
-  /**
-   * Goes on with an interrupted upload: the chunks the spool file holds before the one the site
-   * resumes from are checked against the header's hashes and decoded again, as if they had just
-   * arrived.
-   */
-  private void resume(String nonce) {
+  /** This call's run of chunks: the one the header names, else every chunk from where the upload resumes. */
+  private void setRun(OpenRound.Admission admission) {
     long from = header.resumeFromChunk();
-    if (from > admission.chunks()) {
-      throw new RefusedException(Refusal.MALFORMED, "resume from chunk " + from + " of " + admission.chunks());
+    long to = header.stripeEnd() == 0 ? admission.chunks() : header.stripeEnd();
+    long first = header.stripeEnd() == 0 ? from : header.stripeFirst();
+    boolean empty = first == to && header.stripeEnd() == 0;
+    if (first < from || (first >= to && !empty) || to > admission.chunks()) {
+      throw new RefusedException(Refusal.MALFORMED, "the call's run of chunks [" + first + ", " + to + ") is not "
+          + "within [" + from + ", " + admission.chunks() + "), the chunks the upload still needs");
     }
-    long keep = 0;
-    for (int c = 0; c < from; c++) {
-      keep += admission.bytes(c);
-    }
-    java.nio.file.Path file = spool.partial(job.id(), admission.round(), site.name(), nonce);
-    try (java.nio.channels.FileChannel held = java.nio.channels.FileChannel.open(file)) {
-      if (held.size() < keep) {
-        throw new RefusedException(Refusal.MALFORMED, "the coordinator holds " + held.size() + " bytes of this upload, "
-            + "fewer than its first " + from + " chunks; ask again where to resume");
-      }
-      for (int c = 0; c < from; c++) {
-        ByteBuffer data = ByteBuffer.allocate(admission.bytes(c));
-        while (data.hasRemaining() && held.read(data) >= 0) {
-          // Read the whole chunk.
-        }
-        verify(data.flip());
-      }
-    } catch (java.io.IOException e) {
-      throw new RefusedException(Refusal.INTERNAL, "cannot read the interrupted upload: " + e.getMessage());
-    }
-    writer = spool.resume(job.id(), admission.round(), site.name(), nonce, keep);
-    log.info("round {}: resuming the update from {} at chunk {} of {}", admission.round(), site, from,
-        admission.chunks());
+    nextChunk = (int) first;
+    runEnd = (int) to;
   }
 
   /** Checks the site's signature over the header's claims; returns the update's id (hash of the claims). */
@@ -173,15 +141,16 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     if (header == null) {
       throw new RefusedException(Refusal.MALFORMED, "a chunk arrived before the header");
     }
+    if (nextChunk >= runEnd) {
+      throw new RefusedException(Refusal.OVERSIZED, "chunk " + chunk.getIndex() + " is beyond this call's run, "
+          + "which ends before chunk " + runEnd);
+    }
     if (chunk.getIndex() != nextChunk) {
       throw new RefusedException(Refusal.MALFORMED, "chunk " + chunk.getIndex() + " arrived where chunk " + nextChunk
           + " was due");
     }
-    if (nextChunk >= admission.chunks()) {
-      throw new RefusedException(Refusal.OVERSIZED, "chunk " + nextChunk + " is beyond the " + admission.chunks()
-          + " chunks the header announced");
-    }
-    long expected = admission.bytes(nextChunk);
+    OpenRound.Admission shape = check.admission();
+    int expected = shape.bytes(nextChunk);
     int size = chunk.getData().size();
     if (size != expected) {
       throw new RefusedException(size > expected ? Refusal.OVERSIZED : Refusal.SHAPE_MISMATCH,
@@ -190,39 +159,13 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     // One copy into an array: SHA-256 then runs on the array at full speed, where a read-only
     // buffer would go through the digest's small staging copies.
     ByteBuffer data = ByteBuffer.wrap(chunk.getData().toByteArray());
-    verify(data.duplicate());
-    writer.write(data);
-    eu.hanse.protocol.FaultPoints.reach("upload", header.round());
-  }
-
-  /** Checks chunk {@code nextChunk} against its hash and decodes it, then counts it as arrived. */
-  private void verify(ByteBuffer data) {
-    long started = System.nanoTime();
-    digest.update(data.duplicate());
-    byte[] hash = digest.digest();
-    if (!MessageDigest.isEqual(hash, header.chunkSha256().get(nextChunk))) {
-      throw new RefusedException(Refusal.CHUNK_HASH_MISMATCH, "chunk " + nextChunk
-          + " does not hash to the value in the header (tampered or corrupted in transit)");
+    double squares = check.check(nextChunk, data);
+    if (!assembly.write(nextChunk, data, squares)) {
+      finished = true;
+      return;
     }
-    requireWellFormed(data, nextChunk);
     nextChunk++;
-    verifyNanos += System.nanoTime() - started;
-  }
-
-  /** Decodes the chunk as the fold will: a malformed encoding or a non-finite value is refused now. */
-  private void requireWellFormed(ByteBuffer data, int chunk) {
-    int count = admission.elements(chunk);
-    try {
-      decoder.decode(data, count, decoded);
-    } catch (IllegalArgumentException e) {
-      throw new RefusedException(Refusal.MALFORMED, "chunk " + chunk + ": " + e.getMessage());
-    }
-    for (int i = 0; i < count; i++) {
-      if (!Float.isFinite(decoded[i])) {
-        throw new RefusedException(Refusal.NON_FINITE, "element " + i + " of chunk " + chunk + " is " + decoded[i]);
-      }
-      squares += (double) decoded[i] * decoded[i];
-    }
+    eu.hanse.protocol.FaultPoints.reach("upload", header.round());
   }
 
   @Override
@@ -234,20 +177,12 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       if (header == null) {
         throw new RefusedException(Refusal.MALFORMED, "upload ended before its header");
       }
-      if (nextChunk != admission.chunks()) {
-        throw new RefusedException(Refusal.TRUNCATED, "upload ended after " + nextChunk + " of "
-            + admission.chunks() + " chunks");
+      if (nextChunk != runEnd) {
+        throw new RefusedException(Refusal.TRUNCATED, "upload ended after chunk " + (nextChunk - 1) + ", before chunk "
+            + runEnd + " where its run ends (" + check.admission().chunks() + " chunks in all)");
       }
-      long arrived = System.nanoTime();
-      long bytes = writer.bytes();
-      java.nio.file.Path spooled = writer.complete();
-      SitePhases phases = new SitePhases(header.downloadSeconds(), header.trainSeconds(), header.encodeSeconds(),
-          (arrived - headerNanos - verifyNanos) / 1e9, (verifyNanos + System.nanoTime() - arrived) / 1e9);
-      job.accept(site, certificate, updateId, admission, header, spooled, bytes, Math.sqrt(squares), phases);
       finished = true;
-      response.onNext(UploadReceipt.newBuilder()
-          .setUpdateId(spooled.getFileName().toString()).setBytesReceived(bytes).build());
-      response.onCompleted();
+      assembly.runEnded(check.nanos());
     } catch (RefusedException e) {
       refuse(e.reason(), e.getMessage());
     } catch (RuntimeException e) {
@@ -262,23 +197,22 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       return;
     }
     finished = true;
-    if (admission != null) {
-      log.info("upload from {} for round {} broke off after {} of {} chunks: {}", site, admission.round(), nextChunk,
-          admission.chunks(), t.toString());
-      writer.suspend();
-      job.interrupted(site, admission);
-    } else {
-      closeWriter();
+    if (assembly != null) {
+      assembly.brokeOff(response, t);
     }
   }
 
+  /** Refuses the update: on every call of it once this one has joined it, else on this call alone. */
   private void refuse(Refusal reason, String message) {
     finished = true;
-    closeWriter();
+    if (assembly != null) {
+      assembly.fail(reason, message);
+      return;
+    }
     // A header refused before its job was looked up (a bad signature) still counts in that job's round.
-    JobRun named = job != null ? job : header == null ? null : jobs.find(header.jobId()).orElse(null);
+    JobRun named = header == null ? null : jobs.find(header.jobId()).orElse(null);
     if (named != null) {
-      named.refuse(site, header.round(), reason, message, admission);
+      named.refuse(site, header.round(), reason, message, null);
     } else {
       log.warn("refused update from {}: {} {}", site, reason, message);
       java.util.Map<String, String> fields = new java.util.LinkedHashMap<>();
@@ -290,11 +224,5 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
       consortium.audit("update.refused", fields);
     }
     response.onError(Wire.toStatus(reason, message));
-  }
-
-  private void closeWriter() {
-    if (writer != null) {
-      writer.close();
-    }
   }
 }

@@ -23,7 +23,8 @@ final class Wire {
         header.getChunkSha256List().stream().map(com.google.protobuf.ByteString::toByteArray).toList(),
         header.getTrainLoss(), header.getLocalSteps(), header.getSignature().toByteArray(), header.getSite(),
         header.getResumeFromChunk(), header.getDeviceSeconds(), header.getTimings().getDownloadSeconds(),
-        header.getTimings().getTrainSeconds(), header.getTimings().getEncodeSeconds());
+        header.getTimings().getTrainSeconds(), header.getTimings().getEncodeSeconds(), header.getStripeFirst(),
+        header.getStripeEnd());
   }
 
   static StatusRuntimeException toStatus(Refusal reason, String message) {

@@ -261,6 +261,16 @@ class CoordinatorIT {
       List<UpdateMessage> messages = new ArrayList<>(u.messages());
       messages.add(0, messages.remove(1));
       return messages;
+    }),
+    RUN_BEYOND_THE_LAST_CHUNK(ErrorCode.MALFORMED, u -> u.run(0, 10, u.chunks().size() + 1)),
+    CHUNK_PAST_ITS_RUN(ErrorCode.OVERSIZED, u -> {
+      List<UpdateMessage> messages = new ArrayList<>(u.run(0, 0, 5));
+      messages.add(u.run(0, 5, 6).get(1));
+      return messages;
+    }),
+    RUN_ENDING_BEFORE_ITS_END(ErrorCode.TRUNCATED, u -> {
+      List<UpdateMessage> messages = u.run(0, 0, 8);
+      return messages.subList(0, messages.size() - 1);
     });
 
     final ErrorCode expected;
@@ -398,6 +408,120 @@ class CoordinatorIT {
     RoundRecord round = outcome.status().rounds().get(0);
     assertEquals(List.of("alpha", "beta", "mallory"), round.acceptedSites());
     assertEquals(ELEMENTS * 4L, round.bytesUploaded().get("mallory"));
+  }
+
+  /** Mallory's update sent whole in one call: what a striped upload of it must come to. */
+  private static Outcome malloryInOneCall(Path dataDir) throws Exception {
+    return runOneRound(dataDir, OuterOptimizerSpec.diloco(), Map.of("mallory", task -> List.of(mallorys(task).messages())));
+  }
+
+  /** Two runs' checkpoints agree to rounding (the order the sites' updates were folded in may differ). */
+  private static void assertSameModel(Outcome expected, Outcome actual) {
+    ModelState a = Safetensors.read(Path.of(expected.status().finalCheckpoint()));
+    ModelState b = Safetensors.read(Path.of(actual.status().finalCheckpoint()));
+    for (int t = 0; t < a.tensorCount(); t++) {
+      assertArrayEquals(a.data(t), b.data(t), 1e-6f, "tensor " + t);
+    }
+  }
+
+  @Test
+  void aStripedUploadOverThreeConnectionsIsTakenAsTheSameUpdate(@TempDir Path oneCallDir) throws Exception {
+    Outcome oneCall = malloryInOneCall(oneCallDir);
+    Outcome striped = runOneRound(dataDir, OuterOptimizerSpec.diloco(), Map.of("mallory", task -> {
+      ScriptedAgent.Update update = mallorys(task);
+      int chunks = update.chunks().size();
+      int[] cuts = {0, 5, 11, chunks};
+      List<ScriptedAgent.Call> calls = new ArrayList<>();
+      for (int r = 0; r < 3; r++) {
+        calls.add(RUNNING.get("mallory").call());
+      }
+      // The runs go at once, each on a connection of its own, their chunks interleaving.
+      List<Thread> senders = new ArrayList<>();
+      for (int r = 0; r < 3; r++) {
+        List<UpdateMessage> run = update.run(0, cuts[r], cuts[r + 1]);
+        ScriptedAgent.Call call = calls.get(r);
+        senders.add(Thread.ofPlatform().start(() -> call.send(run).complete()));
+      }
+      for (Thread sender : senders) {
+        joinQuietly(sender);
+      }
+      calls.forEach(RUNNING.get("mallory")::record);
+      calls.forEach(ScriptedAgent.Call::close);
+      return List.of();
+    }));
+    assertEquals(List.of(ErrorCode.ERROR_CODE_UNSPECIFIED, ErrorCode.ERROR_CODE_UNSPECIFIED,
+        ErrorCode.ERROR_CODE_UNSPECIFIED), striped.mallory().outcomes, striped.mallory().messages.toString());
+    RoundRecord round = striped.status().rounds().get(0);
+    assertEquals(List.of("alpha", "beta", "mallory"), round.acceptedSites());
+    assertEquals(ELEMENTS * 4L, round.bytesUploaded().get("mallory"));
+    assertSameModel(oneCall, striped);
+  }
+
+  @Test
+  void aStripedUploadThatBreaksOffResumesFromItsFirstMissingChunk(@TempDir Path oneCallDir) throws Exception {
+    Outcome oneCall = malloryInOneCall(oneCallDir);
+    List<Long> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Outcome resumed = runOneRound(dataDir, OuterOptimizerSpec.diloco(), Map.of("mallory", task -> {
+      ScriptedAgent mallory = RUNNING.get("mallory");
+      ScriptedAgent.Update update = mallorys(task);
+      int chunks = update.chunks().size();
+      try (ScriptedAgent.Call first = mallory.call(); ScriptedAgent.Call second = mallory.call()) {
+        // The first run whole, then the start of the second: chunks 0 to 10 are in, in order, while
+        // the second run still owes 11 to 15 when it breaks off.
+        first.send(update.run(0, 0, 8)).complete();
+        awaitChunksHeld(mallory, update, 8);
+        second.send(update.run(0, 8, 11));
+        awaitChunksHeld(mallory, update, 11);
+        second.cancel();
+        mallory.record(first);
+        held.add(mallory.chunksHeld(update.header));
+      }
+      return List.of(update.run(11, 11, chunks));
+    }));
+    assertEquals(List.of(11L), held, "the coordinator keeps every chunk before the first one missing");
+    assertEquals(List.of(ErrorCode.ERROR_CODE_UNSPECIFIED, ErrorCode.ERROR_CODE_UNSPECIFIED),
+        resumed.mallory().outcomes, resumed.mallory().messages.toString());
+    assertTrue(resumed.mallory().messages.get(0).startsWith("ABORTED"), resumed.mallory().messages.toString());
+    assertEquals(List.of("alpha", "beta", "mallory"), resumed.status().rounds().get(0).acceptedSites());
+    assertSameModel(oneCall, resumed);
+  }
+
+  @Test
+  void runsThatOverlapRefuseTheWholeUpdateOnEveryCall() throws Exception {
+    Outcome outcome = runOneRound(dataDir, OuterOptimizerSpec.diloco(), Map.of("mallory", task -> {
+      ScriptedAgent.Update update = mallorys(task);
+      try (ScriptedAgent.Call first = RUNNING.get("mallory").call();
+          ScriptedAgent.Call second = RUNNING.get("mallory").call()) {
+        first.send(update.run(0, 0, 10)).complete();
+        second.send(update.run(0, 5, update.chunks().size())).complete();
+        RUNNING.get("mallory").record(first);
+        RUNNING.get("mallory").record(second);
+      }
+      return List.of();
+    }));
+    assertEquals(List.of(ErrorCode.MALFORMED, ErrorCode.MALFORMED), outcome.mallory().outcomes,
+        outcome.mallory().messages.toString());
+    assertTrue(outcome.mallory().messages.get(0).contains("chunk 5 arrived twice"), outcome.mallory().messages.toString());
+    assertArrayEquals(baselineCheckpoint, outcome.checkpoint(), "checkpoint differs from the run without mallory");
+    assertEquals(List.of("mallory"), outcome.status().rounds().get(0).refusedSites().stream()
+        .map(RoundRecord.RefusedSite::site).toList());
+    assertRefusalAudited(dataDir, ErrorCode.MALFORMED);
+  }
+
+  private static void awaitChunksHeld(ScriptedAgent agent, ScriptedAgent.Update update, long chunks) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (agent.chunksHeld(update.header) < chunks) {
+      assertTrue(System.nanoTime() < deadline, "the coordinator never held " + chunks + " chunks");
+      Thread.onSpinWait();
+    }
+  }
+
+  private static void joinQuietly(Thread thread) {
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   @Test

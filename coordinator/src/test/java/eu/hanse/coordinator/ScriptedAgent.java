@@ -41,6 +41,8 @@ import java.util.function.Function;
  * train task, and records how the coordinator answered each upload.
  */
 final class ScriptedAgent implements AutoCloseable {
+  private final io.netty.handler.ssl.SslContext tls;
+  private final int port;
   private final ManagedChannel channel;
   private final FederationGrpc.FederationBlockingStub blocking;
   private final FederationGrpc.FederationStub async;
@@ -56,6 +58,8 @@ final class ScriptedAgent implements AutoCloseable {
   }
 
   ScriptedAgent(io.netty.handler.ssl.SslContext tls, int port, Function<TrainTask, List<List<UpdateMessage>>> script) {
+    this.tls = tls;
+    this.port = port;
     this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).sslContext(tls).build();
     this.blocking = FederationGrpc.newBlockingStub(channel);
     this.async = FederationGrpc.newStub(channel);
@@ -106,32 +110,102 @@ final class ScriptedAgent implements AutoCloseable {
   }
 
   private void send(List<UpdateMessage> upload) {
-    CompletableFuture<UploadReceipt> receipt = new CompletableFuture<>();
-    StreamObserver<UpdateMessage> requests = async.uploadUpdate(new StreamObserver<>() {
-      @Override
-      public void onNext(UploadReceipt value) {
-        receipt.complete(value);
-      }
+    record(new Call(channel, false).send(upload).complete());
+  }
 
-      @Override
-      public void onError(Throwable t) {
-        receipt.completeExceptionally(t);
-      }
+  /** Opens an upload call on a connection of its own, to be driven a step at a time. */
+  Call call() {
+    return new Call(NettyChannelBuilder.forAddress("127.0.0.1", port).sslContext(tls).build(), true);
+  }
 
-      @Override
-      public void onCompleted() {}
-    });
-    upload.forEach(requests::onNext);
-    requests.onCompleted();
-    try {
-      receipt.get(30, TimeUnit.SECONDS);
-      outcomes.add(ErrorCode.ERROR_CODE_UNSPECIFIED);
-      messages.add("accepted");
-    } catch (java.util.concurrent.ExecutionException e) {
-      outcomes.add(HanseErrors.detailOf(e.getCause()).getCode());
-      messages.add(HanseErrors.detailOf(e.getCause()).getMessage());
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
+  /** How many chunks of an interrupted upload the coordinator holds, as an agent asks before resuming. */
+  long chunksHeld(UpdateHeader.Builder header) {
+    return blocking.resumeUpload(eu.hanse.protocol.v1.ResumeUploadRequest.newBuilder().setJobId(header.getJobId())
+        .setRound(header.getRound()).setNonce(header.getNonce()).build()).getChunksHeld();
+  }
+
+  /** Records an upload's outcome as {@link #send} does, for uploads made with {@link #call}. */
+  void record(Call call) {
+    outcomes.add(call.outcome());
+    messages.add(call.description());
+  }
+
+  /** One upload call, on a connection of its own: one run of a striped upload, say. */
+  static final class Call implements AutoCloseable {
+    private final ManagedChannel channel;
+    private final boolean ownsChannel;
+    private final CompletableFuture<UploadReceipt> receipt = new CompletableFuture<>();
+    private final io.grpc.stub.ClientCallStreamObserver<UpdateMessage> requests;
+
+    private Call(ManagedChannel channel, boolean ownsChannel) {
+      this.channel = channel;
+      this.ownsChannel = ownsChannel;
+      this.requests = (io.grpc.stub.ClientCallStreamObserver<UpdateMessage>) FederationGrpc.newStub(channel)
+          .uploadUpdate(new StreamObserver<>() {
+            @Override
+            public void onNext(UploadReceipt value) {
+              receipt.complete(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              receipt.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {}
+          });
+    }
+
+    Call send(List<UpdateMessage> messages) {
+      messages.forEach(requests::onNext);
+      return this;
+    }
+
+    Call complete() {
+      requests.onCompleted();
+      return this;
+    }
+
+    void cancel() {
+      requests.cancel("the test breaks this call off", null);
+    }
+
+    /** The receipt, or the error the call ended with, waited for up to 30 seconds. */
+    UploadReceipt receipt() throws Exception {
+      return receipt.get(30, TimeUnit.SECONDS);
+    }
+
+    /** {@code ERROR_CODE_UNSPECIFIED} for a receipt, else the code the call was refused with. */
+    ErrorCode outcome() {
+      try {
+        receipt();
+        return ErrorCode.ERROR_CODE_UNSPECIFIED;
+      } catch (java.util.concurrent.ExecutionException e) {
+        return HanseErrors.detailOf(e.getCause()).getCode();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    /** "accepted", or the refusal's message, or the status the call ended with. */
+    String description() {
+      try {
+        receipt();
+        return "accepted";
+      } catch (java.util.concurrent.ExecutionException e) {
+        var detail = HanseErrors.detailOf(e.getCause());
+        return detail.getCode() == ErrorCode.ERROR_CODE_UNSPECIFIED ? e.getCause().getMessage() : detail.getMessage();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    @Override
+    public void close() {
+      if (ownsChannel) {
+        channel.shutdownNow();
+      }
     }
   }
 
@@ -223,6 +297,21 @@ final class ScriptedAgent implements AutoCloseable {
     /** The header with the hashes of {@code hashed}, then the chunks {@code sent}. */
     List<UpdateMessage> messages(List<ByteString> sent) {
       return messages(chunks(), sent);
+    }
+
+    /**
+     * One run of a striped upload: the header, resuming from chunk {@code resumeFrom}, naming the
+     * run {@code [from, to)}, then those of the chunks that exist.
+     */
+    List<UpdateMessage> run(long resumeFrom, int from, int to) {
+      List<ByteString> chunks = chunks();
+      afterSigning = h -> h.setResumeFromChunk(resumeFrom).setStripeFirst(from).setStripeEnd(to);
+      List<UpdateMessage> messages = new ArrayList<>(messages(chunks, List.of()).subList(0, 1));
+      for (int i = from; i < Math.min(to, chunks.size()); i++) {
+        messages.add(UpdateMessage.newBuilder().setChunk(UpdateChunk.newBuilder().setIndex(i).setData(chunks.get(i)))
+            .build());
+      }
+      return messages;
     }
 
     List<UpdateMessage> messages(List<ByteString> hashed, List<ByteString> sent) {

@@ -52,8 +52,9 @@ final class AgentCommand implements Runnable {
   int evalPositions;
 
   @Option(names = "--connections", paramLabel = "N",
-      description = "Connections to the coordinator that a large checkpoint (64 MiB or more per connection) is "
-          + "fetched over at once, one TLS stream each (default: one per two cores, at most 4).")
+      description = "Connections to the coordinator that a large checkpoint is fetched over, and a large update "
+          + "sent over, at once, 64 MiB or more per connection, one TLS stream each (default: one per two cores, at "
+          + "most 4).")
   Integer connections;
 
   @Option(names = "--exit-when-finished",

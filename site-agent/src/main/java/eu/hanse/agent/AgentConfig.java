@@ -18,7 +18,8 @@ import java.util.Optional;
  * @param evalPositions held-out positions evaluated at most
  * @param exitWhenFinished stop when the coordinator says the job finished, instead of waiting for more work
  * @param attack what this site sends instead of its honest update, for testing; {@link Attack#none()} normally
- * @param connections connections to the coordinator that a large checkpoint is fetched over at once
+ * @param connections connections to the coordinator that a large checkpoint is fetched over, and a large
+ *     update sent over, at once
  */
 public record AgentConfig(
     Path dataDir,

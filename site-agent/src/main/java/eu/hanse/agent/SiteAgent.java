@@ -100,7 +100,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   /**
    * The connections to the coordinator, with the certificate and signing key they were opened with:
    * a renewed certificate and its new signing key are always used together. The first carries
-   * everything; large checkpoints come over all of them at once.
+   * everything; large checkpoints and updates go over all of them at once.
    */
   private record Link(List<ManagedChannel> channels, FederationGrpc.FederationBlockingStub blocking,
       CheckpointFetcher fetcher, UpdateUploader uploader, SigningKey signingKey, long certificateModified) {
@@ -121,7 +121,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       channels.subList(1, channels.size()).forEach(extra -> fetchers.add(FederationGrpc.newBlockingStub(extra)));
       return new Link(List.copyOf(channels), blocking,
           new CheckpointFetcher(fetchers, config.dataDir(), credentials.checkpointVerifyingKey()),
-          new UpdateUploader(FederationGrpc.newStub(channel), blocking), credentials.signingKey(), modified(credentials));
+          new UpdateUploader(channels.stream().map(FederationGrpc::newStub).toList(), blocking),
+          credentials.signingKey(), modified(credentials));
     }
 
     boolean stale(SiteCredentials credentials) {

@@ -3,6 +3,7 @@ package eu.hanse.agent;
 import com.google.protobuf.ByteString;
 import eu.hanse.aggregation.ChunkCodecs;
 import eu.hanse.aggregation.FlatReader;
+import eu.hanse.protocol.HanseErrors;
 import eu.hanse.protocol.TransportSettings;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.UpdateChunk;
@@ -15,8 +16,13 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -24,14 +30,21 @@ import java.util.concurrent.TimeoutException;
  * Streams an update as encoded chunks: first a header listing every chunk's SHA-256, then the
  * chunks, each sent only when the transport is ready for it, so memory stays at one chunk beyond the
  * update itself however slow the link. The chunks are encoded twice (once to hash, once to send;
- * encoding is deterministic) rather than held encoded.
+ * encoding is deterministic) rather than held encoded. A large update goes over several
+ * connections at once, each call with the same header and its own run of the chunks, so that one
+ * core per connection does not bound it.
  */
 final class UpdateUploader {
-  private final FederationGrpc.FederationStub stub;
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(UpdateUploader.class);
+  /** An upload is striped over several connections only when each would carry at least this much. */
+  static final long MIN_STRIPE_BYTES = 64L << 20;
+
+  private final List<FederationGrpc.FederationStub> stubs;
   private final FederationGrpc.FederationBlockingStub blocking;
 
-  UpdateUploader(FederationGrpc.FederationStub stub, FederationGrpc.FederationBlockingStub blocking) {
-    this.stub = stub;
+  /** An uploader over {@code stubs}, one per connection: the first carries every upload, the rest large ones' runs. */
+  UpdateUploader(List<FederationGrpc.FederationStub> stubs, FederationGrpc.FederationBlockingStub blocking) {
+    this.stubs = List.copyOf(stubs);
     this.blocking = blocking;
   }
 
@@ -87,75 +100,158 @@ final class UpdateUploader {
         .setNonce(update.header().getNonce()).build()).getChunksHeld();
   }
 
-  /** Sends the update's header, then its chunks from {@code firstChunk} on, as the transport takes them. */
+  /**
+   * Sends the update's chunks from {@code firstChunk} on: over one call, or, when at least
+   * {@link #MIN_STRIPE_BYTES} remain for each, as runs over several connections at once (a striped
+   * upload), each call with the header and its own run. Returns the coordinator's receipt.
+   */
   UploadReceipt send(Prepared update, long firstChunk) throws InterruptedException {
-    UpdateHeader.Builder header = update.header().toBuilder().setResumeFromChunk(firstChunk);
     int chunks = update.chunks();
-    ChunkEncoder encoder = new ChunkEncoder(update.delta(), update.perChunk(), update.codecs());
-    CompletableFuture<UploadReceipt> receipt = new CompletableFuture<>();
-    Object ready = new Object();
-    ClientResponseObserver<UpdateMessage, UploadReceipt> responses = new ClientResponseObserver<>() {
-      @Override
-      public void beforeStart(ClientCallStreamObserver<UpdateMessage> requests) {
-        requests.setOnReadyHandler(() -> {
+    long remaining = (chunks - firstChunk) * (long) update.codecs().codec().encodedBytes(update.perChunk());
+    int stripes = (int) Math.max(1, Math.min(stubs.size(), remaining / MIN_STRIPE_BYTES));
+    if (stripes == 1) {
+      return new Run(stubs.get(0), update, firstChunk, firstChunk, chunks, false).call();
+    }
+    List<Run> runs = new ArrayList<>();
+    for (int s = 0; s < stripes; s++) {
+      long from = firstChunk + (chunks - firstChunk) * s / stripes;
+      long to = firstChunk + (chunks - firstChunk) * (s + 1) / stripes;
+      runs.add(new Run(stubs.get(s), update, firstChunk, from, to, true));
+    }
+    log.info("round {}: sending chunks {} to {} as {} runs over {} connections", update.header().getRound(),
+        firstChunk, chunks, stripes, stripes);
+    return sendAll(runs);
+  }
+
+  /** Sends the runs at once; if one fails, the others are cancelled, and a refusal is reported before a break. */
+  private static UploadReceipt sendAll(List<Run> runs) throws InterruptedException {
+    ExecutorService threads = Executors.newFixedThreadPool(runs.size(),
+        Thread.ofPlatform().daemon().name("upload-run-", 0).factory());
+    try {
+      ExecutorCompletionService<UploadReceipt> done = new ExecutorCompletionService<>(threads);
+      runs.forEach(run -> done.submit(run::call));
+      RuntimeException failure = null;
+      UploadReceipt receipt = null;
+      for (int i = 0; i < runs.size(); i++) {
+        try {
+          receipt = done.take().get();
+        } catch (ExecutionException e) {
+          RuntimeException cause = e.getCause() instanceof RuntimeException runtime ? runtime
+              : new IllegalStateException(e.getCause());
+          if (failure == null || isRefusal(cause) && !isRefusal(failure)) {
+            failure = cause;
+          }
+          runs.forEach(run -> run.cancel("another run of this upload failed"));
+        }
+      }
+      if (failure != null) {
+        throw failure;
+      }
+      return receipt;
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  private static boolean isRefusal(RuntimeException e) {
+    return e instanceof io.grpc.StatusRuntimeException status
+        && HanseErrors.detailOf(status).getCode() != eu.hanse.protocol.v1.ErrorCode.ERROR_CODE_UNSPECIFIED;
+  }
+
+  /** One call of an upload: the header, then chunks {@code [from, to)} as the transport takes them. */
+  private static final class Run {
+    private final FederationGrpc.FederationStub stub;
+    private final UpdateHeader header;
+    private final ChunkEncoder encoder;
+    private final long from;
+    private final long to;
+    private final CompletableFuture<UploadReceipt> receipt = new CompletableFuture<>();
+    private volatile ClientCallStreamObserver<UpdateMessage> requests;
+
+    Run(FederationGrpc.FederationStub stub, Prepared update, long resumeFrom, long from, long to, boolean striped) {
+      this.stub = stub;
+      UpdateHeader.Builder builder = update.header().toBuilder().setResumeFromChunk(resumeFrom);
+      if (striped) {
+        builder.setStripeFirst(from).setStripeEnd(to);
+      }
+      this.header = builder.build();
+      this.encoder = new ChunkEncoder(update.delta(), update.perChunk(), update.codecs().another());
+      this.from = from;
+      this.to = to;
+    }
+
+    UploadReceipt call() throws InterruptedException {
+      Object ready = new Object();
+      ClientResponseObserver<UpdateMessage, UploadReceipt> responses = new ClientResponseObserver<>() {
+        @Override
+        public void beforeStart(ClientCallStreamObserver<UpdateMessage> stream) {
+          stream.setOnReadyHandler(() -> {
+            synchronized (ready) {
+              ready.notifyAll();
+            }
+          });
+        }
+
+        @Override
+        public void onNext(UploadReceipt value) {
+          receipt.complete(value);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          receipt.completeExceptionally(t);
           synchronized (ready) {
             ready.notifyAll();
           }
-        });
-      }
+        }
 
-      @Override
-      public void onNext(UploadReceipt value) {
-        receipt.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        receipt.completeExceptionally(t);
+        @Override
+        public void onCompleted() {
+          receipt.completeExceptionally(new IllegalStateException("coordinator closed the upload without a receipt"));
+        }
+      };
+      requests = (ClientCallStreamObserver<UpdateMessage>) stub.withDeadlineAfter(30, TimeUnit.MINUTES)
+          .withOnReadyThreshold(TransportSettings.IN_FLIGHT_BYTES).uploadUpdate(responses);
+      requests.onNext(UpdateMessage.newBuilder().setHeader(header).build());
+      // Each chunk is encoded while the one before drains, so the link never waits on the encoder.
+      UpdateMessage next = from < to ? chunkMessage(encoder, (int) from) : null;
+      for (long c = from; c < to && !receipt.isDone(); c++) {
         synchronized (ready) {
-          ready.notifyAll();
+          while (!requests.isReady() && !receipt.isDone()) {
+            ready.wait(100);
+          }
         }
+        if (receipt.isDone()) {
+          break;
+        }
+        requests.onNext(next);
+        if (c == from) {
+          eu.hanse.protocol.FaultPoints.reach("send", header.getRound());
+        }
+        next = c + 1 < to ? chunkMessage(encoder, (int) c + 1) : null;
       }
+      if (!receipt.isDone()) {
+        requests.onCompleted();
+      }
+      try {
+        return receipt.get(10, TimeUnit.MINUTES);
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof RuntimeException runtime) {
+          throw runtime;
+        }
+        throw new IllegalStateException(e.getCause());
+      } catch (TimeoutException e) {
+        requests.cancel("no receipt within 10 minutes", e);
+        throw new IllegalStateException("coordinator sent no receipt within 10 minutes of the last chunk");
+      }
+    }
 
-      @Override
-      public void onCompleted() {
-        receipt.completeExceptionally(new IllegalStateException("coordinator closed the upload without a receipt"));
+    /** Stops the call, if it is still going. */
+    void cancel(String why) {
+      ClientCallStreamObserver<UpdateMessage> call = requests;
+      if (call != null && !receipt.isDone()) {
+        call.cancel(why, null);
       }
-    };
-    ClientCallStreamObserver<UpdateMessage> requests =
-        (ClientCallStreamObserver<UpdateMessage>) stub.withDeadlineAfter(30, TimeUnit.MINUTES)
-            .withOnReadyThreshold(TransportSettings.IN_FLIGHT_BYTES).uploadUpdate(responses);
-    requests.onNext(UpdateMessage.newBuilder().setHeader(header).build());
-    // Each chunk is encoded while the one before drains, so the link never waits on the encoder.
-    UpdateMessage next = firstChunk < chunks ? chunkMessage(encoder, (int) firstChunk) : null;
-    for (int c = (int) firstChunk; c < chunks && !receipt.isDone(); c++) {
-      synchronized (ready) {
-        while (!requests.isReady() && !receipt.isDone()) {
-          ready.wait(100);
-        }
-      }
-      if (receipt.isDone()) {
-        break;
-      }
-      requests.onNext(next);
-      if (c == firstChunk) {
-        eu.hanse.protocol.FaultPoints.reach("send", header.getRound());
-      }
-      next = c + 1 < chunks ? chunkMessage(encoder, c + 1) : null;
-    }
-    if (!receipt.isDone()) {
-      requests.onCompleted();
-    }
-    try {
-      return receipt.get(10, TimeUnit.MINUTES);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException runtime) {
-        throw runtime;
-      }
-      throw new IllegalStateException(e.getCause());
-    } catch (TimeoutException e) {
-      requests.cancel("no receipt within 10 minutes", e);
-      throw new IllegalStateException("coordinator sent no receipt within 10 minutes of the last chunk");
     }
   }
 

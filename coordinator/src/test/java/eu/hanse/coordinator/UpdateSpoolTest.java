@@ -1,0 +1,40 @@
+package eu.hanse.coordinator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class UpdateSpoolTest {
+  private static final JobId JOB = new JobId("job");
+
+  @Test
+  void aFileWrittenOutOfOrderIsNotTrustedForResumeUntilCutBackToItsPrefix(@TempDir Path dataDir) {
+    UpdateSpool spool = new UpdateSpool(dataDir);
+    UpdateSpool.Writer writer = spool.open(JOB, 1, "alpha", "00");
+    writer.write(0, ByteBuffer.wrap(new byte[100]));
+    assertEquals(100, spool.heldBytes(JOB, 1, "alpha", "00"), "written in order: all of it is held");
+    writer.expectHoles();
+    writer.write(300, ByteBuffer.wrap(new byte[100]));
+    // A coordinator stopped now leaves bytes 100 to 300 unwritten: a resume must start afresh.
+    assertEquals(0, spool.heldBytes(JOB, 1, "alpha", "00"));
+    writer.suspend(100);
+    assertEquals(100, spool.heldBytes(JOB, 1, "alpha", "00"), "cut back to the prefix, it may resume again");
+  }
+
+  @Test
+  void resumingDropsTheHolesAndWhatFollowsThem(@TempDir Path dataDir) {
+    UpdateSpool spool = new UpdateSpool(dataDir);
+    UpdateSpool.Writer writer = spool.open(JOB, 1, "alpha", "00");
+    writer.expectHoles();
+    writer.write(200, ByteBuffer.wrap(new byte[100]));
+    UpdateSpool.Writer resumed = spool.resume(JOB, 1, "alpha", "00", 0);
+    assertEquals(0, spool.heldBytes(JOB, 1, "alpha", "00"));
+    resumed.write(0, ByteBuffer.wrap(new byte[50]));
+    assertEquals(50, spool.heldBytes(JOB, 1, "alpha", "00"));
+    writer.close();
+    resumed.close();
+  }
+}
