@@ -82,8 +82,21 @@ public final class Aggregators {
    * (a sequential pass over each block rather than a stride across N of them).
    */
   static void weightedMean(List<SpooledUpdate> updates, long elementCount, BlockSink out) {
-    double total = updates.stream().mapToDouble(SpooledUpdate::weight).sum();
-    double[] weights = updates.stream().mapToDouble(u -> u.weight() / total).toArray();
+    weightedMean(updates, updates.stream().mapToDouble(SpooledUpdate::weight).sum(), elementCount, out);
+  }
+
+  /**
+   * The sum of the updates, each times its weight, divided by {@code divisor} rather than by the
+   * sum of their weights: what folding them one at a time into a {@link WeightedMeanFold} gives,
+   * where an update's weight in the sum may be discounted (for staleness) and its weight in the
+   * divisor not. Reads each spooled update once, a block at a time, and writes nothing but the
+   * result: how a model too large for the heap is averaged.
+   */
+  public static void weightedMean(List<SpooledUpdate> updates, double divisor, long elementCount, BlockSink out) {
+    if (!(divisor > 0) || Double.isInfinite(divisor)) {
+      throw new IllegalArgumentException("the divisor must be positive and finite, was " + divisor);
+    }
+    double[] weights = updates.stream().mapToDouble(u -> u.weight() / divisor).toArray();
     try (SpoolBlocks blocks = new SpoolBlocks(updates, elementCount)) {
       double[] sum = new double[blocks.values()[0].length];
       float[] mean = new float[sum.length];

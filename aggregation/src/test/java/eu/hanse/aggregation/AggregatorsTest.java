@@ -70,6 +70,38 @@ class AggregatorsTest {
     assertEquals("weighted mean of 2", result.detail());
   }
 
+  /**
+   * A model too large to fold in the heap is averaged from the spool at the commit: with the same
+   * divisor (the updates' undiscounted weights) it is what folding them one at a time gives.
+   */
+  @Test
+  void theMeanFromTheSpoolIsTheFoldInMemory() throws Exception {
+    Random random = new Random(4);
+    float[] a = gaussian(random, 0, 1);
+    float[] b = gaussian(random, 1, 1);
+    // b was trained two rounds behind: its weight in the sum is discounted, in the divisor not.
+    double discounted = 3 * 0.5;
+    WeightedMeanFold fold = new WeightedMeanFold(N);
+    fold.foldValues(a, N, 0, 1);
+    fold.completeUpdate(1);
+    fold.foldValues(b, N, 0, discounted);
+    fold.completeUpdate(3);
+    float[] fromSpool = new float[N];
+    int[] blocks = {0};
+    Aggregators.weightedMean(List.of(spool("a", a, 1), spool("b", b, discounted)), 4, N, (offset, values, length) -> {
+      System.arraycopy(values, 0, fromSpool, (int) offset, length);
+      blocks[0]++;
+    });
+    float[] folded = fold.mean();
+    for (int i = 0; i < N; i++) {
+      assertEquals(folded[i], fromSpool[i], 1e-6, "element " + i);
+      assertEquals((a[i] + discounted * b[i]) / 4, fromSpool[i], 1e-6, "element " + i);
+    }
+    assertEquals(2, blocks[0], "a block at a time");
+    assertThrows(IllegalArgumentException.class, () -> Aggregators.weightedMean(List.of(spool("a", a, 1)), 0, N,
+        (offset, values, length) -> { }));
+  }
+
   @Test
   void medianAndTrimmedMeanIgnoreOneWildUpdateElementByElement() throws Exception {
     Random random = new Random(2);

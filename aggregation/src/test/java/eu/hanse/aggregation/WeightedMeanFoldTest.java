@@ -7,44 +7,6 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class WeightedMeanFoldTest {
-  @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir;
-
-  /** A fold into a file gives the fold in memory, bit for bit, block by block, and deletes its file. */
-  @Test
-  void aFoldInAFileIsTheFoldInMemory() {
-    int n = 1000;
-    Random random = new Random(3);
-    WeightedMeanFold memory = new WeightedMeanFold(n);
-    java.nio.file.Path file = dir.resolve("round.fold");
-    WeightedMeanFold onDisk = new WeightedMeanFold(n, file);
-    for (double weight : new double[] {3, 0.5, 7}) {
-      float[] update = new float[n];
-      for (int i = 0; i < n; i++) {
-        update[i] = (float) random.nextGaussian();
-      }
-      for (int start = 0; start < n; start += 128) {
-        int count = Math.min(128, n - start);
-        float[] chunk = java.util.Arrays.copyOfRange(update, start, start + count);
-        memory.foldValues(chunk, count, start, weight);
-        onDisk.foldValues(chunk, count, start, weight);
-      }
-      memory.completeUpdate(weight);
-      onDisk.completeUpdate(weight);
-    }
-    float[] fromFile = new float[n];
-    int[] blocks = {0};
-    onDisk.mean((offset, values, length) -> {
-      System.arraycopy(values, 0, fromFile, (int) offset, length);
-      blocks[0]++;
-    }, 300);
-    assertEquals(4, blocks[0], "blocks of at most 300 elements");
-    org.junit.jupiter.api.Assertions.assertArrayEquals(memory.mean(), fromFile);
-    onDisk.close();
-    org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(file), "the accumulator file is deleted");
-    assertThrows(IllegalArgumentException.class, () -> new WeightedMeanFold(10, dir.resolve("x")).foldValues(
-        new float[4], 4, 8, 1.0));
-  }
-
   @Test
   void foldingChunksInAnyOrderGivesTheWeightedMean() {
     int n = 1001;

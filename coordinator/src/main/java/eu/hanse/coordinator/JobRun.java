@@ -372,7 +372,7 @@ final class JobRun implements Runnable {
       recentBases.keySet().removeIf(r -> r < round - spec.schedule().async().maxStaleness());
       bases = recentBases;
     }
-    openRound = new OpenRound(spec, round, latest, participants, elementCount, bases, foldFile(round));
+    openRound = new OpenRound(spec, round, latest, participants, elementCount, bases);
     consortium.announce("round.opened", Map.of("job", spec.id().value(), "round", round, "base", latest.sha256(),
         "participants", participants.stream().map(SiteId::name).toList()));
     for (StateStore.StoredUpdate update : kept) {
@@ -451,13 +451,6 @@ final class JobRun implements Runnable {
     writeStatus();
     return record;
   }
-
-  /** Where a round folds its mean when the model is too large to fold in memory. */
-  private Path foldFile(long round) {
-    return statusFile.resolveSibling("round-" + round + ".fold");
-  }
-
-
 
   /** Signs a written checkpoint's claims (job, round, hash, parent, updates) and audits the commit. */
   private CheckpointRef seal(CheckpointRef written, List<String> updateIds) {

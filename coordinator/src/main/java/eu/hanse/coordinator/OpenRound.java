@@ -92,42 +92,30 @@ final class OpenRound {
   /** In asynchronous rounds, the checkpoint each recent round trained from, by round. */
   private final Map<Long, String> recentBases;
 
-  /** Where the mean is folded when the model is too large to fold in memory. */
-  private final Path foldFile;
-
   OpenRound(JobSpec job, long number, CheckpointRef base, List<SiteId> participants, long elementCount,
-      Map<Long, String> recentBases, Path foldFile) {
-    this.foldFile = foldFile;
+      Map<Long, String> recentBases) {
     this.recentBases = Map.copyOf(recentBases);
     this.job = job;
     this.number = number;
     this.base = base;
     this.participants = List.copyOf(participants);
     this.elementCount = elementCount;
-    this.fold = job.aggregator().streaming() ? newFold() : null;
+    this.fold = folds() ? new WeightedMeanFold(elementCount) : null;
   }
 
   /**
-   * A fold in memory when the model takes at most a quarter of the heap the JVM may grow to; else
-   * in a file, so that a model larger than the heap folds through one chunk of memory.
+   * Whether updates are folded into the mean as they arrive: with the mean, when the model takes
+   * at most a quarter of the heap the JVM may grow to. A larger model is averaged at the commit from
+   * the spooled updates, a block at a time, reading each once and writing nothing; an accumulator
+   * file would be read and rewritten whole for every update.
    */
-  private WeightedMeanFold newFold() {
-    if (elementCount * Float.BYTES <= Runtime.getRuntime().maxMemory() / 4) {
-      return new WeightedMeanFold(elementCount);
-    }
-    try {
-      java.nio.file.Files.createDirectories(foldFile.getParent());
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("cannot create " + foldFile.getParent() + ": " + e.getMessage(), e);
-    }
-    return new WeightedMeanFold(elementCount, foldFile);
+  private boolean folds() {
+    return job.aggregator().streaming() && elementCount * Float.BYTES <= Runtime.getRuntime().maxMemory() / 4;
   }
 
-  /** Lets go of the round's fold (and deletes its file): call when the round is committed or abandoned. */
+  /** Lets go of the round's fold: call when the round is committed or abandoned. */
   void release() {
-    if (fold != null) {
-      fold.close();
-    }
+    fold = null;
   }
 
   /** Checks a header against this round; on success the site counts as uploading. */
@@ -297,8 +285,7 @@ final class OpenRound {
     if (fold == null) {
       return;
     }
-    fold.close();
-    fold = newFold();
+    fold = new WeightedMeanFold(elementCount);
     for (AcceptedUpdate update : accepted.values()) {
       foldFromSpool(update);
     }
@@ -375,13 +362,19 @@ final class OpenRound {
 
   /**
    * Hands the round's aggregate of its accepted updates to {@code out}, block by block: the running
-   * weighted mean when the job's aggregator folds as updates arrive, else the aggregator over the
-   * spooled updates. Returns what was aggregated, in a line.
+   * weighted mean when updates were folded as they arrived, else the mean or the job's aggregator
+   * over the spooled updates. Returns what was aggregated, in a line.
    */
   String aggregate(Aggregators aggregators, BlockSink out) {
     if (fold != null) {
       fold.mean(out, job.chunkElements());
       return "weighted mean of " + fold.updates();
+    }
+    if (job.aggregator().streaming()) {
+      double divisor = accepted.values().stream().mapToDouble(AcceptedUpdate::freshWeight).sum();
+      List<SpooledUpdate> spooled = accepted.values().stream().map(update -> update.spooled(job)).toList();
+      Aggregators.weightedMean(spooled, divisor, elementCount, out);
+      return "weighted mean of " + spooled.size();
     }
     // In site order, not arrival order, so that ties (Krum's) and sums come out the same every time.
     List<SpooledUpdate> spooled = accepted.values().stream().map(update -> update.spooled(job))

@@ -231,12 +231,17 @@ final class UploadAssembly {
     UpdateHeader header = first.header();
     try {
       end();
+      long completing = System.nanoTime();
       Path spooled = writer.complete();
+      long forced = System.nanoTime();
       long perCall = checkNanos / calls;
       SitePhases phases = new SitePhases(header.downloadSeconds(), header.trainSeconds(), header.encodeSeconds(),
           (lastChunkNanos - startNanos - perCall) / 1e9, (perCall + System.nanoTime() - lastChunkNanos) / 1e9);
       first.job().accept(first.site(), first.certificate(), first.updateId(), admission, header, spooled, bytes,
           Math.sqrt(sum), phases);
+      log.info("round {}: the update from {} came over {} call(s); after its last chunk, forcing it to disk took "
+          + "{} s, accepting and folding it {} s; checking its chunks {} s per call", admission.round(), first.site(),
+          calls, seconds(forced - completing), seconds(System.nanoTime() - forced), seconds(perCall));
       UploadReceipt receipt = UploadReceipt.newBuilder()
           .setUpdateId(spooled.getFileName().toString()).setBytesReceived(bytes).build();
       for (StreamObserver<UploadReceipt> answer : answers) {
@@ -249,6 +254,10 @@ final class UploadAssembly {
       log.error("upload from {} failed", first.site(), e);
       refuse(Refusal.INTERNAL, "coordinator error: " + e.getMessage());
     }
+  }
+
+  private static String seconds(long nanos) {
+    return String.format(java.util.Locale.ROOT, "%.2f", nanos / 1e9);
   }
 
   /** Refuses the update on every call, once, and drops what arrived of it. */

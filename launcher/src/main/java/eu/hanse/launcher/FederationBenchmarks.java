@@ -36,6 +36,11 @@ final class FederationBenchmarks {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON to FILE.")
     Path json;
 
+    @Option(names = "--connections", paramLabel = "N",
+        description = "Each agent's --connections: how many connections its checkpoint download and its update "
+            + "are split over (default: the agent's, one per two cores, at most 4).")
+    Integer connections;
+
     /** Runs {@code body} in the work directory, deleting it afterwards if it was a temporary one. */
     <T> T inWorkDir(WorkDirBody<T> body) throws Exception {
       Path dir = workDir != null ? workDir : Files.createTempDirectory("hanse-bench-");
@@ -57,8 +62,8 @@ final class FederationBenchmarks {
       description = "Sends one signed update of N bytes from a site agent to a coordinator, each a process of its own,"
           + " over mutual TLS on 127.0.0.1, and the same bytes through a plain TLS socket in the same run. Reports "
           + "the update's rate (from its header's arrival to its acceptance: every chunk hashed, decoded and checked, "
-          + "spooled to disk, forced and folded, the signature verified), the plain socket's, and each process's "
-          + "peak heap.")
+          + "spooled to disk and forced, the signature verified, folded when the model folds in memory), the plain "
+          + "socket's, and each process's peak heap.")
   static final class Transport extends Common implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -76,7 +81,7 @@ final class FederationBenchmarks {
           + "127.0.0.1%n", ProgressBytes.of(bytes));
       Map<String, Object> root = inWorkDir(dir -> {
         SyntheticRound.Result result = SyntheticRound.run(
-            new SyntheticRound.Options(bytes / 4, List.of("site"), heap, dir), out);
+            new SyntheticRound.Options(bytes / 4, List.of("site"), heap, dir, connections), out);
         SitePhases phases = result.round().phases().get("site");
         double updateMBps = bytes / 1e6 / (phases.upload() + phases.verifyAndFold());
         double rawTlsMBps = PlainTlsBaseline.megabytesPerSecond(bytes,
@@ -137,7 +142,7 @@ final class FederationBenchmarks {
           ProgressBytes.of(modelBytes), sites);
       List<String> names = IntStream.rangeClosed(1, sites).mapToObj(i -> "site-" + i).toList();
       Map<String, Object> root = inWorkDir(dir -> {
-        SyntheticRound.Result result = SyntheticRound.run(new SyntheticRound.Options(parameters, names, heap, dir), out);
+        SyntheticRound.Result result = SyntheticRound.run(new SyntheticRound.Options(parameters, names, heap, dir, connections), out);
         out.printf(Locale.ROOT, "  round committed in %.1f s; commit %.2f s%n", result.round().seconds(),
             result.round().commitSeconds());
         result.round().phases().forEach((site, phases) -> out.printf("  %-8s %s%n", site, phases.describe()));

@@ -27,7 +27,8 @@ final class SyntheticRound {
   /**
    * @param heap each process's maximum heap, as -Xmx takes it ("1g"), or null for the JVM's default
    */
-  record Options(long parameters, List<String> sites, String heap, Path workDir) {}
+  /** @param connections each agent's {@code --connections}; null for its default */
+  record Options(long parameters, List<String> sites, String heap, Path workDir, Integer connections) {}
 
   /** A process's peaks, as it wrote them at exit. */
   record Memory(long peakHeapBytes, long peakRssBytes, long maxHeapBytes) {}
@@ -61,8 +62,12 @@ final class SyntheticRound {
       federation.enrol(options.sites());
       List<Process> agents = new ArrayList<>();
       for (String site : options.sites()) {
-        agents.add(federation.startAgent(site, List.of("--device", "cpu", "--threads", "1", "--synthetic-chars",
-            "20000", "--exit-when-finished"), memoryReport(options, site)));
+        List<String> agentOptions = new ArrayList<>(List.of("--device", "cpu", "--threads", "1", "--synthetic-chars",
+            "20000", "--exit-when-finished"));
+        if (options.connections() != null) {
+          agentOptions.addAll(List.of("--connections", options.connections().toString()));
+        }
+        agents.add(federation.startAgent(site, agentOptions, memoryReport(options, site)));
       }
       out.printf(Locale.ROOT, "  a coordinator and %d agent%s, each a process%s; logs in %s%n", agents.size(),
           agents.size() == 1 ? "" : "s", jvm.isEmpty() ? "" : " with -Xmx" + options.heap(), federation.logs());

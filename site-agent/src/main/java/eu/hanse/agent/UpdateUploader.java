@@ -255,9 +255,10 @@ final class UpdateUploader {
     }
   }
 
+  /** Chunk c as a message that wraps its freshly encoded bytes rather than copying them. */
   private static UpdateMessage chunkMessage(ChunkEncoder encoder, int c) {
-    return UpdateMessage.newBuilder()
-        .setChunk(UpdateChunk.newBuilder().setIndex(c).setData(ByteString.copyFrom(encoder.encode(c)))).build();
+    return UpdateMessage.newBuilder().setChunk(UpdateChunk.newBuilder().setIndex(c)
+        .setData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(encoder.encode(c)))).build();
   }
 
   /** Encodes chunk c of an update, and works out what the encoding lost. */
