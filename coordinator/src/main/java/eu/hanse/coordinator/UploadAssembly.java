@@ -122,6 +122,11 @@ final class UploadAssembly {
     startNanos = System.nanoTime();
     boolean resuming = Files.isRegularFile(
         spool.partial(call.job().id(), call.header().round(), call.site().name(), key.nonceHex()));
+    if (call.header().resumeFromChunk() < 0) {
+      end();
+      throw new RefusedException(Refusal.MALFORMED, "resume from chunk " + call.header().resumeFromChunk()
+          + ": a chunk number is not negative");
+    }
     if (call.header().resumeFromChunk() > 0 && !resuming) {
       end();
       throw new RefusedException(Refusal.MALFORMED, "no interrupted upload with nonce " + key.nonceHex()

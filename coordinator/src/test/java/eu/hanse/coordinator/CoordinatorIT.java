@@ -263,6 +263,7 @@ class CoordinatorIT {
       return messages;
     }),
     RUN_BEYOND_THE_LAST_CHUNK(ErrorCode.MALFORMED, u -> u.run(0, 10, u.chunks().size() + 1)),
+    NEGATIVE_RESUME(ErrorCode.MALFORMED, u -> u.run(-1, 0, u.chunks().size())),
     CHUNK_PAST_ITS_RUN(ErrorCode.OVERSIZED, u -> {
       List<UpdateMessage> messages = new ArrayList<>(u.run(0, 0, 5));
       messages.add(u.run(0, 5, 6).get(1));
