@@ -113,7 +113,7 @@ final class UpdateSpool {
     }
 
     /**
-     * Says that bytes are about to be written past ones not written yet: until {@link #truncate} or
+     * Says that bytes are about to be written past ones not written yet: until {@link #suspend} or
      * {@link #complete}, a coordinator that stops leaves a file that a resume may not trust.
      */
     void expectHoles() {

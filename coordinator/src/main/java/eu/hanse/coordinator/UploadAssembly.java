@@ -64,6 +64,8 @@ final class UploadAssembly {
   private final Registry registry;
   private Call first;
   private OpenRound.Admission admission;
+  /** Whether the first call found the part file of an interrupted upload of this update. */
+  private boolean resuming;
   private UpdateSpool.Writer writer;
   private BitSet arrived;
   /** The first chunk not arrived yet: the file holds every chunk before it. */
@@ -120,7 +122,8 @@ final class UploadAssembly {
   /** Admits the first call's header into its round; nothing is held for the update if it is refused. */
   private void admit(Call call, UpdateSpool spool) {
     startNanos = System.nanoTime();
-    boolean resuming = Files.isRegularFile(
+    // An upload that broke off left its part file; the same update, sent again, goes on with it.
+    resuming = Files.isRegularFile(
         spool.partial(call.job().id(), call.header().round(), call.site().name(), key.nonceHex()));
     if (call.header().resumeFromChunk() < 0) {
       end();
@@ -145,9 +148,9 @@ final class UploadAssembly {
 
   /** Opens a new spool file, or goes on with the one an interrupted upload of this update left. */
   private void openSpool(UpdateSpool spool) {
-    Path partial = spool.partial(first.job().id(), first.header().round(), first.site().name(), key.nonceHex());
-    if (Files.isRegularFile(partial)) {
-      resume(spool, partial, first.header().resumeFromChunk());
+    if (resuming) {
+      resume(spool, spool.partial(first.job().id(), admission.round(), first.site().name(), key.nonceHex()),
+          first.header().resumeFromChunk());
     } else {
       writer = spool.open(first.job().id(), admission.round(), first.site().name(), key.nonceHex());
     }
