@@ -3,6 +3,9 @@ package eu.hanse.coordinator;
 import eu.hanse.aggregation.ModelSource;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.SyntheticModel;
+import eu.hanse.protocol.AliasingMarshaller;
+import eu.hanse.protocol.v1.FederationGrpc;
+import eu.hanse.protocol.v1.UpdateMessage;
 import eu.hanse.security.EnrolmentTls;
 import eu.hanse.security.PeerIdentityInterceptor;
 import eu.hanse.security.TlsContexts;
@@ -95,7 +98,10 @@ public final class Coordinator implements AutoCloseable {
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.listenPort()),
             HandshakeAuditingCredentials.of(TlsContexts.forServer(config.tls().requireReadable(), consortium::isRevoked,
                 consortium::auditRefusedHandshake), consortium))
-        .addService(ServerInterceptors.intercept(service, new PeerCertificateInterceptor(), new PeerIdentityInterceptor()))
+        .addService(ServerInterceptors.intercept(
+            AliasingMarshaller.aliasingRequests(service.bindService(), FederationGrpc.getUploadUpdateMethod(),
+                UpdateMessage.parser()),
+            new PeerCertificateInterceptor(), new PeerIdentityInterceptor()))
         .addService(ServerInterceptors.intercept(admin, new PeerCertificateInterceptor(), new PeerIdentityInterceptor()))
         .executor(callExecutor)
         .flowControlWindow(eu.hanse.protocol.TransportSettings.FLOW_CONTROL_WINDOW)

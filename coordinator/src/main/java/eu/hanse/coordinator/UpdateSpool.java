@@ -7,6 +7,14 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Durable copies of incoming updates under {@code <data-dir>/spool/<job>/round-<r>/}. An update is
@@ -25,7 +33,8 @@ final class UpdateSpool {
     Path file = partial(job, round, site, nonceHex);
     try {
       Files.createDirectories(file.getParent());
-      return new Writer(file, FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+      FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      return new Writer(file, channel, DirectWrites.open(file));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open spool file " + file + ": " + e.getMessage(), e);
     }
@@ -42,7 +51,7 @@ final class UpdateSpool {
       channel.truncate(keepBytes);
       channel.force(true);
       Files.deleteIfExists(holes(file));
-      return new Writer(file, channel);
+      return new Writer(file, channel, DirectWrites.open(file));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot reopen spool file " + file + ": " + e.getMessage(), e);
     }
@@ -76,39 +85,94 @@ final class UpdateSpool {
   }
 
   /** Forces spool files to disk behind their uploads, so that completing one has little left to force. */
-  private static final java.util.concurrent.ExecutorService FLUSHER =
-      java.util.concurrent.Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("spool-flush").factory());
+  private static final ExecutorService FLUSHER =
+      Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("spool-flush").factory());
   /** Bytes written between two flushes behind an upload. */
   private static final long FLUSH_EVERY = 64 << 20;
+  /** Chunks of one upload being written at once, behind its calls: what they hold beyond their own. */
+  static final int WRITES_IN_FLIGHT = 4;
 
   /**
    * One upload's spool file, written at chunk positions: in order by one call, or in several runs
-   * at once by the calls of a striped upload. Thread-safe.
+   * at once by the calls of a striped upload. The writes go on behind the calls, on a thread of the
+   * file's own, one at a time in the order they were asked for (so a file written in order holds a
+   * prefix of the update whenever the coordinator stops), up to {@link #WRITES_IN_FLIGHT} waiting;
+   * {@link #awaitWrites}, {@link #complete}, {@link #suspend} and {@link #close} wait for them, and
+   * a failed write is reported by the next call. Thread-safe.
    */
   static final class Writer implements AutoCloseable {
     private final Path partial;
     private final FileChannel channel;
-    private final java.util.concurrent.atomic.AtomicLong unflushed = new java.util.concurrent.atomic.AtomicLong();
+    /** The same file opened for direct I/O, or null where its file system has none. */
+    private final DirectWrites direct;
+    private final AtomicLong unflushed = new AtomicLong();
+    private final Semaphore inFlight = new Semaphore(WRITES_IN_FLIGHT);
+    /** One thread at most, started when there is something to write and gone when idle. */
+    private final ExecutorService writing = new ThreadPoolExecutor(0, 1, 5, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), Thread.ofPlatform().daemon().name("spool-write").factory());
+    private final AtomicReference<IOException> failure = new AtomicReference<>();
     private volatile boolean holes;
 
-    private Writer(Path partial, FileChannel channel) {
+    private Writer(Path partial, FileChannel channel, DirectWrites direct) {
       this.partial = partial;
       this.channel = channel;
+      this.direct = direct;
     }
 
-    /** Writes {@code data} at byte {@code position}. */
+    /**
+     * Writes {@code data} at byte {@code position}, behind the caller: the buffer must not change
+     * afterwards. Waits while {@link #WRITES_IN_FLIGHT} writes are under way.
+     *
+     * @throws UncheckedIOException if an earlier write failed
+     */
     void write(long position, ByteBuffer data) {
+      throwIfFailed();
+      inFlight.acquireUninterruptibly();
       try {
-        long at = position;
-        while (data.hasRemaining()) {
+        writing.execute(() -> {
+          try {
+            writeNow(position, data);
+          } catch (IOException e) {
+            failure.compareAndSet(null, e);
+          } finally {
+            inFlight.release();
+          }
+        });
+      } catch (RuntimeException e) {
+        inFlight.release();
+        throw e;
+      }
+    }
+
+    /**
+     * Writes straight to the disk when the position and the bytes are whole blocks (as an update's
+     * chunks but its last are), else through the page cache.
+     */
+    private void writeNow(long position, ByteBuffer data) throws IOException {
+      long bytes = data.remaining();
+      if (direct != null && direct.takes(position, data)) {
+        direct.write(position, data);
+      } else {
+        for (long at = position; data.hasRemaining(); ) {
           at += channel.write(data, at);
         }
-        if (unflushed.addAndGet(at - position) >= FLUSH_EVERY) {
-          unflushed.set(0);
-          FLUSHER.execute(this::flushBehind);
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot write spool file " + partial + ": " + e.getMessage(), e);
+      }
+      if (unflushed.addAndGet(bytes) >= FLUSH_EVERY) {
+        unflushed.set(0);
+        FLUSHER.execute(this::flushBehind);
+      }
+    }
+
+    /** Waits for the writes under way. */
+    void awaitWrites() {
+      inFlight.acquireUninterruptibly(WRITES_IN_FLIGHT);
+      inFlight.release(WRITES_IN_FLIGHT);
+    }
+
+    private void throwIfFailed() {
+      IOException failed = failure.get();
+      if (failed != null) {
+        throw new UncheckedIOException("cannot write spool file " + partial + ": " + failed.getMessage(), failed);
       }
     }
 
@@ -139,10 +203,13 @@ final class UpdateSpool {
       }
     }
 
-    /** Forces the data to disk and gives the file its final name; returns that path. */
+    /** Waits for the writes, forces the data to disk and gives the file its final name; returns that path. */
     Path complete() {
+      awaitWrites();
+      throwIfFailed();
       try {
         channel.force(true);
+        closeDirect();
         channel.close();
         String name = partial.getFileName().toString();
         Path done = partial.resolveSibling(name.substring(0, name.length() - ".part".length()) + ".update");
@@ -159,8 +226,10 @@ final class UpdateSpool {
      * it can resume after them.
      */
     void suspend(long keepBytes) {
+      awaitWrites();
       try {
         if (channel.isOpen()) {
+          closeDirect();
           channel.truncate(keepBytes);
           channel.force(true);
           channel.close();
@@ -171,11 +240,20 @@ final class UpdateSpool {
       }
     }
 
+    private void closeDirect() throws IOException {
+      writing.shutdown();
+      if (direct != null) {
+        direct.close();
+      }
+    }
+
     /** Drops an upload that did not complete. */
     @Override
     public void close() {
+      awaitWrites();
       try {
         if (channel.isOpen()) {
+          closeDirect();
           channel.close();
           Files.deleteIfExists(partial);
           Files.deleteIfExists(holes(partial));

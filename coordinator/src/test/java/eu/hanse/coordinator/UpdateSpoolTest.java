@@ -15,9 +15,11 @@ class UpdateSpoolTest {
     UpdateSpool spool = new UpdateSpool(dataDir);
     UpdateSpool.Writer writer = spool.open(JOB, 1, "alpha", "00");
     writer.write(0, ByteBuffer.wrap(new byte[100]));
+    writer.awaitWrites();
     assertEquals(100, spool.heldBytes(JOB, 1, "alpha", "00"), "written in order: all of it is held");
     writer.expectHoles();
     writer.write(300, ByteBuffer.wrap(new byte[100]));
+    writer.awaitWrites();
     // A coordinator stopped now leaves bytes 100 to 300 unwritten: a resume must start afresh.
     assertEquals(0, spool.heldBytes(JOB, 1, "alpha", "00"));
     writer.suspend(100);
@@ -30,11 +32,30 @@ class UpdateSpoolTest {
     UpdateSpool.Writer writer = spool.open(JOB, 1, "alpha", "00");
     writer.expectHoles();
     writer.write(200, ByteBuffer.wrap(new byte[100]));
+    writer.awaitWrites();
     UpdateSpool.Writer resumed = spool.resume(JOB, 1, "alpha", "00", 0);
     assertEquals(0, spool.heldBytes(JOB, 1, "alpha", "00"));
     resumed.write(0, ByteBuffer.wrap(new byte[50]));
+    resumed.awaitWrites();
     assertEquals(50, spool.heldBytes(JOB, 1, "alpha", "00"));
     writer.close();
     resumed.close();
+  }
+
+  @Test
+  void wholeBlocksAndTheRestLandWhereTheyBelongByTheTimeTheFileIsComplete(@TempDir Path dataDir) throws Exception {
+    UpdateSpool spool = new UpdateSpool(dataDir);
+    UpdateSpool.Writer writer = spool.open(JOB, 1, "alpha", "00");
+    int chunk = 1 << 20;
+    byte[] expected = new byte[3 * chunk + 1000];
+    new java.util.Random(5).nextBytes(expected);
+    // Out of order, as a striped upload writes: chunk 2, the short last chunk, then chunks 0 and 1.
+    writer.expectHoles();
+    writer.write(2L * chunk, ByteBuffer.wrap(expected.clone(), 2 * chunk, chunk));
+    writer.write(3L * chunk, ByteBuffer.wrap(expected.clone(), 3 * chunk, 1000));
+    writer.write(0, ByteBuffer.wrap(expected.clone(), 0, chunk));
+    writer.write(chunk, ByteBuffer.wrap(expected.clone(), chunk, chunk));
+    Path complete = writer.complete();
+    org.junit.jupiter.api.Assertions.assertArrayEquals(expected, java.nio.file.Files.readAllBytes(complete));
   }
 }

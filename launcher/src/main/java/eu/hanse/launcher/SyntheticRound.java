@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One round of a synthetic model of a given size (a random update from each site, no training)
+ * Rounds of a synthetic model of a given size (a random update from each site, no training)
  * through a real federation on this machine: a coordinator and one agent per site, each a process
  * of its own with the given heap, over mutual TLS on 127.0.0.1. What the benchmarks of the
  * transport and of a round at scale run; they read the round's phases and each process's peak
@@ -25,16 +25,27 @@ final class SyntheticRound {
   static final String JOB = "synthetic-round";
 
   /**
+   * @param rounds how many rounds the job runs
    * @param heap each process's maximum heap, as -Xmx takes it ("1g"), or null for the JVM's default
+   * @param connections each agent's {@code --connections}; null for its default
    */
-  /** @param connections each agent's {@code --connections}; null for its default */
-  record Options(long parameters, List<String> sites, String heap, Path workDir, Integer connections) {}
+  record Options(long parameters, int rounds, List<String> sites, String heap, Path workDir, Integer connections) {}
 
   /** A process's peaks, as it wrote them at exit. */
   record Memory(long peakHeapBytes, long peakRssBytes, long maxHeapBytes) {}
 
-  /** The committed round, and the peaks of the coordinator ("coordinator") and of each site's agent. */
-  record Result(RoundRecord round, Map<String, Memory> memory, double seconds) {}
+  /** The committed rounds, and the peaks of the coordinator ("coordinator") and of each site's agent. */
+  record Result(List<RoundRecord> rounds, Map<String, Memory> memory, double seconds) {
+    /** The first round. */
+    RoundRecord round() {
+      return rounds.get(0);
+    }
+
+    /** The last round. */
+    RoundRecord lastRound() {
+      return rounds.get(rounds.size() - 1);
+    }
+  }
 
   private SyntheticRound() {}
 
@@ -42,7 +53,7 @@ final class SyntheticRound {
     Files.createDirectories(options.workDir());
     Path jobFile = Files.writeString(options.workDir().resolve("job.yaml"), """
         job: %s
-        rounds: 1
+        rounds: %d
         model:
           kind: synthetic
           parameters: %d
@@ -52,7 +63,7 @@ final class SyntheticRound {
           min-sites: %d
         round:
           deadline: 60m
-        """.formatted(JOB, options.parameters(), options.sites().size()));
+        """.formatted(JOB, options.rounds(), options.parameters(), options.sites().size()));
     List<String> jvm = options.heap() == null ? List.of() : List.of("-Xmx" + options.heap());
     long started = System.nanoTime();
     try (ChildProcesses children = new ChildProcesses(jvm)) {
@@ -77,8 +88,9 @@ final class SyntheticRound {
       }
       double seconds = (System.nanoTime() - started) / 1e9;
       JobStatus status = federation.status(JOB);
-      if (!JobStatus.FINISHED.equals(status.state()) || status.rounds().isEmpty()) {
-        throw new IllegalStateException("the round did not commit: job " + status.state());
+      if (!JobStatus.FINISHED.equals(status.state()) || status.rounds().size() != options.rounds()) {
+        throw new IllegalStateException("the rounds did not all commit: job " + status.state() + ", "
+            + status.rounds().size() + " of " + options.rounds() + " rounds");
       }
       for (Process agent : agents) {
         if (!agent.waitFor(10, TimeUnit.MINUTES)) {
@@ -91,7 +103,7 @@ final class SyntheticRound {
       for (String site : options.sites()) {
         memory.put(site, readMemory(options, site));
       }
-      return new Result(status.rounds().get(0), memory, seconds);
+      return new Result(List.copyOf(status.rounds()), memory, seconds);
     }
   }
 
