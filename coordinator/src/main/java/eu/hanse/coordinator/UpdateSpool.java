@@ -9,10 +9,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -106,10 +102,7 @@ final class UpdateSpool {
     /** The same file opened for direct I/O, or null where its file system has none. */
     private final DirectWrites direct;
     private final AtomicLong unflushed = new AtomicLong();
-    private final Semaphore inFlight = new Semaphore(WRITES_IN_FLIGHT);
-    /** One thread at most, started when there is something to write and gone when idle. */
-    private final ExecutorService writing = new ThreadPoolExecutor(0, 1, 5, TimeUnit.SECONDS,
-        new LinkedBlockingQueue<>(), Thread.ofPlatform().daemon().name("spool-write").factory());
+    private final SerialWorker writing = new SerialWorker("spool-write", WRITES_IN_FLIGHT);
     private final AtomicReference<IOException> failure = new AtomicReference<>();
     private volatile boolean holes;
 
@@ -127,20 +120,15 @@ final class UpdateSpool {
      */
     void write(long position, ByteBuffer data) {
       throwIfFailed();
-      inFlight.acquireUninterruptibly();
-      try {
-        writing.execute(() -> {
-          try {
-            writeNow(position, data);
-          } catch (IOException e) {
-            failure.compareAndSet(null, e);
-          } finally {
-            inFlight.release();
-          }
-        });
-      } catch (RuntimeException e) {
-        inFlight.release();
-        throw e;
+      boolean queued = writing.submit(() -> {
+        try {
+          writeNow(position, data);
+        } catch (IOException e) {
+          failure.compareAndSet(null, e);
+        }
+      });
+      if (!queued) {
+        throw new IllegalStateException("spool file " + partial + " is closed");
       }
     }
 
@@ -165,8 +153,7 @@ final class UpdateSpool {
 
     /** Waits for the writes under way. */
     void awaitWrites() {
-      inFlight.acquireUninterruptibly(WRITES_IN_FLIGHT);
-      inFlight.release(WRITES_IN_FLIGHT);
+      writing.awaitIdle();
     }
 
     private void throwIfFailed() {

@@ -23,10 +23,16 @@ import org.slf4j.LoggerFactory;
  * acknowledges it. A large update may come over several such calls at once, each with its own run
  * of chunks. Anything that fails a check is refused with its reason and leaves the round as it was.
  *
- * <p>gRPC delivers one call's callbacks one at a time, so this needs no lock of its own.
+ * <p>gRPC delivers one call's callbacks one at a time. Each chunk's place and size are checked as
+ * it arrives; its hash and values are checked, and it is written, on a thread of the call's own,
+ * in the order the chunks came, while gRPC goes on to read the next ones (at most
+ * {@link #CHECKS_IN_FLIGHT} waiting: a call that is that far ahead waits, and so does its sender).
+ * The end of the call, or its breaking off, is dealt with on that thread too, after its chunks.
  */
 final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private static final Logger log = LoggerFactory.getLogger(UpdateUpload.class);
+  /** Chunks of one call read but not yet checked: what a call holds beyond the chunk being checked. */
+  static final int CHECKS_IN_FLIGHT = 4;
 
   private final SiteId site;
   private final java.security.cert.X509Certificate certificate;
@@ -43,7 +49,11 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   /** This call's run of chunks, and the next one due. */
   private int runEnd;
   private int nextChunk;
-  private boolean finished;
+  /** Set, on either thread, once the call takes no more messages: answered, ending, or broken off. */
+  private volatile boolean finished;
+  /** Set once this call has refused or aborted the upload, so that it does so once. */
+  private boolean answered;
+  private final SerialWorker checking = new SerialWorker("upload-check", CHECKS_IN_FLIGHT);
 
   UpdateUpload(SiteId site, java.security.cert.X509Certificate certificate, Consortium consortium, Jobs jobs,
       UpdateSpool spool, UploadAssembly.Registry assemblies, StreamObserver<UploadReceipt> response) {
@@ -58,24 +68,38 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
 
   @Override
   public void onNext(UpdateMessage message) {
-    if (finished) {
-      return;
-    }
-    try {
+    answeringFailures(() -> {
       switch (message.getKindCase()) {
         case HEADER -> onHeader(message.getHeader());
         case CHUNK -> onChunk(message.getChunk());
         default -> throw new RefusedException(Refusal.MALFORMED, "message carries neither a header nor a chunk");
       }
+    });
+  }
+
+  /** Runs {@code step} unless the call is finished, and answers the call if it fails. */
+  private void answeringFailures(Runnable step) {
+    if (finished) {
+      return;
+    }
+    try {
+      step.run();
     } catch (RefusedException e) {
       refuse(e.reason(), e.getMessage());
     } catch (UploadAssembly.EndedException e) {
-      finished = true;
-      response.onError(Status.ABORTED.withDescription(e.getMessage()).asRuntimeException());
+      abort(e.getMessage());
     } catch (RuntimeException e) {
       log.error("upload from {} failed", site, e);
       refuse(Refusal.INTERNAL, "coordinator error: " + e.getMessage());
     }
+  }
+
+  /**
+   * Runs {@code step} on the call's checking thread, after the chunks before it; nothing if the
+   * call has meanwhile been answered there.
+   */
+  private void afterTheChecks(Runnable step) {
+    checking.submit(() -> answeringFailures(step));
   }
 
   private void onHeader(eu.hanse.protocol.v1.UpdateHeader proto) {
@@ -161,21 +185,20 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     // are parsed by an AliasingMarshaller): SHA-256 runs on an array at full speed, where a
     // read-only buffer would go through the digest's small staging copies.
     ByteBuffer data = AliasingMarshaller.arrayView(chunk.getData());
-    double squares = check.check(nextChunk, data);
-    if (!assembly.write(nextChunk, data, squares)) {
-      finished = true;
-      return;
-    }
-    nextChunk++;
-    eu.hanse.protocol.FaultPoints.reach("upload", header.round());
+    int c = nextChunk++;
+    afterTheChecks(() -> {
+      double squares = check.check(c, data);
+      if (!assembly.write(c, data, squares)) {
+        finished = true;
+        return;
+      }
+      eu.hanse.protocol.FaultPoints.reach("upload", header.round());
+    });
   }
 
   @Override
   public void onCompleted() {
-    if (finished) {
-      return;
-    }
-    try {
+    answeringFailures(() -> {
       if (header == null) {
         throw new RefusedException(Refusal.MALFORMED, "upload ended before its header");
       }
@@ -183,30 +206,46 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
         throw new RefusedException(Refusal.TRUNCATED, "upload ended after chunk " + (nextChunk - 1) + ", before chunk "
             + runEnd + " where its run ends (" + check.admission().chunks() + " chunks in all)");
       }
-      finished = true;
-      assembly.runEnded(check.nanos());
-    } catch (RefusedException e) {
-      refuse(e.reason(), e.getMessage());
-    } catch (RuntimeException e) {
-      log.error("upload from {} failed", site, e);
-      refuse(Refusal.INTERNAL, "coordinator error: " + e.getMessage());
-    }
+      afterTheChecks(() -> {
+        finished = true;
+        checking.shutdown();
+        assembly.runEnded(check.nanos());
+      });
+    });
   }
 
   @Override
   public void onError(Throwable t) {
-    if (finished) {
+    if (finished || assembly == null) {
+      finished = true;
+      checking.shutdown();
       return;
     }
-    finished = true;
-    if (assembly != null) {
+    afterTheChecks(() -> {
+      finished = true;
+      checking.shutdown();
       assembly.brokeOff(response, t);
+    });
+  }
+
+  private synchronized void abort(String message) {
+    if (answered) {
+      return;
     }
+    answered = true;
+    finished = true;
+    checking.shutdown();
+    response.onError(Status.ABORTED.withDescription(message).asRuntimeException());
   }
 
   /** Refuses the update: on every call of it once this one has joined it, else on this call alone. */
-  private void refuse(Refusal reason, String message) {
+  private synchronized void refuse(Refusal reason, String message) {
+    if (answered) {
+      return;
+    }
+    answered = true;
     finished = true;
+    checking.shutdown();
     if (assembly != null) {
       assembly.fail(reason, message);
       return;
