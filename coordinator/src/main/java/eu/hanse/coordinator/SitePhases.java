@@ -4,14 +4,17 @@ import java.util.Locale;
 
 /**
  * Where a site's part of a round's time went, in wall seconds: the first three as the site
- * measured them, the last two as the coordinator did. The parts do not overlap.
+ * measured them, the last two as the coordinator did. They add up to the site's part of the round:
+ * the coordinator checks chunks while the next ones arrive, and counts that time once, as
+ * verifying.
  *
  * @param download fetching the round's checkpoint; 0 when the site had it
  * @param training local training
  * @param encodeAndSign encoding the update, hashing its chunks and signing the header
- * @param upload the chunks on the wire, from the header's arrival to the last chunk's, less the checks below
- * @param verifyAndFold checking each chunk's hash and values as it arrived, forcing the update to
- *     disk, and folding it into the round's mean
+ * @param upload from the header's arrival to the last chunk's written, less the checks below (per
+ *     call, for an update that came over several)
+ * @param verifyAndFold checking each chunk's hash and values, then forcing the update to disk and
+ *     folding it into the round's mean
  */
 public record SitePhases(double download, double training, double encodeAndSign, double upload,
     double verifyAndFold) {
