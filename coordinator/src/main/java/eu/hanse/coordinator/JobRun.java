@@ -747,20 +747,31 @@ final class JobRun implements Runnable {
   }
 
   /**
-   * How many whole chunks of an interrupted upload, of this site in the open round, the spool
-   * holds: where the site resumes. 0 when the round is not open or nothing is held.
+   * How many whole chunks of an interrupted upload of this site's update for {@code round} the
+   * spool holds: where the site resumes. The upload's file is under the open round, the one it was
+   * admitted to, which in asynchronous rounds may be later than the round the update is for. 0 when
+   * no round is open, the round named is a later one, or nothing is held.
    */
   synchronized long chunksHeld(SiteId site, long round, byte[] nonce, UpdateSpool spool) {
-    if (openRound == null || openRound.number != round) {
+    if (openRound == null || round > openRound.number) {
       return 0;
     }
-    long held = spool.heldBytes(spec.id(), round, site.name(), eu.hanse.security.Digests.hex(nonce));
+    long held = spool.heldBytes(spec.id(), openRound.number, site.name(), eu.hanse.security.Digests.hex(nonce));
     OpenRound.Admission shape = openRound.shape();
     long chunks = 0;
     for (long bytes = 0; chunks < shape.chunks() && bytes + shape.bytes((int) chunks) <= held; chunks++) {
       bytes += shape.bytes((int) chunks);
     }
     return chunks;
+  }
+
+  /**
+   * The round an update for {@code round} would be admitted to now, under which its upload's file
+   * goes: the open round (later than {@code round} for a stale update in asynchronous rounds), or
+   * {@code round} itself when none is open.
+   */
+  synchronized long admittingRound(long round) {
+    return openRound == null ? round : openRound.number;
   }
 
   synchronized void evaluated(SiteId site, String jobId, String checkpointSha, double loss, long samples) {

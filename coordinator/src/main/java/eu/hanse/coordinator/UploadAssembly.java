@@ -122,9 +122,10 @@ final class UploadAssembly {
   /** Admits the first call's header into its round; nothing is held for the update if it is refused. */
   private void admit(Call call, UpdateSpool spool) {
     startNanos = System.nanoTime();
-    // An upload that broke off left its part file; the same update, sent again, goes on with it.
-    resuming = Files.isRegularFile(
-        spool.partial(call.job().id(), call.header().round(), call.site().name(), key.nonceHex()));
+    // An upload that broke off left its part file, under the round it was admitted to; the same
+    // update, sent again, goes on with it.
+    resuming = Files.isRegularFile(spool.partial(call.job().id(), call.job().admittingRound(call.header().round()),
+        call.site().name(), key.nonceHex()));
     if (call.header().resumeFromChunk() < 0) {
       end();
       throw new RefusedException(Refusal.MALFORMED, "resume from chunk " + call.header().resumeFromChunk()

@@ -488,6 +488,47 @@ class CoordinatorIT {
   }
 
   @Test
+  void anUpdateForAnEarlierRoundThatBreaksOffResumesInTheRoundItWasAdmittedTo() throws Exception {
+    // Asynchronous rounds, one update each: alpha's commits round 1, and mallory's, trained from
+    // round 1's checkpoint, arrives in round 2, breaks off, and resumes there.
+    JobSpec spec = new JobSpec(new JobId("async"), 2, 1, 1, 2, Duration.ofSeconds(30), new TrainerSettings(1, 0.1, 0),
+        OuterOptimizerSpec.fedAvg(), 1, CHUNK_BYTES, AggregatorSpec.mean(), PrivacySpec.none(), UpdateCodec.fp32(),
+        new JobSchedule(List.of(), java.util.Set.of(), Stragglers.waitForAll(), null, null, new AsyncRounds(1, 2)));
+    List<Long> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RUNNING.clear();
+    try (Coordinator coordinator = new Coordinator(config(dataDir), spec, initialModel(),
+        new PrintStream(new ByteArrayOutputStream())).start();
+        ScriptedAgent alpha = new ScriptedAgent(TlsFiles.in(pki.resolve("alpha")), coordinator.port(),
+            task -> task.getRound() == 1 ? honest(task, "alpha", 100) : List.of());
+        ScriptedAgent mallory = new ScriptedAgent(TlsFiles.in(pki.resolve("mallory")), coordinator.port(), task -> {
+          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+          while (coordinator.status().rounds().isEmpty() || !RUNNING.containsKey("mallory")) {
+            assertTrue(System.nanoTime() < deadline, "round 1 never committed");
+            Thread.onSpinWait();
+          }
+          ScriptedAgent.Update update = mallorys(task);
+          int chunks = update.chunks().size();
+          try (ScriptedAgent.Call first = RUNNING.get("mallory").call()) {
+            first.send(update.messages().subList(0, 1 + 6));
+            awaitChunksHeld(RUNNING.get("mallory"), update, 6);
+            first.cancel();
+            held.add(RUNNING.get("mallory").chunksHeld(update.header));
+          }
+          return List.of(update.run(6, 6, chunks));
+        })) {
+      RUNNING.put("mallory", mallory);
+      assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)), "job did not finish");
+      mallory.finished.get(10, TimeUnit.SECONDS);
+      assertEquals(List.of(6L), held, "the coordinator keeps the chunks before the break, in round 2's spool");
+      assertEquals(List.of(ErrorCode.ERROR_CODE_UNSPECIFIED), mallory.outcomes, mallory.messages.toString());
+      JobStatus status = coordinator.status();
+      assertEquals(JobStatus.FINISHED, status.state());
+      assertEquals(List.of("alpha"), status.rounds().get(0).acceptedSites());
+      assertEquals(List.of("mallory"), status.rounds().get(1).acceptedSites(), "the resumed update counts in round 2");
+    }
+  }
+
+  @Test
   void runsThatOverlapRefuseTheWholeUpdateOnEveryCall() throws Exception {
     Outcome outcome = runOneRound(dataDir, OuterOptimizerSpec.diloco(), Map.of("mallory", task -> {
       ScriptedAgent.Update update = mallorys(task);
