@@ -125,6 +125,8 @@ final class UpdateSpool {
           writeNow(position, data);
         } catch (IOException e) {
           failure.compareAndSet(null, e);
+        } catch (RuntimeException e) {
+          failure.compareAndSet(null, new IOException(e.getMessage(), e));
         }
       });
       if (!queued) {
@@ -210,10 +212,16 @@ final class UpdateSpool {
 
     /**
      * Keeps the first {@code keepBytes} bytes of an upload that broke off, forced to disk, so that
-     * it can resume after them.
+     * it can resume after them; or, if a write failed, drops the file, so that the upload starts
+     * afresh.
      */
     void suspend(long keepBytes) {
       awaitWrites();
+      if (failure.get() != null) {
+        // A chunk counted as written is not on disk: nothing here can be trusted for a resume.
+        close();
+        return;
+      }
       try {
         if (channel.isOpen()) {
           closeDirect();

@@ -91,6 +91,11 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     } catch (RuntimeException e) {
       log.error("upload from {} failed", site, e);
       refuse(Refusal.INTERNAL, "coordinator error: " + e.getMessage());
+    } catch (Error e) {
+      // On the checking thread nothing else would answer the call: answer it, then let the error go on.
+      log.error("upload from {} failed", site, e);
+      refuse(Refusal.INTERNAL, "coordinator error: " + e);
+      throw e;
     }
   }
 

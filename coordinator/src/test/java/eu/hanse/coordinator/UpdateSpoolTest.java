@@ -58,4 +58,18 @@ class UpdateSpoolTest {
     Path complete = writer.complete();
     org.junit.jupiter.api.Assertions.assertArrayEquals(expected, java.nio.file.Files.readAllBytes(complete));
   }
+
+  @Test
+  void aFailedWriteIsReportedAndAnUploadThatThenBreaksOffLeavesNothingToResume(@TempDir Path dataDir) {
+    UpdateSpool spool = new UpdateSpool(dataDir);
+    UpdateSpool.Writer writer = spool.open(JOB, 1, "alpha", "00");
+    writer.write(0, ByteBuffer.wrap(new byte[100]));
+    writer.write(-1, ByteBuffer.wrap(new byte[100]));
+    writer.awaitWrites();
+    org.junit.jupiter.api.Assertions.assertThrows(java.io.UncheckedIOException.class,
+        () -> writer.write(100, ByteBuffer.wrap(new byte[100])), "the failure is reported by the next write");
+    writer.suspend(200);
+    assertEquals(0, spool.heldBytes(JOB, 1, "alpha", "00"), "nothing kept: the site starts afresh");
+    org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(spool.partial(JOB, 1, "alpha", "00")));
+  }
 }
