@@ -51,10 +51,6 @@ final class ChunkCheck {
 
   /** fp32 values are their own encoding: their squares are summed from the bytes, with no decoding. */
   private static double fp32Squares(int c, ByteBuffer data, int count) {
-    if (data.remaining() != 4 * count) {
-      throw new RefusedException(Refusal.MALFORMED, "chunk " + c + ": fp32 chunk of " + count + " elements must be "
-          + 4 * count + " bytes, was " + data.remaining());
-    }
     int from = data.arrayOffset() + data.position();
     double squares = SumOfSquares.ofLittleEndianFloats(data.array(), from, count);
     if (!Double.isFinite(squares)) {

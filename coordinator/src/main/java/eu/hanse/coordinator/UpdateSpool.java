@@ -7,9 +7,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -80,10 +77,10 @@ final class UpdateSpool {
     return directory.resolve(job.value()).resolve("round-" + round).resolve(site + "-" + nonceHex + ".part");
   }
 
-  /** Forces spool files to disk behind their uploads, so that completing one has little left to force. */
-  private static final ExecutorService FLUSHER =
-      Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("spool-flush").factory());
-  /** Bytes written between two flushes behind an upload. */
+  /**
+   * Bytes written through the page cache between two forces behind an upload, so that completing
+   * it has little left to force. Direct writes are on the disk already.
+   */
   private static final long FLUSH_EVERY = 64 << 20;
   /** Chunks of one upload being written at once, behind its calls: what they hold beyond their own. */
   static final int WRITES_IN_FLIGHT = 4;
@@ -101,7 +98,8 @@ final class UpdateSpool {
     private final FileChannel channel;
     /** The same file opened for direct I/O, or null where its file system has none. */
     private final DirectWrites direct;
-    private final AtomicLong unflushed = new AtomicLong();
+    /** Bytes written through the page cache since the last force; kept by the writing thread. */
+    private long unflushed;
     private final SerialWorker writing = new SerialWorker("spool-write", WRITES_IN_FLIGHT);
     private final AtomicReference<IOException> failure = new AtomicReference<>();
     private volatile boolean holes;
@@ -136,20 +134,21 @@ final class UpdateSpool {
 
     /**
      * Writes straight to the disk when the position and the bytes are whole blocks (as an update's
-     * chunks but its last are), else through the page cache.
+     * chunks but its last are), else through the page cache, forcing that now and then. On the
+     * writing thread.
      */
     private void writeNow(long position, ByteBuffer data) throws IOException {
-      long bytes = data.remaining();
       if (direct != null && direct.takes(position, data)) {
         direct.write(position, data);
-      } else {
-        for (long at = position; data.hasRemaining(); ) {
-          at += channel.write(data, at);
-        }
+        return;
       }
-      if (unflushed.addAndGet(bytes) >= FLUSH_EVERY) {
-        unflushed.set(0);
-        FLUSHER.execute(this::flushBehind);
+      unflushed += data.remaining();
+      for (long at = position; data.hasRemaining(); ) {
+        at += channel.write(data, at);
+      }
+      if (unflushed >= FLUSH_EVERY) {
+        unflushed = 0;
+        channel.force(false);
       }
     }
 
@@ -178,17 +177,6 @@ final class UpdateSpool {
         holes = true;
       } catch (IOException e) {
         throw new UncheckedIOException("cannot mark spool file " + partial + ": " + e.getMessage(), e);
-      }
-    }
-
-    /** Forces what is written so far, while the upload goes on; {@link #complete} forces the rest. */
-    private void flushBehind() {
-      try {
-        if (channel.isOpen()) {
-          channel.force(false);
-        }
-      } catch (IOException e) {
-        // Closed meanwhile, or failed: the final force reports what matters; this one only gets ahead of it.
       }
     }
 

@@ -10,7 +10,7 @@ import java.util.Objects;
  * second, bit for bit the same with or without the Vector API module.
  */
 public final class HashedUniform {
-  private static final int GOLDEN = 0x9E3779B9;
+  static final int GOLDEN = 0x9E3779B9;
 
   private HashedUniform() {}
 
@@ -56,9 +56,5 @@ public final class HashedUniform {
     h ^= h >>> 13;
     h *= 0xC2B2AE35;
     return h ^ (h >>> 16);
-  }
-
-  static int golden() {
-    return GOLDEN;
   }
 }

@@ -16,7 +16,7 @@ final class VectorHashedUniform {
     IntVector lanes = IntVector.zero(INTS).addIndex(1);
     int i = 0;
     for (int bound = INTS.loopBound(count); i < bound; i += INTS.length()) {
-      IntVector h = lanes.add(low + i).mul(HashedUniform.golden()).add(key);
+      IntVector h = lanes.add(low + i).mul(HashedUniform.GOLDEN).add(key);
       h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, 16)).mul(0x85EBCA6B);
       h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, 13)).mul(0xC2B2AE35);
       h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, 16));
