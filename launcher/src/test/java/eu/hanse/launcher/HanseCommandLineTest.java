@@ -235,6 +235,44 @@ class HanseCommandLineTest {
   }
 
   @Test
+  void benchTransportReportsEachRoundAndPassAndComparesTheWarmMedians() throws Exception {
+    Path json = dir.resolve("bench/transport.json");
+    Run bench = run("bench", "transport", "--bytes", "4194304", "--rounds", "3", "--heap", "256m",
+        "--json", json.toString());
+    assertEquals(0, bench.exit(), bench.err() + bench.out());
+    var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
+    assertEquals(4194304, report.get("bytes").asLong());
+    List<Double> updates = new java.util.ArrayList<>();
+    report.get("roundUpdateMBps").forEach(rate -> updates.add(rate.asDouble()));
+    List<Double> passes = new java.util.ArrayList<>();
+    report.get("passRawTlsMBps").forEach(rate -> passes.add(rate.asDouble()));
+    assertEquals(3, updates.size());
+    assertEquals(3, passes.size());
+    assertTrue(updates.stream().allMatch(rate -> rate > 0) && passes.stream().allMatch(rate -> rate > 0));
+    assertEquals(FederationBenchmarks.median(updates.subList(1, 3)), report.get("updateMBps").asDouble(), 1e-9);
+    assertEquals(FederationBenchmarks.median(passes.subList(1, 3)), report.get("rawTlsMBps").asDouble(), 1e-9);
+    assertEquals(updates.get(0), report.get("firstUpdateMBps").asDouble(), 1e-9);
+    assertTrue(report.get("peakHeapBytes").get("coordinator").asLong() > 0);
+    assertTrue(report.get("peakHeapBytes").get("agent").asLong() > 0);
+    assertTrue(bench.out().contains("warm medians: update"), bench.out());
+  }
+
+  @Test
+  void benchTransportNeedsAColdAndAWarmRound() {
+    Run bench = run("bench", "transport", "--rounds", "1");
+    assertEquals(2, bench.exit(), bench.out());
+    assertTrue(bench.err().contains("--rounds must be at least 2 (a cold round and a warm one), was 1"), bench.err());
+  }
+
+  @Test
+  void theMedianIsTheMiddleValueOrTheMeanOfTheTwoMiddleOnes() {
+    assertEquals(3.0, FederationBenchmarks.median(List.of(5.0, 1.0, 3.0)));
+    assertEquals(2.5, FederationBenchmarks.median(List.of(4.0, 1.0, 2.0, 3.0)));
+    assertEquals(2.0, FederationBenchmarks.lowerMedian(List.of(4.0, 1.0, 2.0, 3.0)));
+    assertEquals(7.0, FederationBenchmarks.lowerMedian(List.of(7.0)));
+  }
+
+  @Test
   void deviceGpuWithoutAGpuIsOneClearErrorAndAnUnknownDeviceIsRefused() {
     Run unknown = run("bench", "kernels", "--device", "tpu");
     assertEquals(2, unknown.exit());
