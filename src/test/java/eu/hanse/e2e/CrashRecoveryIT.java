@@ -53,8 +53,8 @@ class CrashRecoveryIT {
     int enrolPort = TestFederation.freePort();
     Path jobFile = Files.writeString(dir.resolve("job.yaml"), TestFederation.twoSiteJob("crash", ROUNDS));
     List<String> coordinator = List.of("coordinator", "--data-dir", coordinatorDir.toString(), "--listen",
-        "127.0.0.1:" + port, "--enrol-port", Integer.toString(enrolPort), "--job-file", jobFile.toString(),
-        "--exit-when-done");
+        "127.0.0.1:" + port, "--enrol-port", Integer.toString(enrolPort), "--console", "off", "--job-file",
+        jobFile.toString(), "--exit-when-done");
 
     Process first = hanse(coordinator, Map.of("HANSE_TEST_PAUSE_AT", point), dir.resolve("first.log"));
     List<SiteAgent> agents = new ArrayList<>();

@@ -67,7 +67,7 @@ class LargeModelIT {
     Path agentMemory = dir.resolve("agent-memory.json");
     ProcessBuilder builder = new ProcessBuilder(TestFederation.hanseCommand(List.of(HEAP), List.of("coordinator",
         "--data-dir", coordinatorDir.toString(), "--listen", "127.0.0.1:" + port, "--enrol-port",
-        Integer.toString(enrolPort), "--job-file", jobFile.toString(), "--exit-when-done")))
+        Integer.toString(enrolPort), "--console", "off", "--job-file", jobFile.toString(), "--exit-when-done")))
         .redirectErrorStream(true).redirectOutput(dir.resolve("coordinator.log").toFile());
     builder.environment().put(PeakMemory.REPORT_VARIABLE, coordinatorMemory.toString());
     Process coordinator = builder.start();

@@ -19,7 +19,6 @@ import eu.hanse.security.PeerIdentityInterceptor;
 import eu.hanse.security.SiteId;
 import io.grpc.stub.StreamObserver;
 import java.math.BigInteger;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,8 +26,8 @@ import java.util.Set;
 
 /**
  * The admin interface. Who may do what is decided here from the role in the caller's certificate:
- * operators and leads read status, operators revoke sites, leads submit and control jobs; sites may
- * do none of it.
+ * operators, leads and viewers read status, operators revoke sites, leads submit and control jobs;
+ * viewers change nothing, and sites may do none of it.
  */
 final class AdminService extends AdminGrpc.AdminImplBase {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -45,28 +44,18 @@ final class AdminService extends AdminGrpc.AdminImplBase {
 
   @Override
   public void getJobStatus(JobStatusRequest request, StreamObserver<JobStatusReply> responseObserver) {
-    if (allowed(responseObserver, Set.of(Role.OPERATOR, Role.LEAD), "read job status")) {
+    if (allowed(responseObserver, Set.of(Role.OPERATOR, Role.LEAD, Role.VIEWER), "read job status")) {
       job(request.getJobId(), responseObserver).ifPresent(job -> reply(responseObserver, json(job.status())));
     }
   }
 
   @Override
   public void listJobs(ListJobsRequest request, StreamObserver<ListJobsReply> responseObserver) {
-    if (allowed(responseObserver, Set.of(Role.OPERATOR, Role.LEAD), "list jobs")) {
-      List<Map<String, Object>> summaries = coordinator.jobs().stream().map(AdminService::summary).toList();
+    if (allowed(responseObserver, Set.of(Role.OPERATOR, Role.LEAD, Role.VIEWER), "list jobs")) {
+      List<Map<String, Object>> summaries = coordinator.jobs().stream().map(ConsoleViews::jobSummary).toList();
       responseObserver.onNext(ListJobsReply.newBuilder().setJson(json(summaries)).build());
       responseObserver.onCompleted();
     }
-  }
-
-  private static Map<String, Object> summary(JobStatus status) {
-    Map<String, Object> summary = new LinkedHashMap<>();
-    summary.put("job", status.job());
-    summary.put("state", status.state());
-    summary.put("roundsPlanned", status.roundsPlanned());
-    summary.put("roundsCompleted", status.roundsCompleted());
-    summary.put("sites", status.sites());
-    return summary;
   }
 
   @Override

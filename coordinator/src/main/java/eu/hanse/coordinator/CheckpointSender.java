@@ -23,19 +23,23 @@ final class CheckpointSender implements Runnable {
   private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK_BYTES);
   private long offset;
   private final long end;
+  private final java.util.function.LongConsumer sent;
   private boolean done;
 
-  private CheckpointSender(ServerCallStreamObserver<CheckpointChunk> stream, FileChannel file, long offset, long end) {
+  private CheckpointSender(ServerCallStreamObserver<CheckpointChunk> stream, FileChannel file, long offset, long end,
+      java.util.function.LongConsumer sent) {
     this.stream = stream;
     this.file = file;
     this.offset = offset;
     this.end = end;
+    this.sent = sent;
   }
 
-  static void start(ServerCallStreamObserver<CheckpointChunk> stream, Path path, long offset, long end)
-      throws IOException {
+  /** Starts sending; {@code sent} is told the size of every chunk handed to the transport. */
+  static void start(ServerCallStreamObserver<CheckpointChunk> stream, Path path, long offset, long end,
+      java.util.function.LongConsumer sent) throws IOException {
     FileChannel file = FileChannel.open(path, StandardOpenOption.READ);
-    CheckpointSender sender = new CheckpointSender(stream, file, offset, end);
+    CheckpointSender sender = new CheckpointSender(stream, file, offset, end, sent);
     stream.setOnCancelHandler(sender::closeFile);
     stream.setOnReadyThreshold(eu.hanse.protocol.TransportSettings.IN_FLIGHT_BYTES);
     stream.setOnReadyHandler(sender);
@@ -57,6 +61,7 @@ final class CheckpointSender implements Runnable {
         buffer.flip();
         stream.onNext(CheckpointChunk.newBuilder().setOffset(offset).setData(ByteString.copyFrom(buffer)).build());
         offset += read;
+        sent.accept(read);
       }
     } catch (IOException e) {
       done = true;

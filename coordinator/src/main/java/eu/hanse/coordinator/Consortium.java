@@ -42,8 +42,8 @@ public final class Consortium implements AutoCloseable {
   private final AuditLog audit;
   private final Path crlFile;
   private final Clock clock;
-  /** Where federation events go besides the audit trail; nowhere until {@link #publishTo}. */
-  private volatile FederationEvents events = FederationEvents.NONE;
+  /** Where federation events go besides the audit trail: none until {@link #publishTo}. */
+  private final List<FederationEvents> destinations = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile RevocationList revocations;
 
   private Consortium(CertificateAuthority ca, Path dataDir, Clock clock) {
@@ -212,18 +212,26 @@ public final class Consortium implements AutoCloseable {
   private static final java.util.Set<String> NUMBERS = java.util.Set.of("round", "rounds", "bytes", "samples",
       "trainedFor");
 
-  /** Tells the federation's event stream, if there is one, that something happened; never blocks. */
+  /** Checks the audit trail as {@code hanse audit verify} does: its chain of hashes and its signed head. */
+  public eu.hanse.security.AuditVerification verifyAudit() {
+    return audit.verify(checkpointVerifyingKey());
+  }
+
+  /** Tells every destination of the federation's events that something happened; never blocks. */
   void announce(String type, Map<String, Object> fields) {
-    try {
-      events.publish(new FederationEvent(type, clock.instant(), fields));
-    } catch (RuntimeException e) {
-      org.slf4j.LoggerFactory.getLogger(Consortium.class).warn("cannot publish event {}: {}", type, e.toString());
+    FederationEvent event = new FederationEvent(type, clock.instant(), fields);
+    for (FederationEvents destination : destinations) {
+      try {
+        destination.publish(event);
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(Consortium.class).warn("cannot publish event {}: {}", type, e.toString());
+      }
     }
   }
 
-  /** Sends federation events to {@code destination} from now on. */
+  /** Sends federation events to {@code destination} too, from now on. */
   void publishTo(FederationEvents destination) {
-    this.events = destination;
+    destinations.add(destination);
   }
 
   @Override

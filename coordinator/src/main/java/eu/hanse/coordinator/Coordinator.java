@@ -42,6 +42,13 @@ public final class Coordinator implements AutoCloseable {
   private final ProgressPrinter progress;
   private final java.time.Clock clock = java.time.Clock.systemUTC();
   private final Jobs jobs = new Jobs();
+  private final SiteTraffic traffic = new SiteTraffic();
+  private final SiteBoard siteBoard = new SiteBoard(clock);
+  private final LiveEvents liveEvents = new LiveEvents();
+  private final FederationMetrics metrics = new FederationMetrics(clock);
+  private String consoleHost;
+  private int consolePort = -1;
+  private HttpConsole console;
   private final eu.hanse.coordinator.jobfile.JobFile jobFiles;
   private final ModelFactory models;
 
@@ -86,6 +93,9 @@ public final class Coordinator implements AutoCloseable {
     this.progress = new ProgressPrinter(progress);
     this.jobFiles = new eu.hanse.coordinator.jobfile.JobFile(models);
     this.consortium = Consortium.open(config.dataDir(), clock);
+    consortium.publishTo(siteBoard);
+    consortium.publishTo(metrics);
+    consortium.publishTo(liveEvents);
     this.sessions = new SiteSessions(consortium::announce);
     this.store = StateStore.open(config.dataDir());
     for (StateStore.StoredJob stored : store.jobs()) {
@@ -93,7 +103,7 @@ public final class Coordinator implements AutoCloseable {
     }
     this.admin = new AdminService(consortium, this, sessions);
     FederationService service = new FederationService(sessions, jobs, checkpoints, new UpdateSpool(config.dataDir()),
-        consortium, config.heartbeatInterval());
+        consortium, config.heartbeatInterval(), traffic);
     // Interceptors run last-added first: identity, then the certificate, then the service.
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.listenPort()),
             HandshakeAuditingCredentials.of(TlsContexts.forServer(config.tls().requireReadable(), consortium::isRevoked,
@@ -213,6 +223,15 @@ public final class Coordinator implements AutoCloseable {
       throw new UncheckedIOException("cannot listen on " + config.listenHost() + ":" + config.listenPort()
           + " and enrolment port " + config.enrolPort() + ": " + e.getMessage(), e);
     }
+    if (consolePort >= 0) {
+      try {
+        console = HttpConsole.start(this, consortium, config.tls(), consoleHost, consolePort);
+      } catch (RuntimeException e) {
+        server.shutdownNow();
+        enrolmentServer.shutdownNow();
+        throw e;
+      }
+    }
     crlModified = crlModifiedTime();
     crlWatch.scheduleWithFixedDelay(this::applyCrlChanges, 500, 500, TimeUnit.MILLISECONDS);
     long beat = Math.max(10, config.heartbeatInterval().toMillis() / 2);
@@ -220,6 +239,40 @@ public final class Coordinator implements AutoCloseable {
     started = true;
     jobs.all().forEach(this::startJob);
     return this;
+  }
+
+  /**
+   * Serves the HTTP console (the JSON API, the live dashboard and {@code /metrics}) on
+   * {@code host:port} once {@link #start()} is called; port 0 picks a free one ({@link #consolePort()}).
+   */
+  public synchronized void serveConsole(String host, int port) {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("console port must be in 0-65535, was " + port);
+    }
+    this.consoleHost = host;
+    this.consolePort = port;
+  }
+
+  /** The port the HTTP console listens on; -1 when it does not run. */
+  public synchronized int consolePort() {
+    return console == null ? -1 : console.port();
+  }
+
+  /** The federation's events for watchers that come and go. */
+  LiveEvents liveEvents() {
+    return liveEvents;
+  }
+
+  /** Every site the coordinator knows of, with its state now. */
+  java.util.List<SiteBoard.Row> siteRows() {
+    java.util.Set<String> jobSites = new java.util.TreeSet<>();
+    jobs().forEach(job -> jobSites.addAll(job.sites()));
+    return siteBoard.rows(sessions.online(), jobSites, site -> consortium.isRevoked(new eu.hanse.security.SiteId(site)));
+  }
+
+  /** The metrics in Prometheus' text format. */
+  String metricsText() {
+    return metrics.scrape(jobs.all(), siteRows(), traffic.sentBySite());
   }
 
   /** The port sites without a certificate enrol on. */
@@ -319,8 +372,8 @@ public final class Coordinator implements AutoCloseable {
 
   /**
    * Sends every federation event (sites enrolled, online, offline, revoked; rounds opened and
-   * committed, updates accepted and refused; jobs' state) to {@code events} from now on; call
-   * before {@link #start()} to miss none.
+   * committed, updates accepted and refused; jobs' state) to {@code events} from now on, besides
+   * any destination given before; call before {@link #start()} to miss none.
    */
   public void publishTo(FederationEvents events) {
     consortium.publishTo(events);
@@ -331,6 +384,13 @@ public final class Coordinator implements AutoCloseable {
   public void close() {
     jobs.all().forEach(JobRun::stop);
     crlWatch.shutdownNow();
+    HttpConsole running;
+    synchronized (this) {
+      running = console;
+    }
+    if (running != null) {
+      running.close();
+    }
     sessions.online().forEach(AgentLink::close);
     enrolmentServer.shutdownNow();
     server.shutdown();

@@ -31,12 +31,14 @@ final class FederationService extends FederationGrpc.FederationImplBase {
   private final UpdateSpool spool;
   private final Consortium consortium;
   private final UploadAssembly.Registry assemblies = new UploadAssembly.Registry();
+  private final SiteTraffic traffic;
 
   private final java.time.Duration heartbeatInterval;
 
   FederationService(SiteSessions sessions, Jobs jobs, CheckpointStore checkpoints, UpdateSpool spool,
-      Consortium consortium, java.time.Duration heartbeatInterval) {
+      Consortium consortium, java.time.Duration heartbeatInterval, SiteTraffic traffic) {
     this.heartbeatInterval = heartbeatInterval;
+    this.traffic = traffic;
     this.consortium = consortium;
     this.sessions = sessions;
     this.jobs = jobs;
@@ -65,7 +67,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
 
   @Override
   public void fetchCheckpoint(FetchCheckpointRequest request, StreamObserver<CheckpointChunk> responseObserver) {
-    if (callingSite(responseObserver).isEmpty()) {
+    Optional<SiteId> site = callingSite(responseObserver);
+    if (site.isEmpty()) {
       return;
     }
     Optional<Path> file = checkpoints.find(request.getSha256());
@@ -83,7 +86,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
         return;
       }
       CheckpointSender.start((ServerCallStreamObserver<CheckpointChunk>) responseObserver, file.get(),
-          request.getOffset(), end);
+          request.getOffset(), end, bytes -> traffic.sent(site.get().name(), bytes));
     } catch (IOException e) {
       responseObserver.onError(Wire.toStatus(Refusal.INTERNAL, "cannot read checkpoint: " + e.getMessage()));
     }

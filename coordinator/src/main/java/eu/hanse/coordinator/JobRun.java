@@ -175,6 +175,11 @@ final class JobRun implements Runnable {
     return spec.id();
   }
 
+  /** How long a round of this job waits for updates. */
+  java.time.Duration roundDeadline() {
+    return spec.roundDeadline();
+  }
+
   @Override
   public void run() {
     try {

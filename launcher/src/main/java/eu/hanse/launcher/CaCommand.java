@@ -53,7 +53,7 @@ final class CaCommand extends CommandGroup {
   }
 
   @Command(name = "issue-admin", mixinStandardHelpOptions = true,
-      description = "Issues an operator's or a training lead's certificate and key into OUT, for 'hanse admin "
+      description = "Issues an operator's, a training lead's or a viewer's certificate and key into OUT, for 'hanse admin "
           + "--credential OUT'. The key is made here, on the CA's machine: hand OUT over a trusted channel. Sites do "
           + "not get certificates this way: they enrol ('hanse site invite', 'hanse agent enroll').")
   static final class IssueAdmin implements Runnable {
@@ -61,7 +61,8 @@ final class CaCommand extends CommandGroup {
     String name;
 
     @Option(names = "--role", required = true, paramLabel = "ROLE",
-        description = "operator (reads status, revokes sites) or lead (reads status, controls jobs).")
+        description = "operator (reads status, revokes sites), lead (reads status, controls jobs) or viewer (a "
+            + "read-only operator: reads everything, changes nothing; for dashboards and Prometheus).")
     String role;
 
     @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "The coordinator's data directory (holds ca/).")
@@ -78,7 +79,8 @@ final class CaCommand extends CommandGroup {
       NodeIdentity identity = switch (role) {
         case "operator" -> NodeIdentity.operator(name);
         case "lead" -> NodeIdentity.lead(name);
-        default -> throw new IllegalArgumentException("role must be operator or lead, was '" + role + "'");
+        case "viewer" -> NodeIdentity.viewer(name);
+        default -> throw new IllegalArgumentException("role must be operator, lead or viewer, was '" + role + "'");
       };
       TlsFiles files = issue(identity, dataDir, out, days);
       System.out.println(role + " " + name + ": certificate " + files.certificate() + ", key " + files.privateKey());

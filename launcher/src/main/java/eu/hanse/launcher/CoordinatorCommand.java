@@ -36,6 +36,8 @@ final class CoordinatorCommand implements Callable<Integer> {
   static final String ADDRESS_FILE = "coordinator.address";
   /** Name of the file, in the data directory, where a started coordinator writes its enrolment HOST:PORT. */
   static final String ENROL_ADDRESS_FILE = "coordinator.enrol-address";
+  /** Where the coordinator writes its console's HOST:PORT once it listens. */
+  static final String CONSOLE_ADDRESS_FILE = "coordinator.console-address";
 
   @Option(names = "--data-dir", required = true, paramLabel = "DIR",
       description = "The coordinator's directory: tls/, state.db, checkpoints, spooled updates, job status.")
@@ -50,6 +52,13 @@ final class CoordinatorCommand implements Callable<Integer> {
       description = "Port on the --listen host where invited sites enrol (TLS without client certificates; the "
           + "token authenticates them); 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int enrolPort;
+
+  @Option(names = "--console", defaultValue = "127.0.0.1:7445", paramLabel = "HOST:PORT|off",
+      description = "Where to serve the HTTP console (HTTPS with the coordinator's certificate): the JSON API, the "
+          + "live dashboard and /metrics, for operators', leads' and viewers' certificates and the sessions they "
+          + "open; port 0 picks a free one, written to DATA-DIR/" + "coordinator.console-address; off serves none "
+          + "(default: ${DEFAULT-VALUE}).")
+  String console;
 
   @Option(names = "--job-file", paramLabel = "FILE",
       description = "Submit this job file (YAML, docs/jobs.md) at start; repeatable. A job the directory has "
@@ -89,6 +98,7 @@ final class CoordinatorCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     ParentWatch.start(parentPid);
     HostPort address = HostPort.parse(listen);
+    HostPort consoleAddress = console.equals("off") ? null : HostPort.parse(console);
     CoordinatorConfig config = new CoordinatorConfig(dataDir, address.host(), address.port(), enrolPort,
         TlsFiles.in(dataDir.resolve("tls")));
     // Every job is checked before anything starts: a bad file or option changes nothing.
@@ -108,6 +118,9 @@ final class CoordinatorCommand implements Callable<Integer> {
             : new KafkaEvents(kafkaBootstrap, kafkaTopicPrefix, kafkaProperties);
         Coordinator coordinator = new Coordinator(config, new CharModels(), System.out)) {
       coordinator.publishTo(events);
+      if (consoleAddress != null) {
+        coordinator.serveConsole(consoleAddress.host(), consoleAddress.port());
+      }
       for (JobDefinition definition : definitions) {
         coordinator.submit(definition, "coordinator command line");
       }
@@ -115,9 +128,14 @@ final class CoordinatorCommand implements Callable<Integer> {
       String bound = address.host() + ":" + coordinator.port();
       String enrol = address.host() + ":" + coordinator.enrolPort();
       Files.writeString(dataDir.resolve(ENROL_ADDRESS_FILE), enrol + "\n", StandardCharsets.UTF_8);
+      String consoleBound = consoleAddress == null ? null : consoleAddress.host() + ":" + coordinator.consolePort();
+      if (consoleBound != null) {
+        Files.writeString(dataDir.resolve(CONSOLE_ADDRESS_FILE), consoleBound + "\n", StandardCharsets.UTF_8);
+      }
       Files.writeString(dataDir.resolve(ADDRESS_FILE), bound + "\n", StandardCharsets.UTF_8);
       List<JobStatus> jobs = coordinator.jobs();
-      System.out.println("coordinator listening on " + bound + " (mutual TLS), enrolment on " + enrol + "; "
+      System.out.println("coordinator listening on " + bound + " (mutual TLS), enrolment on " + enrol
+          + (consoleBound == null ? "" : ", console on https://" + consoleBound + "/") + "; "
           + (jobs.isEmpty() ? "no jobs yet ('hanse job submit FILE' adds one)"
               : "jobs: " + String.join(", ", jobs.stream().map(j -> j.job() + " (" + j.state().toLowerCase(
                   java.util.Locale.ROOT) + ", " + j.roundsCompleted() + "/" + j.roundsPlanned() + " rounds)").toList())));

@@ -56,13 +56,13 @@ final class LocalFederation {
   }
 
   /**
-   * Starts 'hanse coordinator' on this federation's data directory, listening on free ports of
-   * 127.0.0.1, with {@code extraArgs} and {@code environment}; echoes its output to {@code out}
+   * Starts 'hanse coordinator' on this federation's data directory, listening (the console too) on
+   * free ports of 127.0.0.1, with {@code extraArgs} and {@code environment}; echoes its output to {@code out}
    * when not null. Returns once it listens.
    */
   Process startCoordinator(List<String> extraArgs, Map<String, String> environment, PrintStream out) throws Exception {
     List<String> args = new java.util.ArrayList<>(List.of("coordinator", "--data-dir", coordinatorDir.toString(),
-        "--listen", "127.0.0.1:0", "--enrol-port", "0"));
+        "--listen", "127.0.0.1:0", "--enrol-port", "0", "--console", "127.0.0.1:0"));
     args.addAll(extraArgs);
     Path log = logs.resolve("coordinator.log");
     coordinator = out == null ? children.start(args, log, environment)

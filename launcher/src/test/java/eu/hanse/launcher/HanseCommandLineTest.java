@@ -147,8 +147,14 @@ class HanseCommandLineTest {
     assertTrue(Files.exists(dir.resolve("ops/node.crt")));
     Run badRole = run("ca", "issue-admin", "x", "--role", "root", "--data-dir", dir.toString(), "--out", dir.resolve("x").toString());
     assertEquals(2, badRole.exit());
-    assertTrue(badRole.err().contains("role must be operator or lead"), badRole.err());
+    assertTrue(badRole.err().contains("role must be operator, lead or viewer, was 'root'"), badRole.err());
     assertFalse(Files.exists(dir.resolve("x/node.key")));
+    Run viewer = run("ca", "issue-admin", "vera", "--role", "viewer", "--data-dir", dir.toString(),
+        "--out", dir.resolve("vera").toString());
+    assertEquals(0, viewer.exit(), viewer.err());
+    assertEquals(java.util.Optional.of(eu.hanse.security.NodeIdentity.viewer("vera")),
+        eu.hanse.security.NodeIdentity.fromCertificate(eu.hanse.security.EnrolmentTls.readCertificate(
+            dir.resolve("vera/node.crt"))));
   }
 
   @Test

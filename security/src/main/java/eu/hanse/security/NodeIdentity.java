@@ -35,13 +35,18 @@ public record NodeIdentity(Role role, String name) {
     /** A person who runs the consortium's infrastructure (e.g. issues and revokes certificates). */
     OPERATOR,
     /** A person who leads the consortium's training (e.g. approves jobs and checkpoints). */
-    LEAD;
+    LEAD,
+    /**
+     * A read-only operator: a person or a tool (a dashboard, a Prometheus server) that sees
+     * everything operators and leads see and changes nothing.
+     */
+    VIEWER;
 
     /**
      * The role as it appears in the identity URI: {@code coordinator}, {@code site},
-     * {@code operator} or {@code lead}.
+     * {@code operator}, {@code lead} or {@code viewer}.
      */
-    String uriLabel() {
+    public String uriLabel() {
       return name().toLowerCase(Locale.ROOT);
     }
   }
@@ -88,6 +93,15 @@ public record NodeIdentity(Role role, String name) {
    */
   public static NodeIdentity lead(String name) {
     return new NodeIdentity(Role.LEAD, name);
+  }
+
+  /**
+   * The identity of the read-only operator called {@code name} ({@code urn:hanse:viewer:<name>}).
+   *
+   * @throws IllegalArgumentException if {@code name} does not match {@code [a-z][a-z0-9-]{0,62}}
+   */
+  public static NodeIdentity viewer(String name) {
+    return new NodeIdentity(Role.VIEWER, name);
   }
 
   /**

@@ -65,6 +65,47 @@ public final class TlsContexts {
   }
 
   /**
+   * A JDK TLS context for HTTPS clients (the CLI and tests calling the coordinator's HTTP console):
+   * presents {@code files.certificate()} and trusts only servers whose certificate
+   * {@code files.caCertificate()} issued.
+   *
+   * @throws IllegalStateException if a file is missing or unusable
+   */
+  public static javax.net.ssl.SSLContext forHttpsClient(TlsFiles files) {
+    Objects.requireNonNull(files, "files").requireReadable();
+    try {
+      char[] password = new char[0];
+      java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+      keys.load(null, null);
+      keys.setKeyEntry("client", PemFiles.readEcPrivateKey(files.privateKey()), password,
+          new java.security.cert.Certificate[] {PemFiles.readCertificate(files.certificate())});
+      javax.net.ssl.KeyManagerFactory keyManagers =
+          javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+      keyManagers.init(keys, password);
+      java.security.KeyStore anchors = java.security.KeyStore.getInstance("PKCS12");
+      anchors.load(null, null);
+      anchors.setCertificateEntry("consortium-ca", PemFiles.readCertificate(files.caCertificate()));
+      javax.net.ssl.TrustManagerFactory trust =
+          javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(anchors);
+      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+      context.init(keyManagers.getKeyManagers(), trust.getTrustManagers(), null);
+      return context;
+    } catch (java.security.GeneralSecurityException | java.io.IOException | RuntimeException e) {
+      throw unusable("client", files, e);
+    }
+  }
+
+  /**
+   * A trust manager for servers other than gRPC's (the coordinator's HTTP console): it trusts
+   * client certificates {@code caFile} issued unless {@code isRevoked} says they are revoked.
+   */
+  public static javax.net.ssl.X509TrustManager consortiumTrust(java.nio.file.Path caFile,
+      Predicate<X509Certificate> isRevoked) {
+    return RevocationCheckingTrustManager.forCa(caFile, isRevoked);
+  }
+
+  /**
    * Like {@link #forServer(TlsFiles, Predicate)}, and tells {@code onRefused} of each refused client
    * certificate (for the audit trail). A client that sends no certificate at all is refused by the
    * JDK's TLS stack before any trust manager runs, so it is not reported here.

@@ -1,0 +1,423 @@
+package eu.hanse.coordinator;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import eu.hanse.security.NodeIdentity;
+import eu.hanse.security.NodeIdentity.Role;
+import eu.hanse.security.SiteId;
+import eu.hanse.security.TlsContexts;
+import eu.hanse.security.TlsFiles;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.http.Cookie;
+import io.vertx.core.http.CookieSameSite;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.TrustOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator's HTTP console (Vert.x, HTTPS with the coordinator's certificate): the JSON API
+ * under {@code /api/v1}, the live event stream (server-sent events), {@code /metrics} for
+ * Prometheus, and the dashboard. Every request is authenticated: by a client certificate of the
+ * consortium (an operator's, a lead's or a viewer's), or by a session such a certificate opened
+ * ({@code POST /api/v1/sessions}; browsers log in once with its code and keep it in a cookie).
+ * Viewers read everything and change nothing; operators also revoke sites, leads also pause, resume
+ * and cancel jobs. {@code docs/console.md} describes every route.
+ */
+final class HttpConsole implements AutoCloseable {
+  static final String SESSION_COOKIE = "hanse-session";
+  private static final Logger log = LoggerFactory.getLogger(HttpConsole.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Set<Role> READERS = Set.of(Role.OPERATOR, Role.LEAD, Role.VIEWER);
+  private static final long KEEP_ALIVE_MS = 15_000;
+
+  private final Coordinator coordinator;
+  private final Consortium consortium;
+  private final ConsoleSessions sessions;
+  private final Vertx vertx;
+  private final HttpServer server;
+
+  /** Who made a request, and the certificate that vouches for them (theirs, or the one their session came from). */
+  record Caller(NodeIdentity identity, X509Certificate certificate) {}
+
+  private HttpConsole(Coordinator coordinator, Consortium consortium, Vertx vertx, HttpServer server,
+      ConsoleSessions sessions) {
+    this.coordinator = coordinator;
+    this.consortium = consortium;
+    this.vertx = vertx;
+    this.server = server;
+    this.sessions = sessions;
+  }
+
+  /**
+   * Serves the console on {@code host:port} (0 picks a free port).
+   *
+   * @throws IllegalStateException if it cannot listen there
+   */
+  static HttpConsole start(Coordinator coordinator, Consortium consortium, TlsFiles tls, String host, int port) {
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(4));
+    HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setSsl(true)
+        .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certificate().toString())
+            .setKeyPath(tls.privateKey().toString()))
+        .setTrustOptions(TrustOptions.wrap(TlsContexts.consortiumTrust(tls.caCertificate(), consortium::isRevoked)))
+        .setClientAuth(ClientAuth.REQUEST);
+    HttpServer server = vertx.createHttpServer(options);
+    HttpConsole console = new HttpConsole(coordinator, consortium, vertx, server,
+        new ConsoleSessions(java.time.Clock.systemUTC()));
+    server.requestHandler(console.routes());
+    try {
+      server.listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      vertx.close();
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+      throw new IllegalStateException("the console cannot listen on " + host + ":" + port + ": " + cause.getMessage(),
+          cause);
+    }
+    log.info("console on https://{}:{}/", host, server.actualPort());
+    return console;
+  }
+
+  /** The port the console listens on. */
+  int port() {
+    return server.actualPort();
+  }
+
+  private Router routes() {
+    Router router = Router.router(vertx);
+    router.route().handler(context -> {
+      context.response().putHeader("X-Content-Type-Options", "nosniff").putHeader("Cache-Control", "no-store");
+      context.next();
+    });
+    router.post().handler(BodyHandler.create(false).setBodyLimit(64 * 1024));
+    reading(router, "/api/v1/whoami", (context, caller) -> json(context, whoami(caller)));
+    reading(router, "/api/v1/overview", (context, caller) -> json(context, overview(caller)));
+    reading(router, "/api/v1/sites", (context, caller) -> json(context, sites()));
+    reading(router, "/api/v1/jobs", (context, caller) -> json(context,
+        coordinator.jobs().stream().map(ConsoleViews::jobSummary).toList()));
+    reading(router, "/api/v1/jobs/:job", (context, caller) -> job(context).ifPresent(status -> json(context, status)));
+    reading(router, "/api/v1/jobs/:job/rounds", (context, caller) -> job(context)
+        .ifPresent(status -> json(context, status.rounds())));
+    reading(router, "/api/v1/jobs/:job/rounds/:round", (context, caller) -> job(context).ifPresent(status -> {
+      Optional<RoundRecord> round = parseLong(context.pathParam("round"))
+          .flatMap(number -> ConsoleViews.round(status, number));
+      round.ifPresentOrElse(record -> json(context, record), () -> error(context, 404, "UNKNOWN_ROUND",
+          "job " + status.job() + " has no committed round '" + context.pathParam("round") + "'; it has committed "
+              + status.roundsCompleted()));
+    }));
+    reading(router, "/api/v1/jobs/:job/updates", (context, caller) -> job(context)
+        .ifPresent(status -> json(context, ConsoleViews.updates(status))));
+    reading(router, "/api/v1/jobs/:job/checkpoints", (context, caller) -> job(context)
+        .ifPresent(status -> json(context, ConsoleViews.checkpoints(status))));
+    reading(router, "/api/v1/audit", (context, caller) -> json(context,
+        ConsoleViews.audit(consortium.verifyAudit())));
+    reading(router, "/metrics", (context, caller) -> context.response()
+        .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(coordinator.metricsText()));
+    router.get("/api/v1/events").blockingHandler(context -> authenticated(context)
+        .filter(caller -> allowed(context, caller, READERS, "read the federation's events"))
+        .ifPresent(caller -> streamEvents(context)), false);
+    changing(router, "/api/v1/sessions", Set.of(Role.OPERATOR, Role.LEAD, Role.VIEWER), "open a console session",
+        this::openSession);
+    for (String action : List.of("pause", "resume", "cancel")) {
+      changing(router, "/api/v1/jobs/:job/" + action, Set.of(Role.LEAD), action + " jobs",
+          (context, caller) -> controlJob(context, caller, action));
+    }
+    changing(router, "/api/v1/sites/:site/revoke", Set.of(Role.OPERATOR), "revoke sites", this::revokeSite);
+    router.get("/login").blockingHandler(this::login, false);
+    router.route("/api/*").handler(context -> error(context, 404, "NOT_FOUND",
+        context.request().method() + " " + context.request().path() + " is not part of the API; see docs/console.md"));
+    return router;
+  }
+
+  private interface CallerHandler {
+    void handle(RoutingContext context, Caller caller) throws Exception;
+  }
+
+  /** A GET route any operator, lead or viewer may read, run off the event loop (it may read the database). */
+  private void reading(Router router, String path, CallerHandler handler) {
+    router.get(path).blockingHandler(context -> authenticated(context)
+        .filter(caller -> allowed(context, caller, READERS, "read " + context.request().path()))
+        .ifPresent(caller -> run(context, handler, caller)), false);
+  }
+
+  /** A POST route for {@code roles}; the body, if any, must be JSON (a browser cannot send that cross-site unasked). */
+  private void changing(Router router, String path, Set<Role> roles, String what, CallerHandler handler) {
+    router.post(path).blockingHandler(context -> {
+      String type = context.request().getHeader("Content-Type");
+      if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
+        error(context, 415, "MALFORMED", "send the request with Content-Type: application/json (a JSON object, "
+            + "{} when there is nothing to say)");
+        return;
+      }
+      authenticated(context).filter(caller -> allowed(context, caller, roles, what))
+          .ifPresent(caller -> run(context, handler, caller));
+    }, false);
+  }
+
+  private static void run(RoutingContext context, CallerHandler handler, Caller caller) {
+    try {
+      handler.handle(context, caller);
+    } catch (IllegalArgumentException e) {
+      error(context, 400, "MALFORMED", e.getMessage());
+    } catch (Exception e) {
+      log.error("console: {} {} failed: {}", context.request().method(), context.request().path(), e.toString(), e);
+      error(context, 500, "INTERNAL", "the coordinator could not answer: " + e.getMessage());
+    }
+  }
+
+  /** Who is asking: a client certificate, or a session; answers 401 and returns empty when neither holds. */
+  private Optional<Caller> authenticated(RoutingContext context) {
+    X509Certificate certificate = clientCertificate(context.request());
+    Caller caller = null;
+    if (certificate != null) {
+      caller = NodeIdentity.fromCertificate(certificate).map(identity -> new Caller(identity, certificate)).orElse(null);
+      if (caller == null) {
+        error(context, 401, "UNAUTHENTICATED", "the client certificate names no Hanse identity");
+        return Optional.empty();
+      }
+    } else {
+      Optional<ConsoleSessions.Session> session = sessions.find(sessionToken(context.request()));
+      if (session.isEmpty()) {
+        error(context, 401, "UNAUTHENTICATED", "present an operator's, a lead's or a viewer's certificate (hanse ca "
+            + "issue-admin), or a session it opened: 'hanse admin console-link', or POST /api/v1/sessions");
+        return Optional.empty();
+      }
+      caller = new Caller(session.get().identity(), session.get().certificate());
+    }
+    if (consortium.isRevoked(caller.certificate())) {
+      error(context, 401, "REVOKED", caller.identity().uri() + "'s certificate is revoked");
+      return Optional.empty();
+    }
+    return Optional.of(caller);
+  }
+
+  private static X509Certificate clientCertificate(HttpServerRequest request) {
+    try {
+      List<Certificate> chain = request.connection().peerCertificates();
+      return chain != null && !chain.isEmpty() && chain.get(0) instanceof X509Certificate leaf ? leaf : null;
+    } catch (SSLPeerUnverifiedException e) {
+      return null;
+    }
+  }
+
+  private static String sessionToken(HttpServerRequest request) {
+    String authorization = request.getHeader("Authorization");
+    if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return authorization.substring(7).trim();
+    }
+    Cookie cookie = request.getCookie(SESSION_COOKIE);
+    return cookie == null ? null : cookie.getValue();
+  }
+
+  private boolean allowed(RoutingContext context, Caller caller, Set<Role> roles, String what) {
+    if (roles.contains(caller.identity().role())) {
+      return true;
+    }
+    consortium.audit("admin.forbidden", Map.of("caller", caller.identity().uri(), "action", what));
+    error(context, 403, "FORBIDDEN", caller.identity().uri() + " may not " + what + "; that needs the role "
+        + roles.stream().map(Role::uriLabel).sorted().toList());
+    return false;
+  }
+
+  private Map<String, Object> whoami(Caller caller) {
+    Map<String, Object> whoami = new LinkedHashMap<>();
+    whoami.put("identity", caller.identity().uri());
+    whoami.put("role", caller.identity().role().uriLabel());
+    whoami.put("mayChange", switch (caller.identity().role()) {
+      case OPERATOR -> List.of("revoke sites");
+      case LEAD -> List.of("pause, resume and cancel jobs");
+      default -> List.of();
+    });
+    return whoami;
+  }
+
+  private Map<String, Object> overview(Caller caller) {
+    Map<String, Object> overview = new LinkedHashMap<>();
+    overview.put("whoami", whoami(caller));
+    overview.put("eventSeq", coordinator.liveEvents().lastSeq());
+    overview.put("sites", sites());
+    overview.put("jobs", coordinator.jobs());
+    overview.put("audit", ConsoleViews.audit(consortium.verifyAudit()));
+    return overview;
+  }
+
+  private List<Map<String, Object>> sites() {
+    return coordinator.siteRows().stream().map(ConsoleViews::site).toList();
+  }
+
+  private Optional<JobStatus> job(RoutingContext context) {
+    String id = context.pathParam("job");
+    Optional<JobStatus> status = coordinator.status(id);
+    if (status.isEmpty()) {
+      error(context, 404, "UNKNOWN_JOB", "no job '" + id + "' here; jobs: "
+          + coordinator.jobs().stream().map(JobStatus::job).toList());
+    }
+    return status;
+  }
+
+  private void controlJob(RoutingContext context, Caller caller, String action) {
+    Optional<JobRun> job = coordinator.jobRuns().find(context.pathParam("job"));
+    if (job.isEmpty()) {
+      this.job(context);
+      return;
+    }
+    String by = caller.identity().uri();
+    switch (action) {
+      case "pause" -> job.get().pause(by);
+      case "resume" -> job.get().resume(by);
+      default -> job.get().cancel(by);
+    }
+    json(context, job.get().status());
+  }
+
+  private void revokeSite(RoutingContext context, Caller caller) {
+    SiteId site = new SiteId(context.pathParam("site"));
+    String reason = body(context).path("reason").asText("");
+    List<java.math.BigInteger> serials = coordinator.revoke(site, reason, caller.identity().uri());
+    json(context, Map.of("site", site.name(), "serials", serials.stream().map(serial -> serial.toString(16)).toList()));
+  }
+
+  private static JsonNode body(RoutingContext context) {
+    String text = context.body() == null ? null : context.body().asString();
+    try {
+      JsonNode node = JSON.readTree(text == null || text.isBlank() ? "{}" : text);
+      if (!node.isObject()) {
+        throw new IllegalArgumentException("the request body must be a JSON object");
+      }
+      return node;
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("the request body is not JSON: " + e.getOriginalMessage());
+    }
+  }
+
+  /** Opens a session for the certificate's holder; a session cannot open another. */
+  private void openSession(RoutingContext context, Caller caller) {
+    if (clientCertificate(context.request()) == null) {
+      error(context, 403, "FORBIDDEN", "a session is opened with a certificate, not with another session");
+      return;
+    }
+    ConsoleSessions.Granted granted = sessions.open(caller.identity(), caller.certificate());
+    consortium.audit("console.session", Map.of("caller", caller.identity().uri(),
+        "expires", granted.session().expires().toString()));
+    String host = Optional.ofNullable(context.request().authority()).map(Object::toString)
+        .orElse("127.0.0.1:" + port());
+    Map<String, Object> reply = new LinkedHashMap<>();
+    reply.put("identity", caller.identity().uri());
+    reply.put("role", caller.identity().role().uriLabel());
+    reply.put("token", granted.session().token());
+    reply.put("expires", granted.session().expires().toString());
+    reply.put("loginUrl", "https://" + host + "/login?code=" + granted.loginCode());
+    json(context, reply);
+  }
+
+  /** A browser's one visit with a login code: the session goes into a cookie, and the dashboard opens. */
+  private void login(RoutingContext context) {
+    Optional<ConsoleSessions.Session> session = sessions.redeem(context.request().getParam("code"));
+    if (session.isEmpty()) {
+      context.response().setStatusCode(401).putHeader("Content-Type", "text/plain; charset=utf-8")
+          .end("This login link was used already or has expired (links last "
+              + ConsoleSessions.LOGIN_CODE_VALIDITY.toMinutes() + " minutes). Ask for a new one with 'hanse admin "
+              + "console-link'.\n");
+      return;
+    }
+    context.response().addCookie(Cookie.cookie(SESSION_COOKIE, session.get().token()).setPath("/").setHttpOnly(true)
+            .setSecure(true).setSameSite(CookieSameSite.STRICT).setMaxAge(ConsoleSessions.VALIDITY.toSeconds()))
+        .setStatusCode(303).putHeader("Location", "/").end();
+  }
+
+  /** Server-sent events: every kept event after Last-Event-ID (or ?after=N), then each new one, until the client goes. */
+  private void streamEvents(RoutingContext context) {
+    long after = parseLong(Optional.ofNullable(context.request().getHeader("Last-Event-ID"))
+        .orElse(context.request().getParam("after", "0"))).orElse(0L);
+    HttpServerResponse response = context.response();
+    response.setChunked(true).putHeader("Content-Type", "text/event-stream; charset=utf-8")
+        .putHeader("Cache-Control", "no-store").write(": hanse federation events\n\n");
+    LiveEvents events = coordinator.liveEvents();
+    Consumer<LiveEvents.Numbered> subscriber = new Consumer<>() {
+      @Override
+      public void accept(LiveEvents.Numbered numbered) {
+        if (response.closed() || response.writeQueueFull()) {
+          // A watcher that does not keep up is let go rather than buffered for; it reconnects from its last id.
+          events.unsubscribe(this);
+          response.reset();
+          return;
+        }
+        response.write(sse(numbered));
+      }
+    };
+    long keepAlive = vertx.setPeriodic(KEEP_ALIVE_MS, id -> {
+      if (!response.closed()) {
+        response.write(": keep-alive\n\n");
+      }
+    });
+    response.closeHandler(ignored -> {
+      events.unsubscribe(subscriber);
+      vertx.cancelTimer(keepAlive);
+    });
+    events.subscribe(after, subscriber);
+  }
+
+  private static String sse(LiveEvents.Numbered numbered) {
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("seq", numbered.seq());
+    data.putAll(numbered.event().asJson());
+    return "id: " + numbered.seq() + "\ndata: " + text(data) + "\n\n";
+  }
+
+  private static Optional<Long> parseLong(String value) {
+    try {
+      return Optional.of(Long.parseLong(value.trim()));
+    } catch (NumberFormatException | NullPointerException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static void json(RoutingContext context, Object value) {
+    context.response().putHeader("Content-Type", "application/json; charset=utf-8").end(text(value));
+  }
+
+  static void error(RoutingContext context, int status, String code, String message) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("error", message);
+    body.put("code", code);
+    context.response().setStatusCode(status).putHeader("Content-Type", "application/json; charset=utf-8")
+        .end(text(body));
+  }
+
+  private static String text(Object value) {
+    try {
+      return JSON.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("console: closing took too long: {}", e.toString());
+    }
+  }
+}

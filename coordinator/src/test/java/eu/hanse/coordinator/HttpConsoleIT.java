@@ -1,0 +1,387 @@
+package eu.hanse.coordinator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import eu.hanse.aggregation.AggregatorSpec;
+import eu.hanse.aggregation.ModelState;
+import eu.hanse.aggregation.OuterOptimizerSpec;
+import eu.hanse.aggregation.PrivacySpec;
+import eu.hanse.aggregation.TensorSpec;
+import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.protocol.v1.TrainTask;
+import eu.hanse.protocol.v1.UpdateMessage;
+import eu.hanse.security.CertificateAuthority;
+import eu.hanse.security.EnrolmentTls;
+import eu.hanse.security.IssuedCertificates;
+import eu.hanse.security.NodeIdentity;
+import eu.hanse.security.SigningKey;
+import eu.hanse.security.SiteId;
+import eu.hanse.security.TlsContexts;
+import eu.hanse.security.TlsFiles;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The HTTP console of a real coordinator, over HTTPS on 127.0.0.1, while and after a job of two
+ * rounds runs with scripted agents: alpha honest, mallory sending a NaN. Each role is a real
+ * certificate from the consortium's CA: the viewer reads everything and changes nothing.
+ */
+class HttpConsoleIT {
+  private static final int ELEMENTS = 600;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir static Path pki;
+  @TempDir static Path dataDir;
+  private static final Map<String, SigningKey> SIGNING = new java.util.HashMap<>();
+  private static final Map<String, HttpClient> CLIENTS = new java.util.HashMap<>();
+  private static HttpClient anonymous;
+  private static Coordinator coordinator;
+  private static final Map<String, ScriptedAgent> AGENTS = new java.util.TreeMap<>();
+  private static final List<String> LIVE = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private static final CompletableFuture<Void> LIVE_COMMIT = new CompletableFuture<>();
+  private static String base;
+  private static Thread liveReader;
+
+  @BeforeAll
+  static void runAJobWithTheConsoleOpen() throws Exception {
+    CertificateAuthority ca = CertificateAuthority.create(pki.resolve("ca"), "test consortium", false,
+        Clock.systemUTC());
+    TlsFiles coordinatorTls = ca.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"),
+        Duration.ofDays(1), pki.resolve("coordinator"));
+    IssuedCertificates ledger = new IssuedCertificates(pki.resolve("ca"));
+    for (String site : List.of("alpha", "mallory")) {
+      SIGNING.put(site, SigningKey.generate());
+      TlsFiles files = ca.issue(NodeIdentity.site(new SiteId(site)), SIGNING.get(site).publicKey(), List.of(),
+          Duration.ofDays(1), pki.resolve(site));
+      ledger.record(EnrolmentTls.readCertificate(files.certificate()));
+    }
+    for (NodeIdentity person : List.of(NodeIdentity.viewer("vera"), NodeIdentity.operator("otto"),
+        NodeIdentity.lead("lena"), NodeIdentity.site(new SiteId("alpha")))) {
+      Path dir = pki.resolve("person-" + person.name() + "-" + person.role().uriLabel());
+      TlsFiles files = person.role() == NodeIdentity.Role.SITE ? TlsFiles.in(pki.resolve("alpha"))
+          : ca.issue(person, List.of(), Duration.ofDays(1), dir);
+      CLIENTS.put(person.role().uriLabel(), client(TlsContexts.forHttpsClient(files)));
+    }
+    anonymous = client(trustOnly(ca));
+    Path target = Files.createDirectories(dataDir.resolve("ca"));
+    try (var files = Files.list(pki.resolve("ca"))) {
+      for (Path file : files.toList()) {
+        Files.copy(file, target.resolve(file.getFileName()));
+      }
+    }
+    JobSpec spec = new JobSpec(new JobId("web"), 2, 5, 1, 2, Duration.ofSeconds(3),
+        new TrainerSettings(4, 0.01, 0.0), OuterOptimizerSpec.fedAvg(), 7, 256, AggregatorSpec.mean(),
+        PrivacySpec.none(), UpdateCodec.fp32());
+    coordinator = new Coordinator(new CoordinatorConfig(dataDir, "127.0.0.1", 0, 0, coordinatorTls), spec,
+        initialModel(), new PrintStream(new ByteArrayOutputStream()));
+    coordinator.serveConsole("127.0.0.1", 0);
+    coordinator.start();
+    base = "https://127.0.0.1:" + coordinator.consolePort();
+    liveReader = Thread.ofPlatform().daemon().start(HttpConsoleIT::readLiveEvents);
+    Map<String, Function<TrainTask, List<List<UpdateMessage>>>> scripts = Map.of(
+        "alpha", task -> List.of(ScriptedAgent.update(task, ELEMENTS, 1, "alpha", SIGNING.get("alpha")).messages()),
+        "mallory", task -> {
+          ScriptedAgent.Update update = ScriptedAgent.update(task, ELEMENTS, 2, "mallory", SIGNING.get("mallory"));
+          update.values[7] = Float.NaN;
+          return List.of(update.messages());
+        });
+    scripts.forEach((site, script) -> AGENTS.put(site, new ScriptedAgent(TlsFiles.in(pki.resolve(site)),
+        coordinator.port(), script)));
+    assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)), "the job did not finish");
+  }
+
+  /** Follows the event stream as the viewer, from the start, while the job runs. */
+  private static void readLiveEvents() {
+    try {
+      HttpResponse<InputStream> stream = CLIENTS.get("viewer").send(HttpRequest.newBuilder(URI.create(base
+          + "/api/v1/events")).build(), HttpResponse.BodyHandlers.ofInputStream());
+      try (BufferedReader lines = new BufferedReader(new InputStreamReader(stream.body(), StandardCharsets.UTF_8))) {
+        for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+          if (line.startsWith("data: ")) {
+            LIVE.add(line.substring(6));
+            if (line.contains("\"type\":\"round.committed\"") && line.contains("\"round\":2")) {
+              LIVE_COMMIT.complete(null);
+            }
+          }
+        }
+      }
+    } catch (Exception e) {
+      LIVE_COMMIT.completeExceptionally(e);
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    AGENTS.values().forEach(ScriptedAgent::close);
+    if (coordinator != null) {
+      coordinator.close();
+    }
+  }
+
+  private static ModelState initialModel() {
+    float[] values = new float[ELEMENTS];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = (float) Math.sin(i);
+    }
+    return new ModelState(List.of(TensorSpec.of("w", ELEMENTS)), List.of(values), Map.of());
+  }
+
+  private static HttpClient client(javax.net.ssl.SSLContext tls) {
+    return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
+  }
+
+  /** A client that trusts the coordinator but presents no certificate. */
+  private static javax.net.ssl.SSLContext trustOnly(CertificateAuthority ca) throws Exception {
+    java.security.KeyStore anchors = java.security.KeyStore.getInstance("PKCS12");
+    anchors.load(null, null);
+    anchors.setCertificateEntry("ca", EnrolmentTls.readCertificate(pki.resolve("coordinator").resolve("ca.crt")));
+    javax.net.ssl.TrustManagerFactory trust = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+    trust.init(anchors);
+    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+    context.init(null, trust.getTrustManagers(), null);
+    return context;
+  }
+
+  private static HttpResponse<String> get(String role, String path) throws Exception {
+    HttpClient client = role == null ? anonymous : CLIENTS.get(role);
+    return client.send(HttpRequest.newBuilder(URI.create(base + path)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static HttpResponse<String> post(HttpClient client, String path, String body, Map<String, String> headers)
+      throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    headers.forEach(request::header);
+    return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static JsonNode json(HttpResponse<String> response) throws Exception {
+    return JSON.readTree(response.body());
+  }
+
+  @Test
+  void theViewerReadsSitesJobsRoundsUpdatesCheckpointsAndTheAuditTrail() throws Exception {
+    HttpResponse<String> whoami = get("viewer", "/api/v1/whoami");
+    assertEquals(200, whoami.statusCode(), whoami.body());
+    assertEquals("urn:hanse:viewer:vera", json(whoami).get("identity").asText());
+    assertEquals(0, json(whoami).get("mayChange").size());
+
+    JsonNode jobs = json(get("viewer", "/api/v1/jobs"));
+    assertEquals("web", jobs.get(0).get("job").asText());
+    assertEquals(JobStatus.FINISHED, jobs.get(0).get("state").asText());
+    assertEquals(2, jobs.get(0).get("roundsCompleted").asInt());
+
+    JsonNode job = json(get("viewer", "/api/v1/jobs/web"));
+    assertEquals(2, job.get("rounds").size());
+    JsonNode round = json(get("viewer", "/api/v1/jobs/web/rounds/2"));
+    assertEquals(2, round.get("round").asInt());
+    assertEquals("alpha", round.get("acceptedSites").get(0).asText());
+    assertTrue(round.get("phases").has("alpha"), round.toString());
+
+    JsonNode updates = json(get("viewer", "/api/v1/jobs/web/updates"));
+    List<String> refusals = new ArrayList<>();
+    int accepted = 0;
+    for (JsonNode update : updates) {
+      if (update.get("state").asText().equals("refused")) {
+        refusals.add(update.get("site").asText() + ":" + update.get("reason").asText());
+      } else {
+        accepted++;
+        assertEquals(4L * ELEMENTS, update.get("bytes").asLong());
+      }
+    }
+    assertEquals(2, accepted, updates.toString());
+    assertEquals(List.of("mallory:NON_FINITE", "mallory:NON_FINITE"), refusals);
+
+    JsonNode checkpoints = json(get("viewer", "/api/v1/jobs/web/checkpoints"));
+    assertEquals(3, checkpoints.size());
+    assertEquals(job.get("finalCheckpoint").asText(), checkpoints.get(2).get("path").asText());
+    assertEquals(64, checkpoints.get(2).get("checkpoint").asText().length());
+
+    JsonNode sites = json(get("viewer", "/api/v1/sites"));
+    Map<String, JsonNode> bySite = new java.util.HashMap<>();
+    sites.forEach(site -> bySite.put(site.get("site").asText(), site));
+    assertEquals(java.util.Set.of("alpha", "mallory"), bySite.keySet());
+    assertEquals("online", bySite.get("alpha").get("state").asText());
+    assertNotNull(java.time.Instant.parse(bySite.get("alpha").get("certificateExpires").asText()));
+    assertNotNull(java.time.Instant.parse(bySite.get("alpha").get("lastHeard").asText()));
+    assertEquals(4L * ELEMENTS, bySite.get("alpha").get("lastUpdateBytes").asLong());
+
+    JsonNode audit = json(get("viewer", "/api/v1/audit"));
+    assertTrue(audit.get("ok").asBoolean(), audit.toString());
+    assertTrue(audit.get("entries").asLong() > 0);
+  }
+
+  @Test
+  void theViewerChangesNothingAndEveryRefusalIsAudited() throws Exception {
+    String before = json(get("viewer", "/api/v1/jobs/web")).toString();
+    for (String path : List.of("/api/v1/jobs/web/cancel", "/api/v1/jobs/web/pause", "/api/v1/sites/alpha/revoke")) {
+      HttpResponse<String> refused = post(CLIENTS.get("viewer"), path, "{}", Map.of("Content-Type",
+          "application/json"));
+      assertEquals(403, refused.statusCode(), path + ": " + refused.body());
+      assertEquals("FORBIDDEN", json(refused).get("code").asText());
+      assertTrue(json(refused).get("error").asText().startsWith("urn:hanse:viewer:vera may not "), refused.body());
+    }
+    assertEquals(before, json(get("viewer", "/api/v1/jobs/web")).toString());
+    assertEquals("online", siteState("alpha"));
+    assertFalse(coordinator.consortium().isRevoked(new SiteId("alpha")));
+    String trail = Files.readString(Consortium.auditFile(dataDir));
+    assertTrue(trail.contains("\"type\":\"admin.forbidden\"") && trail.contains("urn:hanse:viewer:vera"), trail);
+  }
+
+  @Test
+  void aLeadMayNotRevokeAndAnOperatorMayNotCancel() throws Exception {
+    assertEquals(403, post(CLIENTS.get("lead"), "/api/v1/sites/alpha/revoke", "{}",
+        Map.of("Content-Type", "application/json")).statusCode());
+    assertEquals(403, post(CLIENTS.get("operator"), "/api/v1/jobs/web/cancel", "{}",
+        Map.of("Content-Type", "application/json")).statusCode());
+    HttpResponse<String> site = get("site", "/api/v1/jobs");
+    assertEquals(403, site.statusCode(), site.body());
+  }
+
+  @Test
+  void withoutACertificateOrASessionNothingIsShown() throws Exception {
+    for (String path : List.of("/api/v1/jobs", "/api/v1/sites", "/metrics", "/api/v1/events")) {
+      HttpResponse<String> response = get(null, path);
+      assertEquals(401, response.statusCode(), path);
+      assertEquals("UNAUTHENTICATED", json(response).get("code").asText());
+    }
+    HttpRequest forged = HttpRequest.newBuilder(URI.create(base + "/api/v1/jobs"))
+        .header("Authorization", "Bearer not-a-session").build();
+    assertEquals(401, anonymous.send(forged, HttpResponse.BodyHandlers.ofString()).statusCode());
+  }
+
+  @Test
+  void aViewersSessionLetsABrowserReadButTheLoginCodeWorksOnce() throws Exception {
+    HttpResponse<String> opened = post(CLIENTS.get("viewer"), "/api/v1/sessions", "{}",
+        Map.of("Content-Type", "application/json"));
+    assertEquals(200, opened.statusCode(), opened.body());
+    String token = json(opened).get("token").asText();
+    URI login = URI.create(json(opened).get("loginUrl").asText());
+    assertEquals("/login", login.getPath());
+
+    HttpResponse<String> first = anonymous.send(HttpRequest.newBuilder(login).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(303, first.statusCode());
+    String cookie = first.headers().firstValue("Set-Cookie").orElseThrow();
+    assertTrue(cookie.startsWith(HttpConsole.SESSION_COOKIE + "=" + token + ";"), cookie);
+    String attributes = cookie.toLowerCase(java.util.Locale.ROOT);
+    assertTrue(attributes.contains("; httponly") && attributes.contains("; secure")
+        && attributes.contains("; samesite=strict"), cookie);
+    assertEquals(401, anonymous.send(HttpRequest.newBuilder(login).build(), HttpResponse.BodyHandlers.ofString())
+        .statusCode(), "a login code works once");
+
+    HttpResponse<String> withCookie = anonymous.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/whoami"))
+        .header("Cookie", HttpConsole.SESSION_COOKIE + "=" + token).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals("urn:hanse:viewer:vera", json(withCookie).get("identity").asText());
+    HttpResponse<String> cancel = post(anonymous, "/api/v1/jobs/web/cancel", "{}",
+        Map.of("Content-Type", "application/json", "Authorization", "Bearer " + token));
+    assertEquals(403, cancel.statusCode(), "a viewer's session is a viewer");
+    HttpResponse<String> another = post(anonymous, "/api/v1/sessions", "{}",
+        Map.of("Content-Type", "application/json", "Authorization", "Bearer " + token));
+    assertEquals(403, another.statusCode(), "a session cannot open another");
+  }
+
+  @Test
+  void liveEventsArriveInOrderWhileTheJobRuns() throws Exception {
+    LIVE_COMMIT.get(30, TimeUnit.SECONDS);
+    List<String> types = new ArrayList<>();
+    long previous = 0;
+    for (String data : LIVE) {
+      JsonNode event = JSON.readTree(data);
+      assertEquals(previous + 1, event.get("seq").asLong(), "no event missed or repeated");
+      previous = event.get("seq").asLong();
+      types.add(event.get("type").asText());
+    }
+    assertTrue(types.indexOf("round.opened") < types.indexOf("update.accepted"), types.toString());
+    assertTrue(types.contains("update.refused"), types.toString());
+    assertTrue(types.lastIndexOf("round.committed") > types.indexOf("update.accepted"), types.toString());
+  }
+
+  @Test
+  void postsNeedJsonAndUnknownThingsAreClearErrors() throws Exception {
+    HttpResponse<String> form = post(CLIENTS.get("lead"), "/api/v1/jobs/web/pause", "x=1",
+        Map.of("Content-Type", "application/x-www-form-urlencoded"));
+    assertEquals(415, form.statusCode(), form.body());
+    HttpResponse<String> unknownJob = get("viewer", "/api/v1/jobs/nope");
+    assertEquals(404, unknownJob.statusCode());
+    assertEquals("no job 'nope' here; jobs: [web]", json(unknownJob).get("error").asText());
+    assertEquals(404, get("viewer", "/api/v1/jobs/web/rounds/9").statusCode());
+    assertEquals(404, get("viewer", "/api/v1/nothing").statusCode());
+    HttpResponse<String> badBody = post(CLIENTS.get("operator"), "/api/v1/sites/alpha/revoke", "[1,2",
+        Map.of("Content-Type", "application/json"));
+    assertEquals(400, badBody.statusCode(), badBody.body());
+    assertFalse(coordinator.consortium().isRevoked(new SiteId("alpha")), "a bad request changes nothing");
+  }
+
+  @Test
+  void metricsAreInThePrometheusFormatAndPromtoolAcceptsThem() throws Exception {
+    String lastCheckpoint = coordinator.status().rounds().getLast().checkpoint();
+    int downloaded = AGENTS.get("alpha").fetch(lastCheckpoint, 0).length;
+    HttpResponse<String> scraped = get("viewer", "/metrics");
+    assertEquals(200, scraped.statusCode(), scraped.body());
+    assertTrue(scraped.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+    String metrics = scraped.body();
+    for (String sample : List.of("hanse_sites_online 2", "hanse_site_up{site=\"alpha\"} 1",
+        "hanse_job_rounds_committed{job=\"web\"} 2", "hanse_job_rounds_planned{job=\"web\"} 2",
+        "hanse_updates_accepted_total{job=\"web\",site=\"alpha\"} 2",
+        "hanse_updates_refused_total{job=\"web\",site=\"mallory\",reason=\"NON_FINITE\"} 2",
+        "hanse_site_update_received_bytes_total{job=\"web\",site=\"alpha\"} " + 2 * 4 * ELEMENTS,
+        "hanse_round_duration_seconds_count{job=\"web\"} 2", "hanse_job_round_deadline_seconds{job=\"web\"} 3",
+        "hanse_job_info{job=\"web\",state=\"FINISHED\"} 1",
+        "hanse_site_checkpoint_sent_bytes_total{site=\"alpha\"} " + downloaded)) {
+      assertTrue(metrics.contains("\n" + sample + "\n"), sample + " missing from:\n" + metrics);
+    }
+    for (String family : List.of("hanse_site_certificate_expiry_timestamp_seconds{site=\"alpha\"}",
+        "hanse_site_last_heard_timestamp_seconds{site=\"alpha\"}",
+        "hanse_round_phase_seconds{job=\"web\",site=\"alpha\",phase=\"upload\"}",
+        "hanse_aggregation_bytes_per_second{job=\"web\"}", "hanse_round_commit_seconds{job=\"web\"}")) {
+      assertTrue(metrics.contains("\n" + family), family + " missing from:\n" + metrics);
+    }
+    Path promtool = java.util.stream.Stream.of(System.getenv("PATH").split(java.io.File.pathSeparator))
+        .map(dir -> Path.of(dir, "promtool")).filter(Files::isExecutable).findFirst().orElse(null);
+    org.junit.jupiter.api.Assumptions.assumeTrue(promtool != null,
+        "promtool is not installed (Debian's prometheus package; .ci/run installs it): the format was not linted");
+    Process check = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true).start();
+    check.getOutputStream().write(metrics.getBytes(StandardCharsets.UTF_8));
+    check.getOutputStream().close();
+    String verdict = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(check.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(0, check.exitValue(), "promtool check metrics: " + verdict + "\n" + metrics);
+  }
+
+  private static String siteState(String site) throws Exception {
+    for (JsonNode row : json(get("viewer", "/api/v1/sites"))) {
+      if (row.get("site").asText().equals(site)) {
+        return row.get("state").asText();
+      }
+    }
+    return "absent";
+  }
+}
