@@ -376,6 +376,28 @@ class HttpConsoleIT {
     assertEquals(0, check.exitValue(), "promtool check metrics: " + verdict + "\n" + metrics);
   }
 
+  @Test
+  void everyMetricTheAlertsAndTheDashboardUseIsOneTheCoordinatorServes() throws Exception {
+    String metrics = get("viewer", "/metrics").body();
+    java.util.Set<String> served = new java.util.TreeSet<>();
+    java.util.regex.Matcher family = java.util.regex.Pattern.compile("(?m)^# TYPE (\\S+) ").matcher(metrics);
+    while (family.find()) {
+      served.add(family.group(1));
+    }
+    java.util.Set<String> used = new java.util.TreeSet<>();
+    for (String file : List.of("alerts.yaml", "grafana-dashboard.json")) {
+      java.util.regex.Matcher name = java.util.regex.Pattern.compile("hanse_[a-z_]+")
+          .matcher(Files.readString(Path.of("../deploy/monitoring", file)));
+      while (name.find()) {
+        used.add(name.group().replaceAll("_(bucket|sum|count)$", ""));
+      }
+    }
+    assertTrue(used.size() >= 10, used.toString());
+    java.util.Set<String> missing = new java.util.TreeSet<>(used);
+    missing.removeAll(served);
+    assertEquals(java.util.Set.of(), missing, "used in deploy/monitoring but not served; served: " + served);
+  }
+
   private static String siteState(String site) throws Exception {
     for (JsonNode row : json(get("viewer", "/api/v1/sites"))) {
       if (row.get("site").asText().equals(site)) {
