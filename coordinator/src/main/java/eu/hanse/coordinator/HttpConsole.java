@@ -51,6 +51,33 @@ final class HttpConsole implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<Role> READERS = Set.of(Role.OPERATOR, Role.LEAD, Role.VIEWER);
   private static final long KEEP_ALIVE_MS = 15_000;
+  /** The dashboard loads its own script, style and data, and nothing from anywhere else. */
+  private static final String CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; "
+      + "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+  /** The dashboard's files, read once from the class path; they hold no data, so need no credential. */
+  private enum DashboardFile {
+    INDEX("/", "index.html", "text/html; charset=utf-8"),
+    SCRIPT("/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8"),
+    STYLE("/dashboard.css", "dashboard.css", "text/css; charset=utf-8");
+
+    final String path;
+    final String contentType;
+    final io.vertx.core.buffer.Buffer content;
+
+    DashboardFile(String path, String resource, String contentType) {
+      this.path = path;
+      this.contentType = contentType;
+      try (java.io.InputStream in = HttpConsole.class.getResourceAsStream("console/" + resource)) {
+        if (in == null) {
+          throw new IllegalStateException("the dashboard's " + resource + " is missing from the coordinator's jar");
+        }
+        this.content = io.vertx.core.buffer.Buffer.buffer(in.readAllBytes());
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+  }
 
   private final Coordinator coordinator;
   private final Consortium consortium;
@@ -144,6 +171,10 @@ final class HttpConsole implements AutoCloseable {
     }
     changing(router, "/api/v1/sites/:site/revoke", Set.of(Role.OPERATOR), "revoke sites", this::revokeSite);
     router.get("/login").blockingHandler(this::login, false);
+    for (DashboardFile file : DashboardFile.values()) {
+      router.get(file.path).handler(context -> context.response().putHeader("Content-Type", file.contentType)
+          .putHeader("Content-Security-Policy", CONTENT_SECURITY_POLICY).end(file.content));
+    }
     router.route("/api/*").handler(context -> error(context, 404, "NOT_FOUND",
         context.request().method() + " " + context.request().path() + " is not part of the API; see docs/console.md"));
     return router;

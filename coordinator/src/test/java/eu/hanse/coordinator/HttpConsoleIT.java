@@ -7,27 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import eu.hanse.aggregation.AggregatorSpec;
-import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.OuterOptimizerSpec;
-import eu.hanse.aggregation.PrivacySpec;
-import eu.hanse.aggregation.TensorSpec;
-import eu.hanse.aggregation.UpdateCodec;
-import eu.hanse.protocol.v1.TrainTask;
-import eu.hanse.protocol.v1.UpdateMessage;
-import eu.hanse.security.CertificateAuthority;
-import eu.hanse.security.EnrolmentTls;
-import eu.hanse.security.IssuedCertificates;
-import eu.hanse.security.NodeIdentity;
-import eu.hanse.security.SigningKey;
 import eu.hanse.security.SiteId;
-import eu.hanse.security.TlsContexts;
-import eu.hanse.security.TlsFiles;
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -35,14 +18,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,66 +35,29 @@ import org.junit.jupiter.api.io.TempDir;
  * certificate from the consortium's CA: the viewer reads everything and changes nothing.
  */
 class HttpConsoleIT {
-  private static final int ELEMENTS = 600;
+  private static final int ELEMENTS = ConsoleFederation.ELEMENTS;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir static Path pki;
   @TempDir static Path dataDir;
-  private static final Map<String, SigningKey> SIGNING = new java.util.HashMap<>();
-  private static final Map<String, HttpClient> CLIENTS = new java.util.HashMap<>();
-  private static HttpClient anonymous;
+  private static ConsoleFederation federation;
   private static Coordinator coordinator;
-  private static final Map<String, ScriptedAgent> AGENTS = new java.util.TreeMap<>();
+  private static Map<String, HttpClient> CLIENTS;
+  private static HttpClient anonymous;
+  private static Map<String, ScriptedAgent> AGENTS;
   private static final List<String> LIVE = new java.util.concurrent.CopyOnWriteArrayList<>();
   private static final CompletableFuture<Void> LIVE_COMMIT = new CompletableFuture<>();
   private static String base;
-  private static Thread liveReader;
 
   @BeforeAll
   static void runAJobWithTheConsoleOpen() throws Exception {
-    CertificateAuthority ca = CertificateAuthority.create(pki.resolve("ca"), "test consortium", false,
-        Clock.systemUTC());
-    TlsFiles coordinatorTls = ca.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"),
-        Duration.ofDays(1), pki.resolve("coordinator"));
-    IssuedCertificates ledger = new IssuedCertificates(pki.resolve("ca"));
-    for (String site : List.of("alpha", "mallory")) {
-      SIGNING.put(site, SigningKey.generate());
-      TlsFiles files = ca.issue(NodeIdentity.site(new SiteId(site)), SIGNING.get(site).publicKey(), List.of(),
-          Duration.ofDays(1), pki.resolve(site));
-      ledger.record(EnrolmentTls.readCertificate(files.certificate()));
-    }
-    for (NodeIdentity person : List.of(NodeIdentity.viewer("vera"), NodeIdentity.operator("otto"),
-        NodeIdentity.lead("lena"), NodeIdentity.site(new SiteId("alpha")))) {
-      Path dir = pki.resolve("person-" + person.name() + "-" + person.role().uriLabel());
-      TlsFiles files = person.role() == NodeIdentity.Role.SITE ? TlsFiles.in(pki.resolve("alpha"))
-          : ca.issue(person, List.of(), Duration.ofDays(1), dir);
-      CLIENTS.put(person.role().uriLabel(), client(TlsContexts.forHttpsClient(files)));
-    }
-    anonymous = client(trustOnly(ca));
-    Path target = Files.createDirectories(dataDir.resolve("ca"));
-    try (var files = Files.list(pki.resolve("ca"))) {
-      for (Path file : files.toList()) {
-        Files.copy(file, target.resolve(file.getFileName()));
-      }
-    }
-    JobSpec spec = new JobSpec(new JobId("web"), 2, 5, 1, 2, Duration.ofSeconds(3),
-        new TrainerSettings(4, 0.01, 0.0), OuterOptimizerSpec.fedAvg(), 7, 256, AggregatorSpec.mean(),
-        PrivacySpec.none(), UpdateCodec.fp32());
-    coordinator = new Coordinator(new CoordinatorConfig(dataDir, "127.0.0.1", 0, 0, coordinatorTls), spec,
-        initialModel(), new PrintStream(new ByteArrayOutputStream()));
-    coordinator.serveConsole("127.0.0.1", 0);
-    coordinator.start();
-    base = "https://127.0.0.1:" + coordinator.consolePort();
-    liveReader = Thread.ofPlatform().daemon().start(HttpConsoleIT::readLiveEvents);
-    Map<String, Function<TrainTask, List<List<UpdateMessage>>>> scripts = Map.of(
-        "alpha", task -> List.of(ScriptedAgent.update(task, ELEMENTS, 1, "alpha", SIGNING.get("alpha")).messages()),
-        "mallory", task -> {
-          ScriptedAgent.Update update = ScriptedAgent.update(task, ELEMENTS, 2, "mallory", SIGNING.get("mallory"));
-          update.values[7] = Float.NaN;
-          return List.of(update.messages());
-        });
-    scripts.forEach((site, script) -> AGENTS.put(site, new ScriptedAgent(TlsFiles.in(pki.resolve(site)),
-        coordinator.port(), script)));
+    federation = new ConsoleFederation(pki, dataDir, 2, () -> { });
+    coordinator = federation.coordinator;
+    CLIENTS = federation.clients;
+    anonymous = federation.anonymous;
+    AGENTS = federation.agents;
+    base = federation.base;
+    Thread.ofPlatform().daemon().start(HttpConsoleIT::readLiveEvents);
     assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)), "the job did not finish");
   }
 
@@ -139,47 +83,18 @@ class HttpConsoleIT {
 
   @AfterAll
   static void stop() {
-    AGENTS.values().forEach(ScriptedAgent::close);
-    if (coordinator != null) {
-      coordinator.close();
+    if (federation != null) {
+      federation.close();
     }
-  }
-
-  private static ModelState initialModel() {
-    float[] values = new float[ELEMENTS];
-    for (int i = 0; i < values.length; i++) {
-      values[i] = (float) Math.sin(i);
-    }
-    return new ModelState(List.of(TensorSpec.of("w", ELEMENTS)), List.of(values), Map.of());
-  }
-
-  private static HttpClient client(javax.net.ssl.SSLContext tls) {
-    return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
-  }
-
-  /** A client that trusts the coordinator but presents no certificate. */
-  private static javax.net.ssl.SSLContext trustOnly(CertificateAuthority ca) throws Exception {
-    java.security.KeyStore anchors = java.security.KeyStore.getInstance("PKCS12");
-    anchors.load(null, null);
-    anchors.setCertificateEntry("ca", EnrolmentTls.readCertificate(pki.resolve("coordinator").resolve("ca.crt")));
-    javax.net.ssl.TrustManagerFactory trust = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
-    trust.init(anchors);
-    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
-    context.init(null, trust.getTrustManagers(), null);
-    return context;
   }
 
   private static HttpResponse<String> get(String role, String path) throws Exception {
-    HttpClient client = role == null ? anonymous : CLIENTS.get(role);
-    return client.send(HttpRequest.newBuilder(URI.create(base + path)).build(), HttpResponse.BodyHandlers.ofString());
+    return federation.get(role, path);
   }
 
   private static HttpResponse<String> post(HttpClient client, String path, String body, Map<String, String> headers)
       throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
-        .POST(HttpRequest.BodyPublishers.ofString(body));
-    headers.forEach(request::header);
-    return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    return federation.post(client, path, body, headers);
   }
 
   private static JsonNode json(HttpResponse<String> response) throws Exception {
@@ -353,7 +268,7 @@ class HttpConsoleIT {
         "hanse_updates_accepted_total{job=\"web\",site=\"alpha\"} 2",
         "hanse_updates_refused_total{job=\"web\",site=\"mallory\",reason=\"NON_FINITE\"} 2",
         "hanse_site_update_received_bytes_total{job=\"web\",site=\"alpha\"} " + 2 * 4 * ELEMENTS,
-        "hanse_round_duration_seconds_count{job=\"web\"} 2", "hanse_job_round_deadline_seconds{job=\"web\"} 3",
+        "hanse_round_duration_seconds_count{job=\"web\"} 2", "hanse_job_round_deadline_seconds{job=\"web\"} 60",
         "hanse_job_info{job=\"web\",state=\"FINISHED\"} 1",
         "hanse_site_checkpoint_sent_bytes_total{site=\"alpha\"} " + downloaded)) {
       assertTrue(metrics.contains("\n" + sample + "\n"), sample + " missing from:\n" + metrics);

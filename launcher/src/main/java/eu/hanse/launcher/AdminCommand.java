@@ -17,9 +17,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "admin", mixinStandardHelpOptions = true,
-    description = "An operator's commands on a running coordinator, with an operator's certificate (see 'hanse ca "
-        + "issue-admin'): revoke a site. Jobs are 'hanse job'.",
-    subcommands = {AdminCommand.Revoke.class})
+    description = "Commands on a running coordinator with an operator's, a lead's or a viewer's certificate (see "
+        + "'hanse ca issue-admin'): revoke a site (operators); open the console in a browser. Jobs are 'hanse job'.",
+    subcommands = {AdminCommand.Revoke.class, AdminCommand.ConsoleLink.class})
 final class AdminCommand extends CommandGroup {
 
   /** Where the coordinator is and whose certificate to call it with. */
@@ -63,6 +63,42 @@ final class AdminCommand extends CommandGroup {
     public Integer call() {
       var reply = connection.call(stub -> stub.revokeSite(RevokeSiteRequest.newBuilder().setSite(site).setReason(reason).build()));
       System.out.println("site " + site + " revoked: certificates " + String.join(", ", reply.getSerialsList()));
+      return 0;
+    }
+  }
+
+  @Command(name = "console-link", mixinStandardHelpOptions = true,
+      description = "Opens a console session with your certificate and prints a one-time link that signs a browser "
+          + "in to the coordinator's dashboard (valid for 5 minutes; the session lasts 12 hours, with your role).")
+  static final class ConsoleLink implements Callable<Integer> {
+    @Option(names = "--console", defaultValue = "127.0.0.1:7445", paramLabel = "HOST:PORT",
+        description = "The coordinator's console (its --console; default: ${DEFAULT-VALUE}).")
+    String console;
+
+    @Option(names = "--credential", required = true, paramLabel = "DIR",
+        description = "Folder with your ca.crt, node.crt and node.key (from 'hanse ca issue-admin').")
+    Path credential;
+
+    @Option(names = "--json", description = "Print the session as JSON, with its bearer token for scripts.")
+    boolean json;
+
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      java.io.PrintWriter out = spec.commandLine().getOut();
+      com.fasterxml.jackson.databind.JsonNode session = new ConsoleClient(console, credential)
+          .post("/api/v1/sessions", "{}");
+      if (json) {
+        out.println(session.toPrettyString());
+        return 0;
+      }
+      out.println("Open this link in your browser within 5 minutes (it works once):");
+      out.println("  " + session.get("loginUrl").asText());
+      out.println("You are " + session.get("identity").asText() + " (" + session.get("role").asText()
+          + "); the session lasts until " + session.get("expires").asText() + ".");
+      out.println("The browser must trust the consortium's CA (ca.crt in " + credential + "), or accept the "
+          + "coordinator's certificate once.");
       return 0;
     }
   }

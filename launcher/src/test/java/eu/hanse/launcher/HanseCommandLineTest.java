@@ -264,6 +264,42 @@ class HanseCommandLineTest {
   }
 
   @Test
+  void consoleLinkOpensASessionWithTheViewersRoleAndItsLinkSignsABrowserInOnce() throws Exception {
+    assertEquals(0, run("ca", "init", "--data-dir", dir.toString()).exit());
+    assertEquals(0, run("ca", "issue-admin", "vera", "--role", "viewer", "--data-dir", dir.toString(),
+        "--out", dir.resolve("vera").toString()).exit());
+    eu.hanse.coordinator.CoordinatorConfig config = new eu.hanse.coordinator.CoordinatorConfig(dir, "127.0.0.1", 0, 0,
+        eu.hanse.security.TlsFiles.in(dir.resolve("tls")));
+    try (eu.hanse.coordinator.Coordinator coordinator = new eu.hanse.coordinator.Coordinator(config, new CharModels(),
+        new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))) {
+      coordinator.serveConsole("127.0.0.1", 0);
+      coordinator.start();
+      String console = "127.0.0.1:" + coordinator.consolePort();
+      Run link = run("admin", "console-link", "--console", console, "--credential", dir.resolve("vera").toString());
+      assertEquals(0, link.exit(), link.err());
+      assertTrue(link.out().contains("You are urn:hanse:viewer:vera (viewer)"), link.out());
+      String url = link.out().lines().filter(line -> line.startsWith("  https://")).findFirst().orElseThrow().strip();
+      var browser = java.net.http.HttpClient.newBuilder().sslContext(javax.net.ssl.SSLContext.getDefault()).build();
+      var trusting = java.net.http.HttpClient.newBuilder().sslContext(
+          eu.hanse.security.TlsContexts.forHttpsClient(eu.hanse.security.TlsFiles.in(dir.resolve("vera")))).build();
+      var first = trusting.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(303, first.statusCode());
+      assertTrue(first.headers().firstValue("Set-Cookie").orElse("").startsWith("hanse-session="));
+      assertEquals(401, trusting.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+      org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> browser.send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()), "HTTPS with the consortium's certificate, not plain");
+
+      Run nowhere = run("admin", "console-link", "--console", "127.0.0.1:1", "--credential",
+          dir.resolve("vera").toString());
+      assertEquals(2, nowhere.exit());
+      assertTrue(nowhere.err().contains("cannot reach the coordinator's console at https://127.0.0.1:1"), nowhere.err());
+    }
+  }
+
+  @Test
   void benchTransportNeedsAColdAndAWarmRound() {
     Run bench = run("bench", "transport", "--rounds", "1");
     assertEquals(2, bench.exit(), bench.out());
