@@ -71,6 +71,15 @@ final class TestFederation implements AutoCloseable {
     return coordinator.start();
   }
 
+  /** A coordinator on any free port with its HTTP console on another, agents beating every {@code interval}. */
+  Coordinator startCoordinatorWithConsole(ModelFactory models, Duration interval) {
+    CoordinatorConfig base = config(0);
+    Coordinator coordinator = new Coordinator(new CoordinatorConfig(base.dataDir(), base.listenHost(), 0, 0, base.tls(),
+        interval, 20), models, progress);
+    coordinator.serveConsole("127.0.0.1", 0);
+    return coordinator.start();
+  }
+
   /** As above, with agents beating every {@code interval} and offline after {@code missed} missed beats. */
   Coordinator startCoordinator(ModelFactory models, Duration interval, int missed) {
     CoordinatorConfig base = config(0);
@@ -219,8 +228,17 @@ final class TestFederation implements AutoCloseable {
 
   /** A training lead's credential folder, as 'hanse ca issue-admin --role lead' writes it. */
   Path leadCredential(String name) {
-    Path folder = dir.resolve("lead-" + name);
-    TlsFiles files = ca.issue(NodeIdentity.lead(name), List.of(), Duration.ofDays(1), folder);
+    return credential(NodeIdentity.lead(name));
+  }
+
+  /** A viewer's (read-only operator's) credential folder, as 'hanse ca issue-admin --role viewer' writes it. */
+  Path viewerCredential(String name) {
+    return credential(NodeIdentity.viewer(name));
+  }
+
+  private Path credential(NodeIdentity person) {
+    Path folder = dir.resolve(person.role().uriLabel() + "-" + person.name());
+    TlsFiles files = ca.issue(person, List.of(), Duration.ofDays(1), folder);
     new IssuedCertificates(dir.resolve("coordinator/ca")).record(EnrolmentTls.readCertificate(files.certificate()));
     return folder;
   }

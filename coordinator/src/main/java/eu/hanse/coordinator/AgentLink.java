@@ -21,11 +21,20 @@ interface AgentLink {
   /** When the coordinator last heard from the agent (its connection or a heartbeat), in nanoTime. */
   long lastHeardNanos();
 
-  /** The agent's heartbeat arrived, saying what it is doing. */
-  void heard(String activity);
+  /**
+   * The agent's heartbeat arrived, saying what it is doing, in which phase ("download", "train",
+   * "upload", "evaluate", "idle") and how far it has come in it (0 to 1).
+   */
+  void heard(String activity, String phase, double progress);
 
   /** What the agent last said it was doing; empty before its first heartbeat. */
   String activity();
+
+  /** The phase of its work the agent last reported; empty before its first heartbeat. */
+  String phase();
+
+  /** How far the agent said it had come in that phase, from 0 to 1. */
+  double progress();
 
   void sendTrain(JobSpec job, long round, CheckpointRef base, long seed);
 

@@ -85,6 +85,8 @@ final class ConsoleViews {
     site.put("state", row.state());
     site.put("device", row.device());
     site.put("activity", row.activity());
+    site.put("phase", row.phase());
+    site.put("progress", row.progress());
     site.put("trainSamples", row.trainSamples());
     site.put("lastHeard", text(row.lastHeard()));
     site.put("certificateExpires", text(row.certificateExpires()));

@@ -65,6 +65,11 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     }
   }
 
+  /** A site's free text, at most 200 characters of it. */
+  private static String shortened(String text) {
+    return text.length() > 200 ? text.substring(0, 200) : text;
+  }
+
   @Override
   public void fetchCheckpoint(FetchCheckpointRequest request, StreamObserver<CheckpointChunk> responseObserver) {
     Optional<SiteId> site = callingSite(responseObserver);
@@ -131,8 +136,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
           + " has no open control stream; call Attend first"));
       return;
     }
-    link.get().heard(request.getActivity().length() > 200 ? request.getActivity().substring(0, 200)
-        : request.getActivity());
+    link.get().heard(shortened(request.getActivity()), shortened(request.getPhase()), request.getProgress());
     responseObserver.onNext(eu.hanse.protocol.v1.HeartbeatReply.getDefaultInstance());
     responseObserver.onCompleted();
   }
@@ -188,6 +192,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
       responseObserver.onError(Wire.toStatus(Refusal.REVOKED, "site " + peer.name() + "'s certificate is revoked"));
       return Optional.empty();
     }
+    // Each call's callbacks run on threads of their own: what they log names the site.
+    org.slf4j.MDC.put("site", peer.name());
     return Optional.of(peer.siteId());
   }
 

@@ -16,6 +16,8 @@ final class GrpcAgentLink implements AgentLink {
   private final java.security.cert.X509Certificate certificate;
   private volatile long lastHeardNanos = System.nanoTime();
   private volatile String activity = "";
+  private volatile String phase = "";
+  private volatile double progress;
 
   GrpcAgentLink(SiteId site, java.security.cert.X509Certificate certificate, String device, long trainSamples,
       ServerCallStreamObserver<Instruction> stream) {
@@ -52,14 +54,26 @@ final class GrpcAgentLink implements AgentLink {
   }
 
   @Override
-  public void heard(String activity) {
+  public void heard(String activity, String phase, double progress) {
     this.activity = activity;
+    this.phase = phase;
+    this.progress = Double.isFinite(progress) ? Math.min(1, Math.max(0, progress)) : 0;
     lastHeardNanos = System.nanoTime();
   }
 
   @Override
   public String activity() {
     return activity;
+  }
+
+  @Override
+  public String phase() {
+    return phase;
+  }
+
+  @Override
+  public double progress() {
+    return progress;
   }
 
   /** The first instruction: how often to send heartbeats. */

@@ -182,6 +182,8 @@ final class JobRun implements Runnable {
 
   @Override
   public void run() {
+    // Every line the job's thread logs names the job (and the round, once one is open).
+    org.slf4j.MDC.put("job", spec.id().value());
     try {
       runRounds();
     } catch (InterruptedException e) {
@@ -189,7 +191,7 @@ final class JobRun implements Runnable {
       log.info("job {} stopped after round {}; it resumes when the coordinator starts again on its data directory",
           spec.id(), records.size());
     } catch (RuntimeException e) {
-      log.error("job {} failed", spec.id(), e);
+      log.atError().addKeyValue("reason", "JOB_FAILED").setCause(e).log("job {} failed: {}", spec.id(), e.getMessage());
       finish(JobStatus.FAILED, e.getMessage());
     }
   }
@@ -268,7 +270,8 @@ final class JobRun implements Runnable {
         OptionalDouble loss = evaluate(latest);
         return evaluated(committed, loss);
       }
-      log.warn("round {} of job {}: {} of {} needed updates accepted{} (refused: {}); opening it again",
+      log.atWarn().addKeyValue("reason", "TOO_FEW_UPDATES").log(
+          "round {} of job {} failed: {} of {} needed updates accepted{} (refused: {}); opening it again",
           round, spec.id(), open.accepted().size(), spec.minSites(),
           spec.schedule().requiredSites().isEmpty() ? "" : ", required " + spec.schedule().requiredSites(),
           open.refused().keySet());
@@ -294,7 +297,8 @@ final class JobRun implements Runnable {
         dispatchIdle();
         return evaluated(committed, loss);
       }
-      log.warn("round {} of job {}: no update before the deadline; opening it again", round, spec.id());
+      log.atWarn().addKeyValue("reason", "NO_UPDATE_BEFORE_DEADLINE").log(
+          "round {} of job {} failed: no update before the deadline; opening it again", round, spec.id());
     }
     return null;
   }
@@ -366,6 +370,7 @@ final class JobRun implements Runnable {
    * are not asked to train again.
    */
   private synchronized OpenRound open(int round) {
+    org.slf4j.MDC.put("round", Integer.toString(round));
     notifyAll(); // Uploads carried over from the last round wait for this one.
     List<AgentLink> links = eligibleOnline();
     List<StateStore.StoredUpdate> kept = store.acceptedUpdates(spec.id().value(), round);
@@ -609,7 +614,9 @@ final class JobRun implements Runnable {
       fields.put("resumedAtChunk", Long.toString(header.resumeFromChunk()));
     }
     consortium.audit("update.accepted", fields);
-    log.info("round {}: accepted update from {} ({} bytes, {} samples)", header.round(), site, bytes, header.sampleCount());
+    log.atInfo().addKeyValue("job", spec.id().value()).addKeyValue("round", header.round())
+        .addKeyValue("site", site.name()).log("round {}: accepted update from {} ({} bytes, {} samples)",
+            header.round(), site, bytes, header.sampleCount());
     notifyAll();
   }
 
@@ -650,7 +657,9 @@ final class JobRun implements Runnable {
 
   /** An admitted upload failed a check or broke off. */
   synchronized void refuse(SiteId site, long round, Refusal reason, String message, OpenRound.Admission admission) {
-    log.warn("round {}: refused update from {}: {} {}", round, site, reason, message);
+    log.atWarn().addKeyValue("job", spec.id().value()).addKeyValue("round", round).addKeyValue("site", site.name())
+        .addKeyValue("reason", reason.name()).log("round {}: refused update from {}: {}: {}", round, site, reason,
+            message);
     auditRefusal(site, round, reason, message);
     training.remove(site);
     boolean sameRound = admission != null ? openRound == admission.owner()

@@ -17,8 +17,9 @@ import java.util.TreeMap;
  */
 final class SiteBoard implements FederationEvents {
   /** One site's row, as the HTTP API and the dashboard show it. */
-  record Row(String site, String state, String device, String activity, long trainSamples, Instant lastHeard,
-      Instant certificateExpires, Long lastUpdateBytes, Double lastUploadMBps, Long lastRound) {}
+  record Row(String site, String state, String device, String activity, String phase, double progress,
+      long trainSamples, Instant lastHeard, Instant certificateExpires, Long lastUpdateBytes, Double lastUploadMBps,
+      Long lastRound) {}
 
   private final Clock clock;
   private final Map<String, Known> known = new TreeMap<>();
@@ -116,6 +117,7 @@ final class SiteBoard implements FederationEvents {
       Instant lastHeard = link != null ? now.minusNanos(Math.max(0, nowNanos - link.lastHeardNanos())) : row.lastHeard;
       Instant expires = link != null ? link.certificate().getNotAfter().toInstant() : row.certificateExpires;
       rows.add(new Row(site, state, link != null ? link.device() : row.device, link != null ? link.activity() : "",
+          link != null ? link.phase() : "", link != null ? link.progress() : 0,
           link != null ? link.trainSamples() : row.trainSamples, lastHeard, expires, row.lastUpdateBytes,
           row.lastUploadMBps, row.lastRound));
     }

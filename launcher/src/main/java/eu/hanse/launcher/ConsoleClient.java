@@ -16,6 +16,22 @@ import java.time.Duration;
 final class ConsoleClient {
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** Where the console is and whose certificate to call it with. */
+  static final class Options {
+    @picocli.CommandLine.Option(names = "--console", defaultValue = "127.0.0.1:7445", paramLabel = "HOST:PORT",
+        description = "The coordinator's console (its --console; default: ${DEFAULT-VALUE}).")
+    String console;
+
+    @picocli.CommandLine.Option(names = "--credential", required = true, paramLabel = "DIR",
+        description = "Folder with your ca.crt, node.crt and node.key (from 'hanse ca issue-admin'; a viewer's "
+            + "will do).")
+    Path credential;
+
+    ConsoleClient client() {
+      return new ConsoleClient(console, credential);
+    }
+  }
+
   private final String base;
   private final HttpClient http;
 
@@ -33,6 +49,38 @@ final class ConsoleClient {
   JsonNode post(String path, String json) throws InterruptedException {
     return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(json)));
+  }
+
+  /**
+   * Follows the federation's events after {@code afterSeq} on a thread of its own, handing each to
+   * {@code sink}, until the stream ends; then {@code ended} is told why (null when it simply closed).
+   */
+  Thread follow(long afterSeq, java.util.function.Consumer<JsonNode> sink,
+      java.util.function.Consumer<Exception> ended) {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/api/v1/events?after=" + afterSeq)).GET().build();
+    return Thread.ofPlatform().daemon().name("hanse-console-events").start(() -> {
+      try {
+        HttpResponse<java.util.stream.Stream<String>> response = http.send(request,
+            HttpResponse.BodyHandlers.ofLines());
+        if (response.statusCode() != 200) {
+          ended.accept(new IllegalStateException("the console refused the event stream (" + response.statusCode()
+              + "): " + response.body().collect(java.util.stream.Collectors.joining())));
+          return;
+        }
+        try (java.util.stream.Stream<String> lines = response.body()) {
+          for (String line : (Iterable<String>) lines::iterator) {
+            if (line.startsWith("data: ")) {
+              sink.accept(JSON.readTree(line.substring(6)));
+            }
+          }
+        }
+        ended.accept(null);
+      } catch (IOException | RuntimeException e) {
+        ended.accept(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
   }
 
   private JsonNode send(HttpRequest.Builder request) throws InterruptedException {

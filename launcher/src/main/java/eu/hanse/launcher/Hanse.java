@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
         CaCommand.class,
         SiteCommand.class,
         JobCommand.class,
+        StatusCommand.class,
         AdminCommand.class,
         AuditCommand.class,
         BenchCommand.class,
@@ -24,8 +25,15 @@ public final class Hanse implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
+    System.setProperty(eu.hanse.launcher.logging.HanseLoggerFactory.FORMAT_PROPERTY, isServer(args) ? "json" : "text");
     eu.hanse.kernels.PeakMemory.reportAtExitIfAsked();
     System.exit(commandLine().execute(args));
+  }
+
+  /** The coordinator and the agent log JSON lines for journals and files; commands a person runs log text. */
+  private static boolean isServer(String[] args) {
+    boolean agentSubcommand = args.length > 1 && java.util.Set.of("enroll", "renew").contains(args[1]);
+    return args.length > 0 && (args[0].equals("coordinator") || args[0].equals("agent") && !agentSubcommand);
   }
 
   /** The command line with Hanse's error handling: a bad option or a refused input is one clear line. */

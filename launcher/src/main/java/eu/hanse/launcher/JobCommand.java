@@ -22,8 +22,8 @@ import picocli.CommandLine.Parameters;
     description = "A training lead's commands: submit a job file to a running coordinator, list its jobs, show "
         + "one, pause, resume or cancel it. Each call is made over mutual TLS with a lead's certificate ('hanse ca "
         + "issue-admin --role lead'); operators may list and show.",
-    subcommands = {JobCommand.Submit.class, JobCommand.List.class, JobCommand.Status.class, JobCommand.Pause.class,
-        JobCommand.Resume.class, JobCommand.Cancel.class})
+    subcommands = {JobCommand.Submit.class, JobCommand.List.class, JobCommand.Status.class, JobCommand.Watch.class,
+        JobCommand.Pause.class, JobCommand.Resume.class, JobCommand.Cancel.class})
 final class JobCommand extends CommandGroup {
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -99,6 +99,35 @@ final class JobCommand extends CommandGroup {
         printSummary(JSON.readTree(reply));
       }
       return 0;
+    }
+  }
+
+  @Command(name = "watch", mixinStandardHelpOptions = true,
+      description = "Follows a job live through the coordinator's console (docs/console.md), with an operator's, a "
+          + "lead's or a viewer's certificate, until it ends. On a terminal: a progress bar per site for the open "
+          + "round, and a line per committed round. Not on a terminal, or with --plain: a line per round opened, "
+          + "update accepted or refused, round committed. With --json: the job's status, then each of its events, "
+          + "one JSON object per line (docs/events.md). Exits 0 when the job finishes, 1 when it fails or is "
+          + "cancelled.")
+  static final class Watch implements Callable<Integer> {
+    @Mixin ConsoleClient.Options console = new ConsoleClient.Options();
+
+    @Parameters(index = "0", paramLabel = "JOB", description = "The job's id.")
+    String job;
+
+    @Option(names = "--json", description = "Print the job's status, then its events, as JSON lines.")
+    boolean json;
+
+    @Option(names = "--plain", description = "A line per event, no progress bars, even on a terminal.")
+    boolean plain;
+
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      JobWatch.Mode mode = json ? JobWatch.Mode.JSON : plain || !Terminal.isInteractive() ? JobWatch.Mode.PLAIN
+          : JobWatch.Mode.LIVE;
+      return new JobWatch(console.client(), job, spec.commandLine().getOut(), mode).run();
     }
   }
 

@@ -42,6 +42,7 @@ final class CheckpointFetcher {
   private final java.util.List<FederationGrpc.FederationBlockingStub> connections;
   private final Path directory;
   private final PublicKey consortiumKey;
+  private final Progress progress;
   private String cachedSha;
   private ModelState cached;
 
@@ -51,6 +52,13 @@ final class CheckpointFetcher {
    */
   CheckpointFetcher(java.util.List<FederationGrpc.FederationBlockingStub> connections, Path dataDir,
       PublicKey consortiumKey) {
+    this(connections, dataDir, consortiumKey, new Progress());
+  }
+
+  /** As above, telling {@code progress} of each download's bytes. */
+  CheckpointFetcher(java.util.List<FederationGrpc.FederationBlockingStub> connections, Path dataDir,
+      PublicKey consortiumKey, Progress progress) {
+    this.progress = progress;
     this.connections = java.util.List.copyOf(connections);
     this.stub = connections.isEmpty() ? null : connections.get(0);
     this.directory = dataDir.resolve("checkpoints");
@@ -107,6 +115,7 @@ final class CheckpointFetcher {
       Files.deleteIfExists(partial);
       Files.delete(ranges);
     }
+    progress.start("download", ref.getSizeBytes());
     int parts = (int) Math.min(connections.size(), ref.getSizeBytes() / MIN_RANGE_BYTES);
     if (parts > 1 && !Files.exists(partial)) {
       downloadInRanges(ref, partial, ranges, parts);
@@ -198,7 +207,7 @@ final class CheckpointFetcher {
   }
 
   /** Writes a chunk that must start at {@code offset} there; returns the offset after it. */
-  private static long write(CheckpointChunk chunk, FileChannel out, long offset) throws IOException {
+  private long write(CheckpointChunk chunk, FileChannel out, long offset) throws IOException {
     if (chunk.getOffset() != offset) {
       throw new IllegalStateException("checkpoint chunk at offset " + chunk.getOffset() + ", expected " + offset);
     }
@@ -208,6 +217,7 @@ final class CheckpointFetcher {
         position += out.write(buffer, position);
       }
     }
+    progress.advance(position - offset);
     return position;
   }
 
@@ -219,6 +229,7 @@ final class CheckpointFetcher {
         offset = 0;
       }
       out.position(offset);
+      progress.reached(offset);
       if (offset > 0) {
         log.info("resuming the download of checkpoint {} at byte {} of {}", ref.getSha256(), offset, ref.getSizeBytes());
       }

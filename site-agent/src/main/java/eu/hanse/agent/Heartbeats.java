@@ -20,21 +20,21 @@ final class Heartbeats {
   private final Thread thread;
   private volatile boolean stopped;
 
-  private Heartbeats(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<String> activity) {
+  private Heartbeats(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<HeartbeatRequest> activity) {
     this.thread = Thread.ofVirtual().name("hanse-heartbeat").unstarted(() -> beat(stub, interval, activity));
   }
 
-  static Heartbeats start(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<String> activity) {
+  static Heartbeats start(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<HeartbeatRequest> activity) {
     Heartbeats heartbeats = new Heartbeats(stub, interval, activity);
     heartbeats.thread.start();
     return heartbeats;
   }
 
-  private void beat(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<String> activity) {
+  private void beat(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<HeartbeatRequest> activity) {
     while (!stopped) {
       try {
         stub.withDeadlineAfter(Math.max(1000, interval.toMillis()), TimeUnit.MILLISECONDS)
-            .heartbeat(HeartbeatRequest.newBuilder().setActivity(activity.get()).build());
+            .heartbeat(activity.get());
       } catch (StatusRuntimeException e) {
         log.debug("heartbeat not delivered: {}", e.getStatus());
       }

@@ -77,6 +77,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private PendingUpload pending;
   /** What the agent is doing, for its heartbeats. */
   private volatile String activity = "idle";
+  private final Progress progress = new Progress();
   /** Per job, what the codec dropped from the last update, sent with the next (error feedback). */
   private final java.util.Map<String, float[]> residuals = new java.util.HashMap<>();
 
@@ -88,7 +89,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .orElseGet(() -> SyntheticLanguage.siteData(site.name(), config.syntheticCharacters()));
     this.backend = config.device().open(config.threads(), log::warn);
     this.trainer = new LocalTrainer(backend, data, config.evalPositions());
-    this.link = Link.open(config, credentials);
+    trainer.reportProgressTo(progress);
+    this.link = Link.open(config, credentials, progress);
     log.info("site {} on {}: {} training and {} held-out characters from {}", site, backend.name(),
         data.train().length, data.heldOut().length, data.source());
   }
@@ -105,7 +107,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private record Link(List<ManagedChannel> channels, FederationGrpc.FederationBlockingStub blocking,
       CheckpointFetcher fetcher, UpdateUploader uploader, SigningKey signingKey, long certificateModified) {
 
-    static Link open(AgentConfig config, SiteCredentials credentials) {
+    static Link open(AgentConfig config, SiteCredentials credentials, Progress progress) {
       List<ManagedChannel> channels = new java.util.ArrayList<>();
       for (int c = 0; c < config.connections(); c++) {
         channels.add(NettyChannelBuilder.forTarget(config.coordinator())
@@ -120,8 +122,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       List<FederationGrpc.FederationBlockingStub> fetchers = new java.util.ArrayList<>(List.of(blocking));
       channels.subList(1, channels.size()).forEach(extra -> fetchers.add(FederationGrpc.newBlockingStub(extra)));
       return new Link(List.copyOf(channels), blocking,
-          new CheckpointFetcher(fetchers, config.dataDir(), credentials.checkpointVerifyingKey()),
-          new UpdateUploader(channels.stream().map(FederationGrpc::newStub).toList(), blocking),
+          new CheckpointFetcher(fetchers, config.dataDir(), credentials.checkpointVerifyingKey(), progress),
+          new UpdateUploader(channels.stream().map(FederationGrpc::newStub).toList(), blocking, progress),
           credentials.signingKey(), modified(credentials));
     }
 
@@ -155,7 +157,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       return false;
     }
     Link old = link;
-    link = Link.open(config, credentials);
+    link = Link.open(config, credentials, progress);
     // The old stream stays up until the new one has registered, so the site never looks offline.
     Thread.ofVirtual().start(() -> {
       try {
@@ -220,7 +222,9 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         Instruction instruction = instructions.next();
         if (instruction.hasWelcome()) {
           heartbeats = Heartbeats.start(link.blocking(), java.time.Duration.ofMillis(
-              Math.max(10, instruction.getWelcome().getHeartbeatIntervalMillis())), () -> activity);
+              Math.max(10, instruction.getWelcome().getHeartbeatIntervalMillis())),
+              () -> eu.hanse.protocol.v1.HeartbeatRequest.newBuilder().setActivity(activity)
+                  .setPhase(progress.phase()).setProgress(progress.fraction()).build());
         } else if (!handle(instruction)) {
           return;
         }
@@ -252,6 +256,16 @@ public final class SiteAgent implements Runnable, AutoCloseable {
           + instruction.getEvaluate().getCheckpoint().getRound();
       default -> "idle";
     };
+    if (instruction.getKindCase() == Instruction.KindCase.EVALUATE) {
+      progress.start("evaluate", 1);
+    }
+    // What the agent logs while it works names the site, the job and the round.
+    org.slf4j.MDC.put("site", site.name());
+    switch (instruction.getKindCase()) {
+      case TRAIN -> context(instruction.getTrain().getJobId(), instruction.getTrain().getRound());
+      case EVALUATE -> context(instruction.getEvaluate().getJobId(), instruction.getEvaluate().getCheckpoint().getRound());
+      default -> { }
+    }
     try {
       switch (instruction.getKindCase()) {
         case TRAIN -> train(instruction.getTrain());
@@ -264,7 +278,15 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       log.error("{} failed: {}", instruction.getKindCase(), e.getMessage(), e);
     } finally {
       activity = "idle";
+      progress.idle();
+      org.slf4j.MDC.remove("job");
+      org.slf4j.MDC.remove("round");
     }
+  }
+
+  private static void context(String job, long round) {
+    org.slf4j.MDC.put("job", job);
+    org.slf4j.MDC.put("round", Long.toString(round));
   }
 
   private void evaluate(EvaluateTask task) {

@@ -41,11 +41,19 @@ final class UpdateUploader {
 
   private final List<FederationGrpc.FederationStub> stubs;
   private final FederationGrpc.FederationBlockingStub blocking;
+  private final Progress progress;
 
   /** An uploader over {@code stubs}, one per connection: the first carries every upload, the rest large ones' runs. */
   UpdateUploader(List<FederationGrpc.FederationStub> stubs, FederationGrpc.FederationBlockingStub blocking) {
+    this(stubs, blocking, new Progress());
+  }
+
+  /** As above, telling {@code progress} of each chunk handed to the transport. */
+  UpdateUploader(List<FederationGrpc.FederationStub> stubs, FederationGrpc.FederationBlockingStub blocking,
+      Progress progress) {
     this.stubs = List.copyOf(stubs);
     this.blocking = blocking;
+    this.progress = progress;
   }
 
   /** Signs a header whose every other field is set. */
@@ -109,14 +117,16 @@ final class UpdateUploader {
     int chunks = update.chunks();
     long remaining = (chunks - firstChunk) * (long) update.codecs().codec().encodedBytes(update.perChunk());
     int stripes = (int) Math.max(1, Math.min(stubs.size(), remaining / MIN_STRIPE_BYTES));
+    progress.start("upload", chunks);
+    progress.reached(firstChunk);
     if (stripes == 1) {
-      return new Run(stubs.get(0), update, firstChunk, firstChunk, chunks, false).call();
+      return new Run(stubs.get(0), update, firstChunk, firstChunk, chunks, false, progress).call();
     }
     List<Run> runs = new ArrayList<>();
     for (int s = 0; s < stripes; s++) {
       long from = firstChunk + (chunks - firstChunk) * s / stripes;
       long to = firstChunk + (chunks - firstChunk) * (s + 1) / stripes;
-      runs.add(new Run(stubs.get(s), update, firstChunk, from, to, true));
+      runs.add(new Run(stubs.get(s), update, firstChunk, from, to, true, progress));
     }
     log.info("round {}: sending chunks {} to {} as {} runs over {} connections", update.header().getRound(),
         firstChunk, chunks, stripes, stripes);
@@ -165,11 +175,14 @@ final class UpdateUploader {
     private final ChunkEncoder encoder;
     private final long from;
     private final long to;
+    private final Progress progress;
     private final CompletableFuture<UploadReceipt> receipt = new CompletableFuture<>();
     private volatile ClientCallStreamObserver<UpdateMessage> requests;
 
-    Run(FederationGrpc.FederationStub stub, Prepared update, long resumeFrom, long from, long to, boolean striped) {
+    Run(FederationGrpc.FederationStub stub, Prepared update, long resumeFrom, long from, long to, boolean striped,
+        Progress progress) {
       this.stub = stub;
+      this.progress = progress;
       UpdateHeader.Builder builder = update.header().toBuilder().setResumeFromChunk(resumeFrom);
       if (striped) {
         builder.setStripeFirst(from).setStripeEnd(to);
@@ -225,6 +238,7 @@ final class UpdateUploader {
           break;
         }
         requests.onNext(next);
+        progress.advance(1);
         if (c == from) {
           eu.hanse.protocol.FaultPoints.reach("send", header.getRound());
         }

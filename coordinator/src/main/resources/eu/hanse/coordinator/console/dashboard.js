@@ -192,10 +192,18 @@ function renderCards() {
 function renderSites() {
   const rows = state.overview.sites.map(site => el("tr", { "data-site": site.site },
     el("td", {}, site.site), el("td", {}, stateBadge(site.state)), el("td", {}, site.device || "–"),
-    el("td", {}, site.activity || "–"), el("td", {}, ago(site.lastHeard)), el("td", {}, expiry(site.certificateExpires)),
+    el("td", {}, site.activity || "–", meter(site)), el("td", {}, ago(site.lastHeard)), el("td", {}, expiry(site.certificateExpires)),
     el("td", {}, site.lastRound ? bytes(site.lastUpdateBytes) + " in round " + site.lastRound : "–"),
     el("td", {}, site.lastUploadMBps ? site.lastUploadMBps.toFixed(1) + " MB/s" : "–")));
   document.querySelector("#sites tbody").replaceChildren(...rows);
+}
+
+// A bar for the phase the site last reported (from its heartbeats), when it is busy.
+function meter(site) {
+  if (!site.phase || site.phase === "idle" || site.state !== "online") return null;
+  const percent = Math.round(100 * (site.progress || 0));
+  return el("div", { class: "meter", title: site.phase + " " + percent + "%" },
+    el("span", { style: "width:" + percent + "%" }), el("em", {}, site.phase + " " + percent + "%"));
 }
 
 function renderOpenRounds() {

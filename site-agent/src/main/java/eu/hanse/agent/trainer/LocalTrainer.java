@@ -19,6 +19,7 @@ public final class LocalTrainer {
   private static final float EPSILON = 1e-8f;
   private static final int EVAL_BATCH = 256;
 
+  private eu.hanse.agent.Progress progress = new eu.hanse.agent.Progress();
   private final TensorBackend backend;
   private final SiteData data;
   private final int evalPositions;
@@ -38,6 +39,11 @@ public final class LocalTrainer {
 
   public SiteData data() {
     return data;
+  }
+
+  /** Tells {@code progress} of each step from now on (a share of the time budget, when training has one). */
+  public void reportProgressTo(eu.hanse.agent.Progress progress) {
+    this.progress = progress;
   }
 
   /** Training examples this site holds: the characters of its training text. */
@@ -87,7 +93,9 @@ public final class LocalTrainer {
     int[] positions = new int[batch];
     double lossSum = 0;
     int done = 0;
+    progress.start("train", timeBudget == null ? steps : timeBudget.toMillis());
     for (; done < maxSteps && (done == 0 || System.nanoTime() < end); done++) {
+      progress.reached(timeBudget == null ? done : (System.nanoTime() - begin) / 1_000_000);
       for (int r = 0; r < batch; r++) {
         positions[r] = config.context() + random.nextInt(text.length - config.context());
       }

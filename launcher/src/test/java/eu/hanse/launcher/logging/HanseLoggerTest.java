@@ -1,0 +1,89 @@
+package eu.hanse.launcher.logging;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+class HanseLoggerTest {
+  private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+  private Logger logger(Map<String, String> environment, String name) {
+    return new HanseLoggerFactory(environment, new PrintStream(bytes, true, StandardCharsets.UTF_8)).getLogger(name);
+  }
+
+  private String written() {
+    return bytes.toString(StandardCharsets.UTF_8);
+  }
+
+  @AfterEach
+  void clearContext() {
+    MDC.clear();
+  }
+
+  @Test
+  void slf4jIsBoundToHanseLoggers() {
+    assertTrue(LoggerFactory.getILoggerFactory() instanceof HanseLoggerFactory,
+        LoggerFactory.getILoggerFactory().getClass().getName());
+  }
+
+  @Test
+  void aRefusalIsOneJsonLineWithItsJobRoundSiteAndReason() throws Exception {
+    MDC.put("job", "llm-7b");
+    MDC.put("round", "12");
+    logger(Map.of(), "eu.hanse.coordinator.JobRun").atWarn().addKeyValue("site", "mallory")
+        .addKeyValue("reason", "NON_FINITE").log("round {}: refused update from {}: {}", 12, "mallory",
+            "element 7 is \"NaN\"\nsecond line");
+    String[] lines = written().split("\n");
+    assertEquals(1, lines.length, written());
+    JsonNode line = new ObjectMapper().readTree(lines[0]);
+    assertEquals("WARN", line.get("level").asText());
+    assertEquals("JobRun", line.get("logger").asText());
+    assertEquals("round 12: refused update from mallory: element 7 is \"NaN\"\nsecond line",
+        line.get("message").asText());
+    assertEquals("llm-7b", line.get("job").asText());
+    assertEquals(12, line.get("round").asLong());
+    assertTrue(line.get("round").isNumber());
+    assertEquals("mallory", line.get("site").asText());
+    assertEquals("NON_FINITE", line.get("reason").asText());
+    assertTrue(java.time.Instant.parse(line.get("time").asText()).isAfter(java.time.Instant.EPOCH));
+  }
+
+  @Test
+  void anErrorCarriesItsStackInTheSameLine() throws Exception {
+    logger(Map.of(), "eu.hanse.coordinator.JobRun").error("job {} failed", "x", new IllegalStateException("boom"));
+    JsonNode line = new ObjectMapper().readTree(written().strip());
+    assertEquals("job x failed", line.get("message").asText());
+    assertEquals("java.lang.IllegalStateException: boom", line.get("error").asText());
+    assertTrue(line.get("stack").asText().contains("HanseLoggerTest"), line.get("stack").asText());
+  }
+
+  @Test
+  void levelsComeFromTheEnvironmentAndLibrariesSpeakFromWarnUp() {
+    logger(Map.of(), "eu.hanse.agent.SiteAgent").debug("not shown");
+    logger(Map.of(), "io.netty.channel.Foo").info("not shown either");
+    assertEquals("", written());
+    logger(Map.of("HANSE_LOG_LEVEL", "debug"), "eu.hanse.agent.SiteAgent").debug("shown");
+    assertTrue(written().contains("\"message\":\"shown\""), written());
+  }
+
+  @Test
+  void theTextFormatIsALineForPeopleWithTheContextAtTheEnd() {
+    MDC.put("site", "jupiter");
+    logger(Map.of("HANSE_LOG_FORMAT", "text"), "eu.hanse.agent.SiteAgent").info("round {}: trained", 3);
+    String line = written().strip();
+    assertTrue(line.matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO SiteAgent - round 3: trained site=jupiter"), line);
+    assertFalse(line.startsWith("{"));
+  }
+}
