@@ -49,8 +49,25 @@ class HttpConsoleIT {
   private static final CompletableFuture<Void> LIVE_COMMIT = new CompletableFuture<>();
   private static String base;
 
+  /** What the coordinator logged (Hanse's own logging, JSON lines on standard error) while the job ran. */
+  private static final java.io.ByteArrayOutputStream LOGGED = new java.io.ByteArrayOutputStream();
+
   @BeforeAll
   static void runAJobWithTheConsoleOpen() throws Exception {
+    java.io.PrintStream stderr = System.err;
+    System.setErr(new java.io.PrintStream(new java.io.OutputStream() {
+      @Override
+      public void write(int b) {
+        stderr.write(b);
+        LOGGED.write(b);
+      }
+
+      @Override
+      public void write(byte[] bytes, int offset, int length) {
+        stderr.write(bytes, offset, length);
+        LOGGED.write(bytes, offset, length);
+      }
+    }, true));
     federation = new ConsoleFederation(pki, dataDir, 2, () -> { });
     coordinator = federation.coordinator;
     CLIENTS = federation.clients;
@@ -58,7 +75,11 @@ class HttpConsoleIT {
     AGENTS = federation.agents;
     base = federation.base;
     Thread.ofPlatform().daemon().start(HttpConsoleIT::readLiveEvents);
-    assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)), "the job did not finish");
+    try {
+      assertTrue(coordinator.awaitJob(Duration.ofSeconds(60)), "the job did not finish");
+    } finally {
+      System.setErr(stderr);
+    }
   }
 
   /** Follows the event stream as the viewer, from the start, while the job runs. */
@@ -151,6 +172,29 @@ class HttpConsoleIT {
     JsonNode audit = json(get("viewer", "/api/v1/audit"));
     assertTrue(audit.get("ok").asBoolean(), audit.toString());
     assertTrue(audit.get("entries").asLong() > 0);
+  }
+
+  @Test
+  void eachRefusedUpdateIsOneJsonLogLineNamingItsJobRoundSiteAndReason() throws Exception {
+    List<JsonNode> refusals = new ArrayList<>();
+    for (String line : LOGGED.toString(StandardCharsets.UTF_8).split("\n")) {
+      if (line.startsWith("{")) {
+        JsonNode entry = JSON.readTree(line);
+        assertTrue(entry.has("time") && entry.has("level") && entry.has("message"), line);
+        if (entry.path("reason").asText().equals("NON_FINITE")) {
+          refusals.add(entry);
+        }
+      }
+    }
+    assertEquals(2, refusals.size(), "one line per refused update: " + refusals);
+    for (JsonNode refusal : refusals) {
+      assertEquals("web", refusal.get("job").asText());
+      assertEquals("mallory", refusal.get("site").asText());
+      assertTrue(refusal.get("round").isNumber());
+      assertEquals("WARN", refusal.get("level").asText());
+      assertTrue(refusal.get("message").asText().contains("refused update from mallory: NON_FINITE: element 7"),
+          refusal.toString());
+    }
   }
 
   @Test

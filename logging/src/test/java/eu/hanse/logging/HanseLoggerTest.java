@@ -1,4 +1,4 @@
-package eu.hanse.launcher.logging;
+package eu.hanse.logging;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

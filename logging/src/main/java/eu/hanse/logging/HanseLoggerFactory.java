@@ -1,4 +1,4 @@
-package eu.hanse.launcher.logging;
+package eu.hanse.logging;
 
 import java.io.PrintStream;
 import java.util.Locale;
@@ -24,6 +24,7 @@ public final class HanseLoggerFactory implements ILoggerFactory {
   private final LogFormat format;
   private final PrintStream out;
 
+  /** Loggers configured from {@code environment} that write to {@code out}, or to standard error when null. */
   HanseLoggerFactory(Map<String, String> environment, PrintStream out) {
     this.level = level(environment.get("HANSE_LOG_LEVEL"));
     String chosen = environment.get("HANSE_LOG_FORMAT");

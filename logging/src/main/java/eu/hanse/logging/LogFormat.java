@@ -1,4 +1,4 @@
-package eu.hanse.launcher.logging;
+package eu.hanse.logging;
 
 import java.time.Instant;
 import java.time.ZoneId;

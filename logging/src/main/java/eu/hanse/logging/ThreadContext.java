@@ -1,4 +1,4 @@
-package eu.hanse.launcher.logging;
+package eu.hanse.logging;
 
 import java.util.ArrayDeque;
 import java.util.Deque;

@@ -1,4 +1,4 @@
-package eu.hanse.launcher.logging;
+package eu.hanse.logging;
 
 import java.io.PrintStream;
 import java.time.Instant;
@@ -15,7 +15,8 @@ import org.slf4j.helpers.MessageFormatter;
 import org.slf4j.spi.LoggingEventAware;
 
 /**
- * A logger that writes one line per event to standard error, in the process's {@link LogFormat},
+ * A logger that writes one line per event to standard error (as it is when the line is written), or
+ * to the stream it was given, in the process's {@link LogFormat},
  * with the thread's context (the MDC: job, round, site) and the event's key-value pairs as fields.
  */
 final class HanseLogger extends LegacyAbstractLogger implements LoggingEventAware {
@@ -119,8 +120,9 @@ final class HanseLogger extends LegacyAbstractLogger implements LoggingEventAwar
     pairs.forEach(pair -> context.put(pair.key, pair.value));
     String line = format.line(Instant.now(), level.name(), shortName, Thread.currentThread().getName(),
         formatted.getMessage() == null ? "" : formatted.getMessage(), context, formatted.getThrowable());
-    synchronized (out) {
-      out.println(line);
+    PrintStream target = out != null ? out : System.err;
+    synchronized (target) {
+      target.println(line);
     }
   }
 }

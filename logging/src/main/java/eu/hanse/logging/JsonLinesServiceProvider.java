@@ -1,4 +1,4 @@
-package eu.hanse.launcher.logging;
+package eu.hanse.logging;
 
 import org.slf4j.ILoggerFactory;
 import org.slf4j.IMarkerFactory;
@@ -34,6 +34,6 @@ public final class JsonLinesServiceProvider implements SLF4JServiceProvider {
 
   @Override
   public void initialize() {
-    loggers = new HanseLoggerFactory(System.getenv(), System.err);
+    loggers = new HanseLoggerFactory(System.getenv(), null);
   }
 }
