@@ -11,8 +11,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Tells the coordinator, at the interval it asked for, that the agent is alive and what it is
- * doing, from a thread of its own: a site training for hours stays online. A missed heartbeat is
- * only logged; the coordinator decides when a site is offline.
+ * doing, from a thread of its own: a site training for hours stays online. A beat also goes out as
+ * soon as the agent's work enters another phase, and once a second while the phase's progress moves
+ * by a tenth or more, so that operators' progress bars follow it. A missed heartbeat is only logged;
+ * the coordinator decides when a site is offline.
  */
 final class Heartbeats {
   private static final Logger log = LoggerFactory.getLogger(Heartbeats.class);
@@ -30,16 +32,27 @@ final class Heartbeats {
     return heartbeats;
   }
 
+  /** How often the thread looks at what the agent is doing, between beats. */
+  private static final long LOOK_MILLIS = 200;
+
   private void beat(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<HeartbeatRequest> activity) {
+    HeartbeatRequest last = null;
+    long lastSent = 0;
     while (!stopped) {
-      try {
-        stub.withDeadlineAfter(Math.max(1000, interval.toMillis()), TimeUnit.MILLISECONDS)
-            .heartbeat(activity.get());
-      } catch (StatusRuntimeException e) {
-        log.debug("heartbeat not delivered: {}", e.getStatus());
+      HeartbeatRequest now = activity.get();
+      long since = (System.nanoTime() - lastSent) / 1_000_000;
+      if (last == null || since >= interval.toMillis() || !now.getPhase().equals(last.getPhase())
+          || since >= 1000 && Math.abs(now.getProgress() - last.getProgress()) >= 0.1) {
+        try {
+          stub.withDeadlineAfter(Math.max(1000, interval.toMillis()), TimeUnit.MILLISECONDS).heartbeat(now);
+        } catch (StatusRuntimeException e) {
+          log.debug("heartbeat not delivered: {}", e.getStatus());
+        }
+        last = now;
+        lastSent = System.nanoTime();
       }
       try {
-        Thread.sleep(interval);
+        Thread.sleep(Math.min(LOOK_MILLIS, interval.toMillis()));
       } catch (InterruptedException e) {
         return;
       }
