@@ -15,8 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * Sessions for the HTTP console's browsers, which hold no certificate: a person with an operator's,
  * a lead's or a viewer's certificate asks for one (with that certificate), and gets a token with the
  * certificate's identity and role, and a one-time login code that a browser exchanges for the token
- * in a cookie. A session ends after {@link #VALIDITY}, at the coordinator's restart, or as soon as
- * its certificate is revoked. Thread-safe.
+ * in a cookie. A session ends after {@link #VALIDITY} or when its certificate expires, whichever
+ * comes first, at the coordinator's restart, or as soon as its certificate is revoked. Thread-safe.
  */
 final class ConsoleSessions {
   /** How long a session lasts. */
@@ -45,7 +45,9 @@ final class ConsoleSessions {
     Instant now = clock.instant();
     byToken.values().removeIf(session -> !now.isBefore(session.expires()));
     loginCodes.values().removeIf(code -> !now.isBefore(code.expires()));
-    Session session = new Session(secret(), identity, certificate, now.plus(VALIDITY));
+    Instant certificateEnds = certificate.getNotAfter().toInstant();
+    Instant ends = now.plus(VALIDITY).isBefore(certificateEnds) ? now.plus(VALIDITY) : certificateEnds;
+    Session session = new Session(secret(), identity, certificate, ends);
     byToken.put(session.token(), session);
     String code = secret();
     loginCodes.put(code, new LoginCode(session.token(), now.plus(LOGIN_CODE_VALIDITY)));

@@ -212,9 +212,40 @@ public final class Consortium implements AutoCloseable {
   private static final java.util.Set<String> NUMBERS = java.util.Set.of("round", "rounds", "bytes", "samples",
       "trainedFor");
 
-  /** Checks the audit trail as {@code hanse audit verify} does: its chain of hashes and its signed head. */
+  /**
+   * Checks the audit trail as {@code hanse audit verify} does: its chain of hashes and its signed
+   * head. The answer is kept for up to a minute while the trail's files are unchanged (size,
+   * modification and change times), so that dashboards reading it often do not re-read a long
+   * trail each time.
+   */
   public eu.hanse.security.AuditVerification verifyAudit() {
-    return audit.verify(checkpointVerifyingKey());
+    String version = auditVersion();
+    AuditCheck cached = lastAuditCheck;
+    if (cached != null && version != null && cached.version().equals(version)
+        && System.nanoTime() - cached.nanos() < java.util.concurrent.TimeUnit.MINUTES.toNanos(1)) {
+      return cached.result();
+    }
+    eu.hanse.security.AuditVerification result = audit.verify(checkpointVerifyingKey());
+    lastAuditCheck = version == null ? null : new AuditCheck(version, System.nanoTime(), result);
+    return result;
+  }
+
+  private record AuditCheck(String version, long nanos, eu.hanse.security.AuditVerification result) {}
+
+  private volatile AuditCheck lastAuditCheck;
+
+  /** The trail's and its head's sizes, modification and change times, or null when they cannot be read. */
+  private String auditVersion() {
+    try {
+      return version(audit.file()) + "|" + version(audit.headFile());
+    } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static String version(Path file) throws java.io.IOException {
+    Map<String, Object> attributes = java.nio.file.Files.readAttributes(file, "unix:size,lastModifiedTime,ctime");
+    return attributes.get("size") + ":" + attributes.get("lastModifiedTime") + ":" + attributes.get("ctime");
   }
 
   /** Tells every destination of the federation's events that something happened; never blocks. */

@@ -272,7 +272,9 @@ public final class Coordinator implements AutoCloseable {
 
   /** The metrics in Prometheus' text format. */
   String metricsText() {
-    return metrics.scrape(jobs.all(), siteRows(), traffic.sentBySite());
+    java.util.List<FederationMetrics.JobView> views = jobs.all().stream()
+        .map(job -> new FederationMetrics.JobView(job.status(), job.roundDeadline())).toList();
+    return metrics.scrape(views, siteRows(), traffic.sentBySite());
   }
 
   /** The port sites without a certificate enrol on. */

@@ -68,8 +68,15 @@ final class FederationMetrics implements FederationEvents {
     sum[1]++;
   }
 
-  /** The metrics now, given the jobs' state and the sites' rows. */
-  synchronized String scrape(List<JobRun> jobs, List<SiteBoard.Row> sites, Map<String, Long> checkpointBytesSent) {
+  /** A job as the metrics need it, read before the metrics' lock is taken. */
+  record JobView(JobStatus status, java.time.Duration roundDeadline) {}
+
+  /**
+   * The metrics now, given the jobs' state and the sites' rows. Takes plain values, read by the
+   * caller: the jobs publish events to this object while holding their own locks, so it must never
+   * call into them while holding its own.
+   */
+  synchronized String scrape(List<JobView> jobs, List<SiteBoard.Row> sites, Map<String, Long> checkpointBytesSent) {
     Exposition out = new Exposition();
     out.family("hanse_sites_online", "gauge", "Sites connected to the coordinator now.");
     out.sample("hanse_sites_online", List.of(), sites.stream().filter(row -> row.state().equals("online")).count());
@@ -107,8 +114,8 @@ final class FederationMetrics implements FederationEvents {
     return out.text();
   }
 
-  private void writeJobs(Exposition out, List<JobRun> jobs) {
-    List<JobStatus> statuses = jobs.stream().map(JobRun::status).toList();
+  private void writeJobs(Exposition out, List<JobView> jobs) {
+    List<JobStatus> statuses = jobs.stream().map(JobView::status).toList();
     out.family("hanse_job_info", "gauge", "1 for each job, labelled with its state.");
     statuses.forEach(status -> out.sample("hanse_job_info", List.of("job", status.job(), "state", status.state()), 1));
     out.family("hanse_job_rounds_committed", "gauge", "Rounds the job has committed.");
@@ -122,7 +129,7 @@ final class FederationMetrics implements FederationEvents {
         .forEach(status -> out.sample("hanse_job_held_out_loss", List.of("job", status.job()),
             status.heldOutLoss().getLast()));
     out.family("hanse_job_round_deadline_seconds", "gauge", "How long a round of the job waits for updates.");
-    jobs.forEach(job -> out.sample("hanse_job_round_deadline_seconds", List.of("job", job.id().value()),
+    jobs.forEach(job -> out.sample("hanse_job_round_deadline_seconds", List.of("job", job.status().job()),
         job.roundDeadline().toMillis() / 1e3));
     out.family("hanse_job_open_round_age_seconds", "gauge",
         "How long the job's open round has been open; absent when no round is open.");

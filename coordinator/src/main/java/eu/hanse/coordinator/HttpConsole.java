@@ -82,11 +82,39 @@ final class HttpConsole implements AutoCloseable {
   private final Coordinator coordinator;
   private final Consortium consortium;
   private final ConsoleSessions sessions;
+  private final ForbiddenAudits forbiddenAudits = new ForbiddenAudits();
   private final Vertx vertx;
   private final HttpServer server;
 
-  /** Who made a request, and the certificate that vouches for them (theirs, or the one their session came from). */
-  record Caller(NodeIdentity identity, X509Certificate certificate) {}
+  /**
+   * Which refusals go to the audit trail: the first of each caller and action in a minute, so that
+   * no caller can grow the trail (and the time to check it) without bound by repeating a request.
+   */
+  private static final class ForbiddenAudits {
+    private static final long WINDOW_NANOS = TimeUnit.MINUTES.toNanos(1);
+    private final Map<String, Long> last = new java.util.concurrent.ConcurrentHashMap<>();
+
+    boolean shouldAudit(String key) {
+      long now = System.nanoTime();
+      if (last.size() > 10_000) {
+        last.values().removeIf(then -> now - then > WINDOW_NANOS);
+      }
+      Long before = last.putIfAbsent(key, now);
+      if (before == null) {
+        return true;
+      }
+      if (now - before < WINDOW_NANOS) {
+        return false;
+      }
+      return last.replace(key, before, now);
+    }
+  }
+
+  /**
+   * Who made a request, the certificate that vouches for them (theirs, or the one their session
+   * came from), and when that credential ends (the certificate's expiry, or the session's).
+   */
+  record Caller(NodeIdentity identity, X509Certificate certificate, java.time.Instant expires) {}
 
   private HttpConsole(Coordinator coordinator, Consortium consortium, Vertx vertx, HttpServer server,
       ConsoleSessions sessions) {
@@ -162,7 +190,7 @@ final class HttpConsole implements AutoCloseable {
         .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(coordinator.metricsText()));
     router.get("/api/v1/events").blockingHandler(context -> authenticated(context)
         .filter(caller -> allowed(context, caller, READERS, "read the federation's events"))
-        .ifPresent(caller -> streamEvents(context)), false);
+        .ifPresent(caller -> streamEvents(context, caller)), false);
     changing(router, "/api/v1/sessions", Set.of(Role.OPERATOR, Role.LEAD, Role.VIEWER), "open a console session",
         this::openSession);
     for (String action : List.of("pause", "resume", "cancel")) {
@@ -221,7 +249,8 @@ final class HttpConsole implements AutoCloseable {
     X509Certificate certificate = clientCertificate(context.request());
     Caller caller = null;
     if (certificate != null) {
-      caller = NodeIdentity.fromCertificate(certificate).map(identity -> new Caller(identity, certificate)).orElse(null);
+      caller = NodeIdentity.fromCertificate(certificate)
+          .map(identity -> new Caller(identity, certificate, certificate.getNotAfter().toInstant())).orElse(null);
       if (caller == null) {
         error(context, 401, "UNAUTHENTICATED", "the client certificate names no Hanse identity");
         return Optional.empty();
@@ -233,7 +262,7 @@ final class HttpConsole implements AutoCloseable {
             + "issue-admin), or a session it opened: 'hanse admin console-link', or POST /api/v1/sessions");
         return Optional.empty();
       }
-      caller = new Caller(session.get().identity(), session.get().certificate());
+      caller = new Caller(session.get().identity(), session.get().certificate(), session.get().expires());
     }
     if (consortium.isRevoked(caller.certificate())) {
       error(context, 401, "REVOKED", caller.identity().uri() + "'s certificate is revoked");
@@ -264,7 +293,9 @@ final class HttpConsole implements AutoCloseable {
     if (roles.contains(caller.identity().role())) {
       return true;
     }
-    consortium.audit("admin.forbidden", Map.of("caller", caller.identity().uri(), "action", what));
+    if (forbiddenAudits.shouldAudit(caller.identity().uri() + " " + what)) {
+      consortium.audit("admin.forbidden", Map.of("caller", caller.identity().uri(), "action", what));
+    }
     error(context, 403, "FORBIDDEN", caller.identity().uri() + " may not " + what + "; that needs the role "
         + roles.stream().map(Role::uriLabel).sorted().toList());
     return false;
@@ -376,36 +407,56 @@ final class HttpConsole implements AutoCloseable {
         .setStatusCode(303).putHeader("Location", "/").end();
   }
 
-  /** Server-sent events: every kept event after Last-Event-ID (or ?after=N), then each new one, until the client goes. */
-  private void streamEvents(RoutingContext context) {
+  /**
+   * Server-sent events: every kept event after Last-Event-ID (or ?after=N), then each new one, until
+   * the client goes, or its credential is revoked or ends (checked with each keep-alive). Events are
+   * written on the connection's event loop; a watcher that does not keep up is let go rather than
+   * buffered for, and reconnects from its last id.
+   */
+  private void streamEvents(RoutingContext context, Caller caller) {
     long after = parseLong(Optional.ofNullable(context.request().getHeader("Last-Event-ID"))
         .orElse(context.request().getParam("after", "0"))).orElse(0L);
     HttpServerResponse response = context.response();
+    io.vertx.core.Context loop = Optional.ofNullable(io.vertx.core.Vertx.currentContext())
+        .orElseGet(vertx::getOrCreateContext);
     response.setChunked(true).putHeader("Content-Type", "text/event-stream; charset=utf-8")
         .putHeader("Cache-Control", "no-store").write(": hanse federation events\n\n");
     LiveEvents events = coordinator.liveEvents();
+    java.util.concurrent.atomic.AtomicLong keepAlive = new java.util.concurrent.atomic.AtomicLong(-1);
     Consumer<LiveEvents.Numbered> subscriber = new Consumer<>() {
       @Override
       public void accept(LiveEvents.Numbered numbered) {
-        if (response.closed() || response.writeQueueFull()) {
-          // A watcher that does not keep up is let go rather than buffered for; it reconnects from its last id.
-          events.unsubscribe(this);
-          response.reset();
-          return;
-        }
-        response.write(sse(numbered));
+        loop.runOnContext(ignored -> {
+          if (response.closed()) {
+            events.unsubscribe(this);
+          } else if (response.writeQueueFull()) {
+            events.unsubscribe(this);
+            response.reset();
+          } else {
+            response.write(sse(numbered));
+          }
+        });
       }
     };
-    long keepAlive = vertx.setPeriodic(KEEP_ALIVE_MS, id -> {
-      if (!response.closed()) {
+    Runnable stop = () -> {
+      events.unsubscribe(subscriber);
+      vertx.cancelTimer(keepAlive.get());
+    };
+    response.closeHandler(ignored -> stop.run());
+    keepAlive.set(vertx.setPeriodic(KEEP_ALIVE_MS, id -> {
+      if (response.closed()) {
+        stop.run();
+      } else if (consortium.isRevoked(caller.certificate()) || !java.time.Instant.now().isBefore(caller.expires())) {
+        stop.run();
+        response.end(": credential revoked or expired\n\n");
+      } else {
         response.write(": keep-alive\n\n");
       }
-    });
-    response.closeHandler(ignored -> {
-      events.unsubscribe(subscriber);
-      vertx.cancelTimer(keepAlive);
-    });
+    }));
     events.subscribe(after, subscriber);
+    if (response.closed()) {
+      stop.run(); // The client went before the close handler was in place.
+    }
   }
 
   private static String sse(LiveEvents.Numbered numbered) {

@@ -38,12 +38,12 @@ final class LiveEvents implements FederationEvents {
    * new one until {@link #unsubscribe}. No event is missed or told twice between the two.
    */
   synchronized void subscribe(long afterSeq, Consumer<Numbered> subscriber) {
+    subscribers.add(subscriber); // First, so that a subscriber may unsubscribe while the backlog is told.
     for (Numbered numbered : recent) {
       if (numbered.seq() > afterSeq) {
         subscriber.accept(numbered);
       }
     }
-    subscribers.add(subscriber);
   }
 
   void unsubscribe(Consumer<Numbered> subscriber) {

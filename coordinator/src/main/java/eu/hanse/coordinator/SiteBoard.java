@@ -94,15 +94,30 @@ final class SiteBoard implements FederationEvents {
     }
   }
 
+  /** What the events told of a site, copied out of the lock. */
+  private record Seen(String device, long trainSamples, Instant lastHeard, Instant certificateExpires, boolean revoked,
+      Long lastUpdateBytes, Double lastUploadMBps, Long lastRound) {
+    static final Seen NOTHING = new Seen("", 0, null, null, false, null, null, null);
+  }
+
+  private synchronized Map<String, Seen> seen() {
+    Map<String, Seen> copy = new TreeMap<>();
+    known.forEach((site, row) -> copy.put(site, new Seen(row.device, row.trainSamples, row.lastHeard,
+        row.certificateExpires, row.revoked, row.lastUpdateBytes, row.lastUploadMBps, row.lastRound)));
+    return copy;
+  }
+
   /**
    * Every site: those the events named, those in {@code jobSites}, and those online now, whose
-   * links say what they are doing and when they were last heard from.
+   * links say what they are doing and when they were last heard from. Calls {@code revoked} and
+   * the links outside this board's lock: events reach the board from threads that hold other locks.
    */
-  synchronized List<Row> rows(Collection<AgentLink> online, Collection<String> jobSites,
+  List<Row> rows(Collection<AgentLink> online, Collection<String> jobSites,
       java.util.function.Predicate<String> revoked) {
+    Map<String, Seen> seen = seen();
     Map<String, AgentLink> links = new LinkedHashMap<>();
     online.forEach(link -> links.put(link.site().name(), link));
-    java.util.SortedSet<String> names = new java.util.TreeSet<>(known.keySet());
+    java.util.SortedSet<String> names = new java.util.TreeSet<>(seen.keySet());
     names.addAll(jobSites);
     names.addAll(links.keySet());
     names.remove("");
@@ -110,16 +125,17 @@ final class SiteBoard implements FederationEvents {
     long nowNanos = System.nanoTime();
     Instant now = clock.instant();
     for (String site : names) {
-      Known row = known.getOrDefault(site, new Known());
+      Seen row = seen.getOrDefault(site, Seen.NOTHING);
       AgentLink link = links.get(site);
-      boolean isRevoked = row.revoked || revoked.test(site);
-      String state = isRevoked ? "revoked" : link != null ? "online" : row.lastHeard != null ? "offline" : "never seen";
-      Instant lastHeard = link != null ? now.minusNanos(Math.max(0, nowNanos - link.lastHeardNanos())) : row.lastHeard;
-      Instant expires = link != null ? link.certificate().getNotAfter().toInstant() : row.certificateExpires;
-      rows.add(new Row(site, state, link != null ? link.device() : row.device, link != null ? link.activity() : "",
+      boolean isRevoked = row.revoked() || revoked.test(site);
+      String state = isRevoked ? "revoked" : link != null ? "online" : row.lastHeard() != null ? "offline" : "never seen";
+      Instant lastHeard = link != null ? now.minusNanos(Math.max(0, nowNanos - link.lastHeardNanos()))
+          : row.lastHeard();
+      Instant expires = link != null ? link.certificate().getNotAfter().toInstant() : row.certificateExpires();
+      rows.add(new Row(site, state, link != null ? link.device() : row.device(), link != null ? link.activity() : "",
           link != null ? link.phase() : "", link != null ? link.progress() : 0,
-          link != null ? link.trainSamples() : row.trainSamples, lastHeard, expires, row.lastUpdateBytes,
-          row.lastUploadMBps, row.lastRound));
+          link != null ? link.trainSamples() : row.trainSamples(), lastHeard, expires, row.lastUpdateBytes(),
+          row.lastUploadMBps(), row.lastRound()));
     }
     return rows;
   }

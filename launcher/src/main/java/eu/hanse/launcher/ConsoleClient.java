@@ -51,34 +51,46 @@ final class ConsoleClient {
         .POST(HttpRequest.BodyPublishers.ofString(json)));
   }
 
-  /**
-   * Follows the federation's events after {@code afterSeq} on a thread of its own, handing each to
-   * {@code sink}, until the stream ends; then {@code ended} is told why (null when it simply closed).
-   */
-  Thread follow(long afterSeq, java.util.function.Consumer<JsonNode> sink,
-      java.util.function.Consumer<Exception> ended) {
+  /** What a followed event stream tells. */
+  interface StreamListener {
+    /** An event, as docs/events.md describes it, with its "seq". */
+    void event(JsonNode event);
+
+    /** Any line at all arrived, a keep-alive included: the stream is alive. */
+    void heard();
+
+    /** The stream ended: {@code why} is null when it simply closed. */
+    void ended(Exception why);
+  }
+
+  /** Follows the federation's events after {@code afterSeq} on a thread of its own, until the stream ends. */
+  Thread follow(long afterSeq, StreamListener listener) {
     HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/api/v1/events?after=" + afterSeq)).GET().build();
     return Thread.ofPlatform().daemon().name("hanse-console-events").start(() -> {
+      Exception why = null;
       try {
         HttpResponse<java.util.stream.Stream<String>> response = http.send(request,
             HttpResponse.BodyHandlers.ofLines());
         if (response.statusCode() != 200) {
-          ended.accept(new IllegalStateException("the console refused the event stream (" + response.statusCode()
-              + "): " + response.body().collect(java.util.stream.Collectors.joining())));
+          why = new IllegalStateException("the console refused the event stream (" + response.statusCode() + "): "
+              + response.body().collect(java.util.stream.Collectors.joining()));
           return;
         }
         try (java.util.stream.Stream<String> lines = response.body()) {
           for (String line : (Iterable<String>) lines::iterator) {
+            listener.heard();
             if (line.startsWith("data: ")) {
-              sink.accept(JSON.readTree(line.substring(6)));
+              listener.event(JSON.readTree(line.substring(6)));
             }
           }
         }
-        ended.accept(null);
       } catch (IOException | RuntimeException e) {
-        ended.accept(e);
+        why = e;
       } catch (InterruptedException e) {
+        why = e;
         Thread.currentThread().interrupt();
+      } finally {
+        listener.ended(why);
       }
     });
   }
@@ -87,7 +99,13 @@ final class ConsoleClient {
     HttpRequest built = request.timeout(Duration.ofMinutes(1)).build();
     try {
       HttpResponse<String> response = http.send(built, HttpResponse.BodyHandlers.ofString());
-      JsonNode body = JSON.readTree(response.body());
+      JsonNode body;
+      try {
+        body = JSON.readTree(response.body());
+      } catch (IOException e) {
+        throw new IllegalStateException("the console answered " + built.method() + " " + built.uri().getPath()
+            + " with " + response.statusCode() + " and no JSON; is " + base + " a Hanse console?", e);
+      }
       if (response.statusCode() != 200) {
         throw new IllegalStateException("the console refused " + built.method() + " " + built.uri().getPath() + " ("
             + response.statusCode() + "): " + body.path("error").asText(response.body()));

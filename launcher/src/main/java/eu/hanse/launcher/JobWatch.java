@@ -28,11 +28,44 @@ final class JobWatch {
   private final String job;
   private final PrintWriter out;
   private final Mode mode;
+  /** A stream silent this long (the console sends a keep-alive every 15 s) is taken for dead. */
+  private static final long SILENCE_NANOS = TimeUnit.SECONDS.toNanos(45);
+  /** Reconnections in a row, without an event between them, before the watch gives up. */
+  private static final int RECONNECTIONS = 5;
+
   private final BlockingQueue<JsonNode> events = new LinkedBlockingQueue<>();
-  private volatile Exception streamEnded;
-  private volatile boolean streamClosed;
+  private final java.util.Set<Long> committedShown = new java.util.HashSet<>();
+  private Stream stream;
+  private long lastSeq;
   private OpenRound open;
   private int drawnLines;
+
+  /** One connection to the event stream, and what it has said so far. */
+  private final class Stream implements ConsoleClient.StreamListener {
+    volatile long lastHeard = System.nanoTime();
+    volatile boolean ended;
+    volatile Exception why;
+
+    @Override
+    public void event(JsonNode event) {
+      events.add(event);
+    }
+
+    @Override
+    public void heard() {
+      lastHeard = System.nanoTime();
+    }
+
+    @Override
+    public void ended(Exception why) {
+      this.why = why;
+      ended = true;
+    }
+
+    boolean dead() {
+      return ended || System.nanoTime() - lastHeard > SILENCE_NANOS;
+    }
+  }
 
   /** The round under way: who was asked, and what became of each site's update. */
   private static final class OpenRound {
@@ -72,36 +105,54 @@ final class JobWatch {
     } else {
       out.printf(Locale.ROOT, "job %s: %s, %d of %d rounds committed%n", job, status.get("state").asText(),
           status.get("roundsCompleted").asInt(), status.get("roundsPlanned").asInt());
-      status.get("rounds").forEach(round -> out.println(roundLine(round)));
+      status.get("rounds").forEach(round -> {
+        committedShown.add(round.get("round").asLong());
+        out.println(roundLine(round));
+      });
     }
     out.flush();
     String state = status.get("state").asText();
     if (!state.equals("RUNNING") && !state.equals("PAUSED")) {
       return state.equals("FINISHED") ? 0 : 1;
     }
-    client.follow(overview.get("eventSeq").asLong(), events::add, why -> {
-      streamEnded = why;
-      streamClosed = true;
-    });
+    lastSeq = overview.get("eventSeq").asLong();
+    connect();
+    int reconnections = 0;
     long lastDraw = 0;
     while (true) {
       JsonNode event = events.poll(200, TimeUnit.MILLISECONDS);
-      if (event != null && job.equals(event.path("job").asText())) {
-        Integer exit = handle(event);
-        if (exit != null) {
-          return exit;
+      if (event != null) {
+        reconnections = 0;
+        if (event.path("seq").asLong() <= lastSeq) {
+          continue; // Told again after a reconnection.
         }
-      }
-      if (event == null && streamClosed) {
-        clearLive();
-        throw new IllegalStateException("the coordinator's event stream ended before the job did"
-            + (streamEnded == null ? "" : ": " + streamEnded.getMessage()));
+        lastSeq = event.path("seq").asLong();
+        if (job.equals(event.path("job").asText())) {
+          Integer exit = handle(event);
+          if (exit != null) {
+            return exit;
+          }
+        }
+      } else if (stream.dead()) {
+        if (++reconnections > RECONNECTIONS) {
+          clearLive();
+          throw new IllegalStateException("lost the coordinator's event stream " + RECONNECTIONS + " times before "
+              + "the job ended" + (stream.why == null ? "" : ": " + stream.why.getMessage()));
+        }
+        Thread.sleep(2000);
+        connect();
       }
       if (mode == Mode.LIVE && System.nanoTime() - lastDraw > 1_000_000_000L) {
         drawLive();
         lastDraw = System.nanoTime();
       }
     }
+  }
+
+  /** Opens the event stream after the last event seen; a dead one's thread is left to end by itself. */
+  private void connect() {
+    stream = new Stream();
+    client.follow(lastSeq, stream);
   }
 
   /** Shows one of the job's events; returns the exit code when it is the job's end. */
@@ -131,7 +182,8 @@ final class JobWatch {
       }
       case "round.committed" -> {
         open = null;
-        yield roundLine(event);
+        // The overview this watch started from may already have shown it.
+        yield committedShown.add(event.get("round").asLong()) ? roundLine(event) : null;
       }
       case "job.paused", "job.resumed" -> "job " + job + " " + type.substring(4) + " by " + event.path("by").asText();
       case "job.finished", "job.failed", "job.cancelled" -> "job " + job + " " + type.substring(4)

@@ -21,6 +21,8 @@ import org.slf4j.spi.LoggingEventAware;
  */
 final class HanseLogger extends LegacyAbstractLogger implements LoggingEventAware {
   private static final java.util.regex.Pattern WHOLE_NUMBER = java.util.regex.Pattern.compile("-?[0-9]{1,18}");
+  /** Context keys whose values are numbers; every other key's value stays text ("007" is a name). */
+  private static final java.util.Set<String> NUMBERS = java.util.Set.of("round");
   private final String shortName;
   private final int threshold;
   private final LogFormat format;
@@ -114,8 +116,8 @@ final class HanseLogger extends LegacyAbstractLogger implements LoggingEventAwar
     Map<String, Object> context = new LinkedHashMap<>();
     Map<String, String> mdc = MDC.getCopyOfContextMap();
     if (mdc != null) {
-      new java.util.TreeMap<>(mdc).forEach((key, value) -> context.put(key, WHOLE_NUMBER.matcher(value).matches()
-          ? (Object) Long.parseLong(value) : value));
+      new java.util.TreeMap<>(mdc).forEach((key, value) -> context.put(key,
+          NUMBERS.contains(key) && WHOLE_NUMBER.matcher(value).matches() ? (Object) Long.parseLong(value) : value));
     }
     pairs.forEach(pair -> context.put(pair.key, pair.value));
     String line = format.line(Instant.now(), level.name(), shortName, Thread.currentThread().getName(),

@@ -27,11 +27,13 @@ enum LogFormat {
       json.append(',');
       field(json, "message", message);
       context.forEach((key, value) -> {
+        // A context key never overwrites the line's own fields: it gets a trailing underscore.
+        String name = RESERVED.contains(key) ? key + "_" : key;
         json.append(',');
-        if (value instanceof Number || value instanceof Boolean) {
-          json.append('"').append(escape(key)).append("\":").append(value);
+        if (value instanceof Boolean || value instanceof Number number && Double.isFinite(number.doubleValue())) {
+          json.append('"').append(escape(name)).append("\":").append(value);
         } else {
-          field(json, key, String.valueOf(value));
+          field(json, name, String.valueOf(value)); // NaN and infinities are not JSON numbers.
         }
       });
       if (error != null) {
@@ -59,6 +61,9 @@ enum LogFormat {
       return text.toString();
     }
   };
+
+  private static final java.util.Set<String> RESERVED = java.util.Set.of("time", "level", "logger", "thread",
+      "message", "error", "stack");
 
   abstract String line(Instant time, String level, String logger, String thread, String message,
       Map<String, Object> context, Throwable error);

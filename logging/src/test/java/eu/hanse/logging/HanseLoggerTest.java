@@ -61,6 +61,19 @@ class HanseLoggerTest {
   }
 
   @Test
+  void theLineStaysJsonWhateverTheContextHolds() throws Exception {
+    MDC.put("site", "007");
+    logger(Map.of(), "eu.hanse.coordinator.JobRun").atInfo().addKeyValue("loss", Double.NaN)
+        .addKeyValue("message", "a key that is also a field").addKeyValue("bytes", 12L).log("text");
+    JsonNode line = new ObjectMapper().readTree(written().strip());
+    assertEquals("text", line.get("message").asText());
+    assertEquals("a key that is also a field", line.get("message_").asText());
+    assertEquals("NaN", line.get("loss").asText());
+    assertEquals(12, line.get("bytes").asLong());
+    assertEquals("007", line.get("site").asText(), "a name made of digits stays a name");
+  }
+
+  @Test
   void anErrorCarriesItsStackInTheSameLine() throws Exception {
     logger(Map.of(), "eu.hanse.coordinator.JobRun").error("job {} failed", "x", new IllegalStateException("boom"));
     JsonNode line = new ObjectMapper().readTree(written().strip());

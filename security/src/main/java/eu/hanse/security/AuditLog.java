@@ -265,6 +265,11 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
+  /** The signed head file beside the log. */
+  public Path headFile() {
+    return AuditLogHead.fileFor(file);
+  }
+
   /** The log file this object appends to. */
   public Path file() {
     return file;

@@ -99,7 +99,7 @@ async function refresh() {
     state.job = (running || state.overview.jobs[0] || {}).job || null;
   }
   render();
-  if (!state.stream) follow(state.overview.eventSeq);
+  if (!state.stream) follow(state.events.length > 0 ? state.events[0].seq : state.overview.eventSeq);
   state.ready = true;
 }
 
@@ -110,7 +110,14 @@ function scheduleRefresh() {
 function follow(afterSeq) {
   state.stream = new EventSource("/api/v1/events?after=" + afterSeq);
   state.stream.onopen = () => setConnection("ok", "live");
-  state.stream.onerror = () => setConnection("warn", "reconnecting");
+  state.stream.onerror = () => {
+    setConnection("warn", "reconnecting");
+    if (state.stream.readyState === EventSource.CLOSED) {
+      // Refused (signed out, say) rather than dropped: read the overview again, which says why.
+      state.stream = null;
+      scheduleRefresh();
+    }
+  };
   state.stream.onmessage = message => {
     const event = JSON.parse(message.data);
     state.liveEvents++;
