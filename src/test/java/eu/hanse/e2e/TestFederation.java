@@ -251,11 +251,18 @@ final class TestFederation implements AutoCloseable {
   /** As above; agents that do not exit when a job finishes stay for the next job or a restarted coordinator. */
   void enrolAndStartAgents(Coordinator coordinator, List<String> sites, Map<String, Attack> attacks,
       boolean exitWhenFinished) {
+    enrolAndStartAgents(coordinator, sites, attacks, Map.of(), exitWhenFinished);
+  }
+
+  /** As above, and the sites in {@code trainers} train with their own command instead of the built-in trainer. */
+  void enrolAndStartAgents(Coordinator coordinator, List<String> sites, Map<String, Attack> attacks,
+      Map<String, eu.hanse.agent.TrainerCommand> trainers, boolean exitWhenFinished) {
     for (String site : sites) {
       enrol(coordinator, site);
-      SiteAgent agent = new SiteAgent(new AgentConfig(dir.resolve(site), "127.0.0.1:" + coordinator.port(),
+      AgentConfig config = new AgentConfig(dir.resolve(site), "127.0.0.1:" + coordinator.port(),
           new SiteCredentials(dir.resolve(site + "/tls")), Device.CPU, 1, Optional.empty(), SYNTHETIC_CHARACTERS,
-          2048, exitWhenFinished, attacks.getOrDefault(site, Attack.none())));
+          2048, exitWhenFinished, attacks.getOrDefault(site, Attack.none()));
+      SiteAgent agent = new SiteAgent(trainers.containsKey(site) ? config.withTrainer(trainers.get(site)) : config);
       agents.add(agent);
       threads.add(Thread.ofPlatform().name("agent-" + site).start(agent));
     }

@@ -113,14 +113,38 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     if (site.isEmpty()) {
       return;
     }
+    answer(responseObserver, () -> jobs.require(request.getJobId()).evaluated(site.get(), request.getJobId(),
+        request.getCheckpointSha256(), request.getLoss(), request.getSamples()), EvaluationReceipt.getDefaultInstance());
+  }
+
+  /** Runs {@code action} for a call and answers {@code reply}, or the refusal it threw. */
+  private static <T> void answer(StreamObserver<T> responseObserver, Runnable action, T reply) {
     try {
-      jobs.require(request.getJobId()).evaluated(site.get(), request.getJobId(), request.getCheckpointSha256(), request.getLoss(),
-          request.getSamples());
-      responseObserver.onNext(EvaluationReceipt.getDefaultInstance());
+      action.run();
+      responseObserver.onNext(reply);
       responseObserver.onCompleted();
     } catch (RefusedException e) {
       responseObserver.onError(Wire.toStatus(e.reason(), e.getMessage()));
     }
+  }
+
+  @Override
+  public void reportTrainingFailure(eu.hanse.protocol.v1.TrainingFailure request,
+      StreamObserver<eu.hanse.protocol.v1.TrainingFailureReceipt> responseObserver) {
+    Optional<SiteId> site = callingSite(responseObserver);
+    if (site.isEmpty()) {
+      return;
+    }
+    if (request.getReason().isBlank() || request.getReason().length() > 64
+        || !request.getReason().matches("[A-Z][A-Z0-9_]*")) {
+      responseObserver.onError(Wire.toStatus(Refusal.MALFORMED, "a training failure's reason is a word in capitals "
+          + "(e.g. EXITED, TIMED_OUT), at most 64 characters; got '" + shortened(request.getReason()) + "'"));
+      return;
+    }
+    String message = request.getMessage().length() > 2000 ? request.getMessage().substring(0, 2000)
+        : request.getMessage();
+    answer(responseObserver, () -> jobs.require(request.getJobId()).trainingFailed(site.get(), request.getRound(),
+        request.getReason(), message), eu.hanse.protocol.v1.TrainingFailureReceipt.getDefaultInstance());
   }
 
   @Override

@@ -681,6 +681,32 @@ final class JobRun implements Runnable {
     consortium.audit("update.refused", fields);
   }
 
+  /**
+   * A site says its training for {@code round} failed: the open round counts it as answered, refused
+   * with TRAINING_FAILED and the site's reason, rather than waiting for it until the deadline.
+   *
+   * @throws RefusedException NOT_OPEN_ROUND when {@code round} is not the open round
+   */
+  synchronized void trainingFailed(SiteId site, long round, String reason, String message) {
+    if (openRound == null || openRound.number != round) {
+      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + round + " of job " + spec.id()
+          + " is not open" + (openRound == null ? "" : "; round " + openRound.number + " is"));
+    }
+    log.atWarn().addKeyValue("job", spec.id().value()).addKeyValue("round", round).addKeyValue("site", site.name())
+        .addKeyValue("reason", "TRAINING_FAILED").addKeyValue("trainerReason", reason)
+        .log("round {}: training failed at {}: {}: {}", round, site, reason, message);
+    Map<String, String> fields = new LinkedHashMap<>();
+    fields.put("job", spec.id().value());
+    fields.put("round", Long.toString(round));
+    fields.put("site", site.name());
+    fields.put("reason", reason);
+    fields.put("message", message);
+    consortium.audit("training.failed", fields);
+    training.remove(site);
+    openRound.refuse(site, Refusal.TRAINING_FAILED, reason + ": " + message, false);
+    notifyAll();
+  }
+
   synchronized List<SiteId> openRoundParticipants() {
     return openRound == null ? List.of() : openRound.participants;
   }

@@ -24,5 +24,6 @@ public enum Refusal {
   REVOKED,
   BAD_TOKEN,
   FORBIDDEN,
-  UNKNOWN_JOB
+  UNKNOWN_JOB,
+  TRAINING_FAILED
 }

@@ -5,6 +5,7 @@ import eu.hanse.agent.Attack;
 import eu.hanse.agent.Enrolment;
 import eu.hanse.agent.SiteAgent;
 import eu.hanse.agent.SiteCredentials;
+import eu.hanse.agent.TrainerCommand;
 import eu.hanse.agent.trainer.LocalTrainer;
 import eu.hanse.kernels.Device;
 import eu.hanse.security.SiteId;
@@ -57,6 +58,18 @@ final class AgentCommand implements Runnable {
           + "most 4).")
   Integer connections;
 
+  @Option(names = "--trainer-command", paramLabel = "COMMAND",
+      description = "The site's own trainer, run each round instead of the built-in model's: the command (split on "
+          + "spaces; quote words that hold one) gets the round file's path as its last argument, reads the global "
+          + "checkpoint and writes the trained one and a metrics file (docs/external-trainer.md). A trainer that "
+          + "fails, times out or writes a bad model fails the round for this site, with the reason.")
+  String trainerCommand;
+
+  @Option(names = "--trainer-timeout", defaultValue = "PT2H", paramLabel = "DURATION",
+      description = "How long a round's training may take (ISO-8601; with a job's time budget, the budget plus this; "
+          + "default: ${DEFAULT-VALUE}).")
+  java.time.Duration trainerTimeout;
+
   @Option(names = "--exit-when-finished",
       description = "Exit once the coordinator reports the job finished, instead of waiting for more work.")
   boolean exitWhenFinished;
@@ -80,6 +93,9 @@ final class AgentCommand implements Runnable {
         Optional.ofNullable(corpus), syntheticChars, evalPositions, exitWhenFinished,
         attack == null ? Attack.none() : Attack.parse(attack),
         connections == null ? AgentConfig.DEFAULT_CONNECTIONS : connections);
+    if (trainerCommand != null) {
+      config = config.withTrainer(new TrainerCommand(TrainerCommand.words(trainerCommand), trainerTimeout));
+    }
     try (SiteAgent agent = new SiteAgent(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(agent::close));
       agent.run();

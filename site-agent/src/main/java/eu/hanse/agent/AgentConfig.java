@@ -20,6 +20,7 @@ import java.util.Optional;
  * @param attack what this site sends instead of its honest update, for testing; {@link Attack#none()} normally
  * @param connections connections to the coordinator that a large checkpoint is fetched over, and a large
  *     update sent over, at once
+ * @param trainer the site's own trainer, run each round instead of the built-in one; empty for the built-in
  */
 public record AgentConfig(
     Path dataDir,
@@ -32,7 +33,8 @@ public record AgentConfig(
     int evalPositions,
     boolean exitWhenFinished,
     Attack attack,
-    int connections) {
+    int connections,
+    Optional<TrainerCommand> trainer) {
   public static final int DEFAULT_SYNTHETIC_CHARACTERS = 200_000;
 
   /** One connection per two cores, up to four: one connection's TLS keeps about one core busy. */
@@ -45,9 +47,24 @@ public record AgentConfig(
         exitWhenFinished, attack, DEFAULT_CONNECTIONS);
   }
 
+  /** An agent with the built-in trainer. */
+  public AgentConfig(Path dataDir, String coordinator, SiteCredentials credentials, Device device, int threads,
+      Optional<Path> corpus, int syntheticCharacters, int evalPositions, boolean exitWhenFinished, Attack attack,
+      int connections) {
+    this(dataDir, coordinator, credentials, device, threads, corpus, syntheticCharacters, evalPositions,
+        exitWhenFinished, attack, connections, Optional.empty());
+  }
+
+  /** The same agent with the site's own trainer. */
+  public AgentConfig withTrainer(TrainerCommand command) {
+    return new AgentConfig(dataDir, coordinator, credentials, device, threads, corpus, syntheticCharacters,
+        evalPositions, exitWhenFinished, attack, connections, Optional.of(command));
+  }
+
   public AgentConfig {
     Objects.requireNonNull(device, "device");
     Objects.requireNonNull(attack, "attack");
+    Objects.requireNonNull(trainer, "trainer");
     if (threads < 1) {
       throw new IllegalArgumentException("threads must be at least 1, was " + threads);
     }

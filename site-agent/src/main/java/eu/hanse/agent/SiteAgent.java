@@ -5,6 +5,7 @@ import eu.hanse.agent.data.SiteData;
 import eu.hanse.agent.data.SyntheticLanguage;
 import eu.hanse.agent.data.TextFolder;
 import eu.hanse.agent.trainer.HeldOutLoss;
+import eu.hanse.agent.trainer.ExternalTrainer;
 import eu.hanse.agent.trainer.LocalTrainer;
 import eu.hanse.agent.trainer.SyntheticTrainer;
 import eu.hanse.agent.trainer.TrainResult;
@@ -284,6 +285,46 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     }
   }
 
+  /**
+   * A round trained by the site's own command. A failure is reported to the coordinator, which
+   * counts the site as answered for the round; the agent goes on with its next piece of work.
+   */
+  private void trainExternally(Link current, TrainTask task, java.nio.file.Path base, long seed, double download) {
+    ModelState global = current.fetcher().fetch(task.getBase());
+    TrainerCommand command = config.trainer().orElseThrow();
+    ExternalTrainer trainer = new ExternalTrainer(command.command(), config.dataDir().resolve("trainer-work"),
+        command.timeout());
+    progress.start("train", 1);
+    ExternalTrainer.Outcome outcome;
+    try {
+      outcome = trainer.train(base, global, new ExternalTrainer.Round(task.getJobId(), task.getRound(),
+          task.getLocalSteps(), task.getTimeBudgetMillis() > 0 ? java.time.Duration.ofMillis(task.getTimeBudgetMillis())
+              : null, seed, task.getTrainer().getBatchSize(), task.getTrainer().getLearningRate(),
+          task.getTrainer().getWeightDecay(), task.getTrainer().getProximalMu()));
+    } catch (ExternalTrainer.Failure e) {
+      log.atWarn().addKeyValue("reason", e.reason().name()).log("round {}: the site's trainer failed: {}: {}",
+          task.getRound(), e.reason(), e.getMessage());
+      current.blocking().withDeadlineAfter(1, TimeUnit.MINUTES).reportTrainingFailure(
+          eu.hanse.protocol.v1.TrainingFailure.newBuilder().setJobId(task.getJobId()).setRound(task.getRound())
+              .setReason(e.reason().name()).setMessage(e.getMessage()).build());
+      return;
+    }
+    float[] delta = FlatView.difference(global, outcome.model());
+    UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
+    float[] residual = errorFeedback(task.getJobId(), codec, delta);
+    Object steps = outcome.metrics().get("steps");
+    UpdateHeader.Builder header = updateHeader(task)
+        .setSampleCount(outcome.samples())
+        .setTrainLoss(outcome.loss())
+        .setLocalSteps(steps instanceof Number number ? number.intValue() : task.getLocalSteps())
+        .setDeviceSeconds(outcome.seconds());
+    log.info("round {}: the site's trainer took {} s, {} samples, train loss {}", task.getRound(),
+        String.format(Locale.ROOT, "%.1f", outcome.seconds()), outcome.samples(),
+        String.format(Locale.ROOT, "%.4f", outcome.loss()));
+    prepareAndSend(current, task, header, FlatArrays.of(delta), codec, residual,
+        SiteTimings.newBuilder().setDownloadSeconds(download).setTrainSeconds(outcome.seconds()));
+  }
+
   private static void context(String job, long round) {
     org.slf4j.MDC.put("job", job);
     org.slf4j.MDC.put("round", Long.toString(round));
@@ -338,6 +379,10 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     long seed = task.getSeed() ^ siteSeed(site.name());
     if (SyntheticTrainer.handles(base)) {
       trainSynthetic(current, task, base, seed, download);
+      return;
+    }
+    if (config.trainer().isPresent()) {
+      trainExternally(current, task, base, seed, download);
       return;
     }
     ModelState global = current.fetcher().fetch(task.getBase());

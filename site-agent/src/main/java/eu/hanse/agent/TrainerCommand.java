@@ -1,0 +1,62 @@
+package eu.hanse.agent;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A site's own trainer: the command the agent runs each round instead of the built-in trainer
+ * (see {@link eu.hanse.agent.trainer.ExternalTrainer}), and how long a round's training may take.
+ */
+public record TrainerCommand(List<String> command, Duration timeout) {
+  public TrainerCommand {
+    command = List.copyOf(command);
+    if (command.isEmpty() || command.get(0).isBlank()) {
+      throw new IllegalArgumentException("the trainer command is empty");
+    }
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("the trainer's time limit must be positive, was " + timeout);
+    }
+  }
+
+  /**
+   * A command line split into words as a shell would split a simple one: on spaces, with single or
+   * double quotes around words that hold spaces. No variables, globs or escapes.
+   *
+   * @throws IllegalArgumentException if a quote is not closed
+   */
+  public static List<String> words(String line) {
+    List<String> words = new ArrayList<>();
+    StringBuilder word = new StringBuilder();
+    boolean inWord = false;
+    char quote = 0;
+    for (char c : line.toCharArray()) {
+      if (quote != 0) {
+        if (c == quote) {
+          quote = 0;
+        } else {
+          word.append(c);
+        }
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+        inWord = true;
+      } else if (Character.isWhitespace(c)) {
+        if (inWord) {
+          words.add(word.toString());
+          word.setLength(0);
+          inWord = false;
+        }
+      } else {
+        word.append(c);
+        inWord = true;
+      }
+    }
+    if (quote != 0) {
+      throw new IllegalArgumentException("unclosed " + quote + " in the trainer command: " + line);
+    }
+    if (inWord) {
+      words.add(word.toString());
+    }
+    return words;
+  }
+}

@@ -1,0 +1,79 @@
+package eu.hanse.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import eu.hanse.agent.TrainerCommand;
+import eu.hanse.agent.trainer.CharModel;
+import eu.hanse.agent.trainer.CharModelConfig;
+import eu.hanse.aggregation.AggregatorSpec;
+import eu.hanse.aggregation.OuterOptimizerSpec;
+import eu.hanse.aggregation.PrivacySpec;
+import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.aggregation.ModelState;
+import eu.hanse.coordinator.Coordinator;
+import eu.hanse.coordinator.JobId;
+import eu.hanse.coordinator.JobSpec;
+import eu.hanse.coordinator.JobStatus;
+import eu.hanse.coordinator.RoundRecord;
+import eu.hanse.coordinator.TrainerSettings;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Sites with their own trainers, real processes the agents run each round: jupiter trains with the
+ * built-in model, leonardo with a script (Python, standard library only) that reads the checkpoint
+ * and writes a trained one, and marenostrum with one that fails every round. The job finishes; each
+ * round takes leonardo's update and refuses marenostrum's with TRAINING_FAILED and its reason, and
+ * marenostrum's agent stays up to the end.
+ */
+class ExternalTrainerIT {
+  private static final Path SCRIPT = Path.of("../site-agent/src/test/resources/trainers/scripted_trainer.py")
+      .toAbsolutePath().normalize();
+
+  @TempDir Path dir;
+
+  private static TrainerCommand script(String mode) {
+    return new TrainerCommand(List.of("/usr/bin/python3", SCRIPT.toString(), mode), Duration.ofMinutes(2));
+  }
+
+  @Test
+  void aRoundTakesTheUpdateOfASitesOwnTrainerAndCountsAFailedOneAsRefusedWithItsReason() throws Exception {
+    assertTrue(Files.isRegularFile(SCRIPT), SCRIPT.toString());
+    ModelState initial = CharModel.initialize(new CharModelConfig(97, 4, 8, 32), 5);
+    // Two rounds; every site's answer is awaited (min-sites 2 of 3: marenostrum's failure must not block).
+    JobSpec spec = new JobSpec(new JobId("own-trainers"), 2, 20, 2, 3, Duration.ofMinutes(2),
+        new TrainerSettings(16, 0.01, 0.0), OuterOptimizerSpec.fedAvg(), 5, JobSpec.DEFAULT_CHUNK_BYTES,
+        AggregatorSpec.mean(), PrivacySpec.none(), UpdateCodec.fp32());
+    ByteArrayOutputStream progress = new ByteArrayOutputStream();
+    try (TestFederation federation = new TestFederation(dir, new PrintStream(progress, true));
+        Coordinator coordinator = federation.startCoordinator(spec, initial)) {
+      federation.enrolAndStartAgents(coordinator, List.of("jupiter", "leonardo", "marenostrum"), Map.of(),
+          Map.of("leonardo", script("halve"), "marenostrum", script("exit")), true);
+      assertTrue(coordinator.awaitJob(Duration.ofMinutes(3)), "the job did not finish: " + progress);
+      JobStatus status = coordinator.status();
+      assertEquals(JobStatus.FINISHED, status.state(), progress.toString());
+      for (RoundRecord round : status.rounds()) {
+        assertEquals(List.of("jupiter", "leonardo"), round.acceptedSites().stream().sorted().toList(),
+            "round " + round.round());
+        assertEquals(1, round.refusedSites().size());
+        RoundRecord.RefusedSite refused = round.refusedSites().get(0);
+        assertEquals("marenostrum", refused.site());
+        assertEquals("TRAINING_FAILED", refused.reason());
+        assertTrue(refused.message().startsWith("EXITED: the trainer exited with status 3; its last lines: round "
+            + round.round() + " of own-trainers mode exit | out of memory on the GPU"), refused.message());
+      }
+      String trail = Files.readString(eu.hanse.coordinator.Consortium.auditFile(dir.resolve("coordinator")));
+      assertTrue(trail.contains("\"type\":\"training.failed\""), trail);
+      assertTrue(Files.readString(dir.resolve("leonardo/trainer-work/own-trainers/round-2/trainer.log"))
+          .contains("round 2 of own-trainers mode halve"));
+    }
+  }
+}
