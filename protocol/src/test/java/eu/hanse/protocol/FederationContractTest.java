@@ -29,7 +29,7 @@ class FederationContractTest {
     String[] names = {"ERROR_CODE_UNSPECIFIED", "UNKNOWN_SITE", "NOT_OPEN_ROUND", "STALE_BASE", "SHAPE_MISMATCH",
         "NON_FINITE", "CHUNK_HASH_MISMATCH", "TRUNCATED", "DUPLICATE_UPDATE", "OVERSIZED", "MALFORMED",
         "UNKNOWN_CHECKPOINT", "UNSUPPORTED_CODEC", "BAD_SAMPLE_COUNT", "INTERNAL", "BAD_SIGNATURE", "REPLAYED",
-        "REVOKED", "BAD_TOKEN", "FORBIDDEN", "UNKNOWN_JOB"};
+        "REVOKED", "BAD_TOKEN", "FORBIDDEN", "UNKNOWN_JOB", "TRAINING_FAILED"};
     for (int i = 0; i < names.length; i++) {
       published.put(names[i], i);
     }
