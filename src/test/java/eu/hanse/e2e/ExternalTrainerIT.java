@@ -30,9 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Sites with their own trainers, real processes the agents run each round: jupiter trains with the
  * built-in model, leonardo with a script (Python, standard library only) that reads the checkpoint
- * and writes a trained one, and marenostrum with one that fails every round. The job finishes; each
- * round takes leonardo's update and refuses marenostrum's with TRAINING_FAILED and its reason, and
- * marenostrum's agent stays up to the end.
+ * and writes a trained one (its site declaring 5000 training examples), and marenostrum with one
+ * that fails every round. The job finishes; each round takes leonardo's update and refuses
+ * marenostrum's with TRAINING_FAILED and its reason, and marenostrum's agent stays up to the end.
  */
 class ExternalTrainerIT {
   private static final Path SCRIPT = Path.of("../site-agent/src/test/resources/trainers/scripted_trainer.py")
@@ -40,8 +40,24 @@ class ExternalTrainerIT {
 
   @TempDir Path dir;
 
-  private static TrainerCommand script(String mode) {
-    return new TrainerCommand(List.of("/usr/bin/python3", SCRIPT.toString(), mode), Duration.ofMinutes(2));
+  private static TrainerCommand script(String mode, long declaredSamples) {
+    return new TrainerCommand(List.of("/usr/bin/python3", SCRIPT.toString(), mode), Duration.ofMinutes(2),
+        declaredSamples);
+  }
+
+  /** The training examples each site declared, as the coordinator's console shows them to a viewer. */
+  private static Map<String, Long> declaredExamples(TestFederation federation, Coordinator coordinator)
+      throws Exception {
+    java.net.http.HttpClient viewer = java.net.http.HttpClient.newBuilder().sslContext(
+        eu.hanse.security.TlsContexts.forHttpsClient(eu.hanse.security.TlsFiles.in(
+            federation.viewerCredential("vera")))).build();
+    String body = viewer.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("https://127.0.0.1:"
+        + coordinator.consolePort() + "/api/v1/sites")).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+        .body();
+    Map<String, Long> declared = new java.util.TreeMap<>();
+    new com.fasterxml.jackson.databind.ObjectMapper().readTree(body)
+        .forEach(site -> declared.put(site.get("site").asText(), site.get("trainSamples").asLong()));
+    return declared;
   }
 
   @Test
@@ -54,9 +70,10 @@ class ExternalTrainerIT {
         AggregatorSpec.mean(), PrivacySpec.none(), UpdateCodec.fp32());
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
     try (TestFederation federation = new TestFederation(dir, new PrintStream(progress, true));
-        Coordinator coordinator = federation.startCoordinator(spec, initial)) {
+        Coordinator coordinator = federation.startCoordinatorWithConsole(null, Duration.ofSeconds(5))) {
+      coordinator.submit(spec, eu.hanse.coordinator.jobfile.JobFileWriter.write(spec, null), initial, "test");
       federation.enrolAndStartAgents(coordinator, List.of("jupiter", "leonardo", "marenostrum"), Map.of(),
-          Map.of("leonardo", script("halve"), "marenostrum", script("exit")), true);
+          Map.of("leonardo", script("halve", 5000), "marenostrum", script("exit", 0)), false);
       assertTrue(coordinator.awaitJob(Duration.ofMinutes(3)), "the job did not finish: " + progress);
       JobStatus status = coordinator.status();
       assertEquals(JobStatus.FINISHED, status.state(), progress.toString());
@@ -65,11 +82,13 @@ class ExternalTrainerIT {
             "round " + round.round());
         assertEquals(1, round.refusedSites().size());
         RoundRecord.RefusedSite refused = round.refusedSites().get(0);
-        assertEquals("marenostrum", refused.site());
         assertEquals("TRAINING_FAILED", refused.reason());
         assertTrue(refused.message().startsWith("EXITED: the trainer exited with status 3; its last lines: round "
             + round.round() + " of own-trainers mode exit | out of memory on the GPU"), refused.message());
       }
+      Map<String, Long> declared = declaredExamples(federation, coordinator);
+      assertEquals(5000L, declared.get("leonardo"), "leonardo declared its own trainer's examples");
+      assertTrue(declared.get("jupiter") > 0 && declared.get("jupiter") != 5000L, declared.toString());
       String trail = Files.readString(eu.hanse.coordinator.Consortium.auditFile(dir.resolve("coordinator")));
       assertTrue(trail.contains("\"type\":\"training.failed\""), trail);
       assertTrue(Files.readString(dir.resolve("leonardo/trainer-work/own-trainers/round-2/trainer.log"))

@@ -70,6 +70,11 @@ final class AgentCommand implements Runnable {
           + "default: ${DEFAULT-VALUE}).")
   java.time.Duration trainerTimeout;
 
+  @Option(names = "--trainer-samples", defaultValue = "0", paramLabel = "N",
+      description = "Training examples the site's own trainer holds, declared to the coordinator when the agent "
+          + "connects and shown to operators (default: the built-in corpus's count).")
+  long trainerSamples;
+
   @Option(names = "--exit-when-finished",
       description = "Exit once the coordinator reports the job finished, instead of waiting for more work.")
   boolean exitWhenFinished;
@@ -94,7 +99,8 @@ final class AgentCommand implements Runnable {
         attack == null ? Attack.none() : Attack.parse(attack),
         connections == null ? AgentConfig.DEFAULT_CONNECTIONS : connections);
     if (trainerCommand != null) {
-      config = config.withTrainer(new TrainerCommand(TrainerCommand.words(trainerCommand), trainerTimeout));
+      config = config.withTrainer(new TrainerCommand(TrainerCommand.words(trainerCommand), trainerTimeout,
+          trainerSamples));
     }
     try (SiteAgent agent = new SiteAgent(config)) {
       Runtime.getRuntime().addShutdownHook(new Thread(agent::close));

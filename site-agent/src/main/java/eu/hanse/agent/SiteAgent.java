@@ -212,7 +212,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     AttendRequest hello = AttendRequest.newBuilder()
         .setAgentVersion("hanse-0.1")
         .setDevice(backend.name())
-        .setTrainSamples(trainer.trainSamples())
+        .setTrainSamples(declaredSamples())
         .setHeldOutSamples(trainer.data().heldOut().length)
         .build();
     Iterator<Instruction> instructions = link.blocking().attend(hello);
@@ -323,6 +323,12 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         String.format(Locale.ROOT, "%.4f", outcome.loss()));
     prepareAndSend(current, task, header, FlatArrays.of(delta), codec, residual,
         SiteTimings.newBuilder().setDownloadSeconds(download).setTrainSeconds(outcome.seconds()));
+  }
+
+  /** The training examples this site declares: its own trainer's, when it says, else the built-in corpus's. */
+  private long declaredSamples() {
+    return config.trainer().map(TrainerCommand::samples).filter(samples -> samples > 0)
+        .orElse(trainer.trainSamples());
   }
 
   private static void context(String job, long round) {

@@ -6,10 +6,21 @@ import java.util.List;
 
 /**
  * A site's own trainer: the command the agent runs each round instead of the built-in trainer
- * (see {@link eu.hanse.agent.trainer.ExternalTrainer}), and how long a round's training may take.
+ * (see {@link eu.hanse.agent.trainer.ExternalTrainer}), how long a round's training may take, and
+ * how many training examples the site holds, which the agent declares to the coordinator when it
+ * connects, for operators to see; 0 declares the built-in corpus's count.
  */
-public record TrainerCommand(List<String> command, Duration timeout) {
+public record TrainerCommand(List<String> command, Duration timeout, long samples) {
+  /** A trainer whose site declares the built-in corpus's count of examples. */
+  public TrainerCommand(List<String> command, Duration timeout) {
+    this(command, timeout, 0);
+  }
+
   public TrainerCommand {
+    if (samples < 0) {
+      throw new IllegalArgumentException("the trainer's example count must be positive, or 0 for the built-in "
+          + "corpus's, was " + samples);
+    }
     command = List.copyOf(command);
     if (command.isEmpty() || command.get(0).isBlank()) {
       throw new IllegalArgumentException("the trainer command is empty");
