@@ -265,8 +265,13 @@ public final class Coordinator implements AutoCloseable {
 
   /** Every site the coordinator knows of, with its state now. */
   java.util.List<SiteBoard.Row> siteRows() {
+    return siteRows(jobs());
+  }
+
+  /** Every site the coordinator knows of, including those the jobs of {@code statuses} name. */
+  java.util.List<SiteBoard.Row> siteRows(java.util.List<JobStatus> statuses) {
     java.util.Set<String> jobSites = new java.util.TreeSet<>();
-    jobs().forEach(job -> jobSites.addAll(job.sites()));
+    statuses.forEach(job -> jobSites.addAll(job.sites()));
     return siteBoard.rows(sessions.online(), jobSites, site -> consortium.isRevoked(new eu.hanse.security.SiteId(site)));
   }
 
@@ -274,7 +279,8 @@ public final class Coordinator implements AutoCloseable {
   String metricsText() {
     java.util.List<FederationMetrics.JobView> views = jobs.all().stream()
         .map(job -> new FederationMetrics.JobView(job.status(), job.roundDeadline())).toList();
-    return metrics.scrape(views, siteRows(), traffic.sentBySite());
+    return metrics.scrape(views, siteRows(views.stream().map(FederationMetrics.JobView::status).toList()),
+        traffic.sentBySite());
   }
 
   /** The port sites without a certificate enrol on. */

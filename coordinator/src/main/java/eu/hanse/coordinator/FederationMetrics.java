@@ -11,7 +11,7 @@ import java.util.TreeMap;
  * The coordinator's metrics in Prometheus' text exposition format (version 0.0.4), for {@code
  * /metrics}: counters kept from the federation's events since the coordinator started (updates
  * accepted and refused by reason, bytes received, rounds' durations), and gauges read from the jobs
- * and the sites when scraped. {@code docs/operations.md} lists every metric. Thread-safe.
+ * and the sites when scraped. {@code docs/console.md} lists every metric. Thread-safe.
  */
 final class FederationMetrics implements FederationEvents {
   /** Upper bounds of the round-duration histogram's buckets, in seconds. */
@@ -23,8 +23,7 @@ final class FederationMetrics implements FederationEvents {
   private final Map<List<String>, Long> accepted = new TreeMap<>(FederationMetrics::compare);
   private final Map<List<String>, Long> refused = new TreeMap<>(FederationMetrics::compare);
   private final Map<List<String>, Long> bytesReceived = new TreeMap<>(FederationMetrics::compare);
-  private final Map<String, long[]> roundBuckets = new TreeMap<>();
-  private final Map<String, double[]> roundSums = new TreeMap<>();
+  private final Map<String, RoundDurations> roundDurations = new TreeMap<>();
   private final Map<String, Instant> openRoundSince = new TreeMap<>();
   private final Map<String, Map<String, Object>> lastRound = new TreeMap<>();
 
@@ -56,16 +55,25 @@ final class FederationMetrics implements FederationEvents {
     }
   }
 
-  private void observeRound(String job, double seconds) {
-    long[] buckets = roundBuckets.computeIfAbsent(job, name -> new long[ROUND_SECONDS_BUCKETS.length]);
-    for (int b = 0; b < ROUND_SECONDS_BUCKETS.length; b++) {
-      if (seconds <= ROUND_SECONDS_BUCKETS[b]) {
-        buckets[b]++;
+  /** A job's round-duration histogram: cumulative bucket counts, the sum and the count. */
+  private static final class RoundDurations {
+    final long[] buckets = new long[ROUND_SECONDS_BUCKETS.length];
+    double sum;
+    long count;
+
+    void observe(double seconds) {
+      for (int b = 0; b < ROUND_SECONDS_BUCKETS.length; b++) {
+        if (seconds <= ROUND_SECONDS_BUCKETS[b]) {
+          buckets[b]++;
+        }
       }
+      sum += seconds;
+      count++;
     }
-    double[] sum = roundSums.computeIfAbsent(job, name -> new double[2]);
-    sum[0] += seconds;
-    sum[1]++;
+  }
+
+  private void observeRound(String job, double seconds) {
+    roundDurations.computeIfAbsent(job, name -> new RoundDurations()).observe(seconds);
   }
 
   /** A job as the metrics need it, read before the metrics' lock is taken. */
@@ -141,15 +149,14 @@ final class FederationMetrics implements FederationEvents {
   private void writeRounds(Exposition out) {
     out.family("hanse_round_duration_seconds", "histogram",
         "Wall time of committed rounds, from opening to evaluation, since the coordinator started.");
-    roundBuckets.forEach((job, buckets) -> {
-      for (int b = 0; b < buckets.length; b++) {
+    roundDurations.forEach((job, durations) -> {
+      for (int b = 0; b < ROUND_SECONDS_BUCKETS.length; b++) {
         out.sample("hanse_round_duration_seconds_bucket", List.of("job", job, "le", format(ROUND_SECONDS_BUCKETS[b])),
-            buckets[b]);
+            durations.buckets[b]);
       }
-      double[] sum = roundSums.get(job);
-      out.sample("hanse_round_duration_seconds_bucket", List.of("job", job, "le", "+Inf"), (long) sum[1]);
-      out.sample("hanse_round_duration_seconds_sum", List.of("job", job), sum[0]);
-      out.sample("hanse_round_duration_seconds_count", List.of("job", job), (long) sum[1]);
+      out.sample("hanse_round_duration_seconds_bucket", List.of("job", job, "le", "+Inf"), durations.count);
+      out.sample("hanse_round_duration_seconds_sum", List.of("job", job), durations.sum);
+      out.sample("hanse_round_duration_seconds_count", List.of("job", job), durations.count);
     });
     out.family("hanse_round_phase_seconds", "gauge",
         "Where each site's part of the job's last committed round went: download, training, encodeAndSign, upload, "

@@ -188,11 +188,8 @@ final class HttpConsole implements AutoCloseable {
         ConsoleViews.audit(consortium.verifyAudit())));
     reading(router, "/metrics", (context, caller) -> context.response()
         .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(coordinator.metricsText()));
-    router.get("/api/v1/events").blockingHandler(context -> authenticated(context)
-        .filter(caller -> allowed(context, caller, READERS, "read the federation's events"))
-        .ifPresent(caller -> streamEvents(context, caller)), false);
-    changing(router, "/api/v1/sessions", Set.of(Role.OPERATOR, Role.LEAD, Role.VIEWER), "open a console session",
-        this::openSession);
+    reading(router, "/api/v1/events", this::streamEvents);
+    changing(router, "/api/v1/sessions", READERS, "open a console session", this::openSession);
     for (String action : List.of("pause", "resume", "cancel")) {
       changing(router, "/api/v1/jobs/:job/" + action, Set.of(Role.LEAD), action + " jobs",
           (context, caller) -> controlJob(context, caller, action));
@@ -317,8 +314,9 @@ final class HttpConsole implements AutoCloseable {
     Map<String, Object> overview = new LinkedHashMap<>();
     overview.put("whoami", whoami(caller));
     overview.put("eventSeq", coordinator.liveEvents().lastSeq());
-    overview.put("sites", sites());
-    overview.put("jobs", coordinator.jobs());
+    List<JobStatus> jobs = coordinator.jobs();
+    overview.put("sites", coordinator.siteRows(jobs).stream().map(ConsoleViews::site).toList());
+    overview.put("jobs", jobs);
     overview.put("audit", ConsoleViews.audit(consortium.verifyAudit()));
     return overview;
   }
@@ -328,19 +326,22 @@ final class HttpConsole implements AutoCloseable {
   }
 
   private Optional<JobStatus> job(RoutingContext context) {
-    String id = context.pathParam("job");
-    Optional<JobStatus> status = coordinator.status(id);
+    Optional<JobStatus> status = coordinator.status(context.pathParam("job"));
     if (status.isEmpty()) {
-      error(context, 404, "UNKNOWN_JOB", "no job '" + id + "' here; jobs: "
-          + coordinator.jobs().stream().map(JobStatus::job).toList());
+      unknownJob(context);
     }
     return status;
+  }
+
+  private void unknownJob(RoutingContext context) {
+    error(context, 404, "UNKNOWN_JOB", "no job '" + context.pathParam("job") + "' here; jobs: "
+        + coordinator.jobs().stream().map(JobStatus::job).toList());
   }
 
   private void controlJob(RoutingContext context, Caller caller, String action) {
     Optional<JobRun> job = coordinator.jobRuns().find(context.pathParam("job"));
     if (job.isEmpty()) {
-      this.job(context);
+      unknownJob(context);
       return;
     }
     String by = caller.identity().uri();

@@ -672,13 +672,18 @@ final class JobRun implements Runnable {
 
   /** Audits an update refused before or after its header was admitted. */
   synchronized void auditRefusal(SiteId site, long round, Refusal reason, String message) {
+    auditRoundEvent("update.refused", site, round, reason.name(), message);
+  }
+
+  /** A site's update or training in a round of this job went wrong: to the audit trail, with why. */
+  private void auditRoundEvent(String type, SiteId site, long round, String reason, String message) {
     Map<String, String> fields = new LinkedHashMap<>();
     fields.put("job", spec.id().value());
     fields.put("round", Long.toString(round));
     fields.put("site", site.name());
-    fields.put("reason", reason.name());
+    fields.put("reason", reason);
     fields.put("message", message);
-    consortium.audit("update.refused", fields);
+    consortium.audit(type, fields);
   }
 
   /**
@@ -695,13 +700,7 @@ final class JobRun implements Runnable {
     log.atWarn().addKeyValue("job", spec.id().value()).addKeyValue("round", round).addKeyValue("site", site.name())
         .addKeyValue("reason", "TRAINING_FAILED").addKeyValue("trainerReason", reason)
         .log("round {}: training failed at {}: {}: {}", round, site, reason, message);
-    Map<String, String> fields = new LinkedHashMap<>();
-    fields.put("job", spec.id().value());
-    fields.put("round", Long.toString(round));
-    fields.put("site", site.name());
-    fields.put("reason", reason);
-    fields.put("message", message);
-    consortium.audit("training.failed", fields);
+    auditRoundEvent("training.failed", site, round, reason, message);
     training.remove(site);
     openRound.refuse(site, Refusal.TRAINING_FAILED, reason + ": " + message, false);
     notifyAll();

@@ -38,6 +38,19 @@ final class SiteBoard implements FederationEvents {
     Long lastUpdateBytes;
     Double lastUploadMBps;
     Long lastRound;
+
+    Known copy() {
+      Known copy = new Known();
+      copy.device = device;
+      copy.trainSamples = trainSamples;
+      copy.lastHeard = lastHeard;
+      copy.certificateExpires = certificateExpires;
+      copy.revoked = revoked;
+      copy.lastUpdateBytes = lastUpdateBytes;
+      copy.lastUploadMBps = lastUploadMBps;
+      copy.lastRound = lastRound;
+      return copy;
+    }
   }
 
   @Override
@@ -94,16 +107,10 @@ final class SiteBoard implements FederationEvents {
     }
   }
 
-  /** What the events told of a site, copied out of the lock. */
-  private record Seen(String device, long trainSamples, Instant lastHeard, Instant certificateExpires, boolean revoked,
-      Long lastUpdateBytes, Double lastUploadMBps, Long lastRound) {
-    static final Seen NOTHING = new Seen("", 0, null, null, false, null, null, null);
-  }
-
-  private synchronized Map<String, Seen> seen() {
-    Map<String, Seen> copy = new TreeMap<>();
-    known.forEach((site, row) -> copy.put(site, new Seen(row.device, row.trainSamples, row.lastHeard,
-        row.certificateExpires, row.revoked, row.lastUpdateBytes, row.lastUploadMBps, row.lastRound)));
+  /** What the events told of each site, copied out of the lock. */
+  private synchronized Map<String, Known> seen() {
+    Map<String, Known> copy = new TreeMap<>();
+    known.forEach((site, row) -> copy.put(site, row.copy()));
     return copy;
   }
 
@@ -114,7 +121,7 @@ final class SiteBoard implements FederationEvents {
    */
   List<Row> rows(Collection<AgentLink> online, Collection<String> jobSites,
       java.util.function.Predicate<String> revoked) {
-    Map<String, Seen> seen = seen();
+    Map<String, Known> seen = seen();
     Map<String, AgentLink> links = new LinkedHashMap<>();
     online.forEach(link -> links.put(link.site().name(), link));
     java.util.SortedSet<String> names = new java.util.TreeSet<>(seen.keySet());
@@ -125,17 +132,17 @@ final class SiteBoard implements FederationEvents {
     long nowNanos = System.nanoTime();
     Instant now = clock.instant();
     for (String site : names) {
-      Seen row = seen.getOrDefault(site, Seen.NOTHING);
+      Known row = seen.getOrDefault(site, new Known());
       AgentLink link = links.get(site);
-      boolean isRevoked = row.revoked() || revoked.test(site);
-      String state = isRevoked ? "revoked" : link != null ? "online" : row.lastHeard() != null ? "offline" : "never seen";
+      boolean isRevoked = row.revoked || revoked.test(site);
+      String state = isRevoked ? "revoked" : link != null ? "online" : row.lastHeard != null ? "offline" : "never seen";
       Instant lastHeard = link != null ? now.minusNanos(Math.max(0, nowNanos - link.lastHeardNanos()))
-          : row.lastHeard();
-      Instant expires = link != null ? link.certificate().getNotAfter().toInstant() : row.certificateExpires();
-      rows.add(new Row(site, state, link != null ? link.device() : row.device(), link != null ? link.activity() : "",
+          : row.lastHeard;
+      Instant expires = link != null ? link.certificate().getNotAfter().toInstant() : row.certificateExpires;
+      rows.add(new Row(site, state, link != null ? link.device() : row.device, link != null ? link.activity() : "",
           link != null ? link.phase() : "", link != null ? link.progress() : 0,
-          link != null ? link.trainSamples() : row.trainSamples(), lastHeard, expires, row.lastUpdateBytes(),
-          row.lastUploadMBps(), row.lastRound()));
+          link != null ? link.trainSamples() : row.trainSamples, lastHeard, expires, row.lastUpdateBytes,
+          row.lastUploadMBps, row.lastRound));
     }
     return rows;
   }

@@ -71,13 +71,7 @@ final class AdminCommand extends CommandGroup {
       description = "Opens a console session with your certificate and prints a one-time link that signs a browser "
           + "in to the coordinator's dashboard (valid for 5 minutes; the session lasts 12 hours, with your role).")
   static final class ConsoleLink implements Callable<Integer> {
-    @Option(names = "--console", defaultValue = "127.0.0.1:7445", paramLabel = "HOST:PORT",
-        description = "The coordinator's console (its --console; default: ${DEFAULT-VALUE}).")
-    String console;
-
-    @Option(names = "--credential", required = true, paramLabel = "DIR",
-        description = "Folder with your ca.crt, node.crt and node.key (from 'hanse ca issue-admin').")
-    Path credential;
+    @Mixin ConsoleClient.Options console = new ConsoleClient.Options();
 
     @Option(names = "--json", description = "Print the session as JSON, with its bearer token for scripts.")
     boolean json;
@@ -87,7 +81,7 @@ final class AdminCommand extends CommandGroup {
     @Override
     public Integer call() throws InterruptedException {
       java.io.PrintWriter out = spec.commandLine().getOut();
-      com.fasterxml.jackson.databind.JsonNode session = new ConsoleClient(console, credential)
+      com.fasterxml.jackson.databind.JsonNode session = console.client()
           .post("/api/v1/sessions", "{}");
       if (json) {
         out.println(session.toPrettyString());
@@ -97,7 +91,7 @@ final class AdminCommand extends CommandGroup {
       out.println("  " + session.get("loginUrl").asText());
       out.println("You are " + session.get("identity").asText() + " (" + session.get("role").asText()
           + "); the session lasts until " + session.get("expires").asText() + ".");
-      out.println("The browser must trust the consortium's CA (ca.crt in " + credential + "), or accept the "
+      out.println("The browser must trust the consortium's CA (ca.crt in " + console.credential + "), or accept the "
           + "coordinator's certificate once.");
       return 0;
     }

@@ -262,13 +262,14 @@ final class FederationBenchmarks {
     }
   }
 
-  /** Sizes for people: 1.0 GiB, 512.0 MiB. */
+  /** Sizes for people: 1.0 GiB, 512.0 MiB, 2.3 KiB. */
   static final class ProgressBytes {
     private ProgressBytes() {}
 
     static String of(long bytes) {
       return bytes >= 1L << 30 ? String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30))
-          : String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20));
+          : bytes >= 1L << 20 ? String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20))
+          : String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
     }
   }
 }

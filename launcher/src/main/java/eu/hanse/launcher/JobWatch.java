@@ -173,7 +173,8 @@ final class JobWatch {
       case "update.accepted" -> {
         outcome(event, "accepted");
         yield mode == Mode.PLAIN ? String.format(Locale.ROOT, "round %d: update from %s accepted (%s)",
-            event.get("round").asLong(), event.get("site").asText(), bytes(event.path("bytes").asLong())) : null;
+            event.get("round").asLong(), event.get("site").asText(),
+            FederationBenchmarks.ProgressBytes.of(event.path("bytes").asLong())) : null;
       }
       case "update.refused" -> {
         outcome(event, "refused " + event.path("reason").asText());
@@ -218,7 +219,7 @@ final class JobWatch {
     }
     List<String> accepted = new ArrayList<>();
     round.path("acceptedSites").forEach(site -> accepted.add(site.asText() + " "
-        + bytes(round.path("bytesUploaded").path(site.asText()).asLong())));
+        + FederationBenchmarks.ProgressBytes.of(round.path("bytesUploaded").path(site.asText()).asLong())));
     line.append("; accepted ").append(accepted.isEmpty() ? "none" : String.join(", ", accepted));
     round.path("refusedSites").forEach(refused -> line.append("; refused ").append(refused.path("site").asText())
         .append(" (").append(refused.path("reason").asText()).append(')'));
@@ -272,11 +273,5 @@ final class JobWatch {
       out.flush();
       drawnLines = 0;
     }
-  }
-
-  private static String bytes(long bytes) {
-    return bytes >= 1L << 30 ? String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30))
-        : bytes >= 1L << 20 ? String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20))
-        : String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
   }
 }

@@ -251,21 +251,15 @@ public final class SiteAgent implements Runnable, AutoCloseable {
 
   /** Does one piece of work; a failure is logged and the agent stays up for the next one. */
   private void perform(Instruction instruction) {
-    activity = switch (instruction.getKindCase()) {
-      case TRAIN -> "training job " + instruction.getTrain().getJobId() + " round " + instruction.getTrain().getRound();
-      case EVALUATE -> "evaluating job " + instruction.getEvaluate().getJobId() + " round "
-          + instruction.getEvaluate().getCheckpoint().getRound();
-      default -> "idle";
-    };
-    if (instruction.getKindCase() == Instruction.KindCase.EVALUATE) {
-      progress.start("evaluate", 1);
-    }
     // What the agent logs while it works names the site, the job and the round.
     org.slf4j.MDC.put("site", site.name());
     switch (instruction.getKindCase()) {
-      case TRAIN -> context(instruction.getTrain().getJobId(), instruction.getTrain().getRound());
-      case EVALUATE -> context(instruction.getEvaluate().getJobId(), instruction.getEvaluate().getCheckpoint().getRound());
-      default -> { }
+      case TRAIN -> working("training", instruction.getTrain().getJobId(), instruction.getTrain().getRound());
+      case EVALUATE -> {
+        working("evaluating", instruction.getEvaluate().getJobId(), instruction.getEvaluate().getCheckpoint().getRound());
+        progress.start("evaluate", 1);
+      }
+      default -> activity = "idle";
     }
     try {
       switch (instruction.getKindCase()) {
@@ -309,20 +303,9 @@ public final class SiteAgent implements Runnable, AutoCloseable {
               .setReason(e.reason().name()).setMessage(e.getMessage()).build());
       return;
     }
-    float[] delta = FlatView.difference(global, outcome.model());
-    UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
-    float[] residual = errorFeedback(task.getJobId(), codec, delta);
     Object steps = outcome.metrics().get("steps");
-    UpdateHeader.Builder header = updateHeader(task)
-        .setSampleCount(outcome.samples())
-        .setTrainLoss(outcome.loss())
-        .setLocalSteps(steps instanceof Number number ? number.intValue() : task.getLocalSteps())
-        .setDeviceSeconds(outcome.seconds());
-    log.info("round {}: the site's trainer took {} s, {} samples, train loss {}", task.getRound(),
-        String.format(Locale.ROOT, "%.1f", outcome.seconds()), outcome.samples(),
-        String.format(Locale.ROOT, "%.4f", outcome.loss()));
-    prepareAndSend(current, task, header, FlatArrays.of(delta), codec, residual,
-        SiteTimings.newBuilder().setDownloadSeconds(download).setTrainSeconds(outcome.seconds()));
+    sendTrained(current, task, global, outcome.model(), outcome.samples(), outcome.loss(),
+        steps instanceof Number number ? number.intValue() : task.getLocalSteps(), outcome.seconds(), seed, download);
   }
 
   /** The training examples this site declares: its own trainer's, when it says, else the built-in corpus's. */
@@ -331,7 +314,9 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .orElse(trainer.trainSamples());
   }
 
-  private static void context(String job, long round) {
+  /** The agent is {@code doing} ("training", "evaluating") a round of a job: for heartbeats and log lines. */
+  private void working(String doing, String job, long round) {
+    activity = doing + " job " + job + " round " + round;
     org.slf4j.MDC.put("job", job);
     org.slf4j.MDC.put("round", Long.toString(round));
   }
@@ -396,7 +381,17 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         task.getTrainer().getLearningRate(), task.getTrainer().getWeightDecay(), seed,
         task.getTrainer().getProximalMu(),
         task.getTimeBudgetMillis() > 0 ? java.time.Duration.ofMillis(task.getTimeBudgetMillis()) : null);
-    float[] delta = FlatView.difference(global, result.model());
+    sendTrained(current, task, global, result.model(), trainer.trainSamples(), result.meanLoss(), result.steps(),
+        result.seconds(), seed, download);
+  }
+
+  /**
+   * Sends what a round's training made of {@code global}: the difference, encoded with the job's
+   * codec and the site's error feedback (or, in tests, a malicious update in its place).
+   */
+  private void sendTrained(Link current, TrainTask task, ModelState global, ModelState trained, long samples,
+      double loss, int steps, double seconds, long seed, double download) {
+    float[] delta = FlatView.difference(global, trained);
     UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
     float[] residual = errorFeedback(task.getJobId(), codec, delta);
     if (config.attack().kind() != Attack.Kind.NONE) {
@@ -405,14 +400,14 @@ public final class SiteAgent implements Runnable, AutoCloseable {
           config.attack().describe());
     }
     UpdateHeader.Builder header = updateHeader(task)
-        .setSampleCount(trainer.trainSamples())
-        .setTrainLoss(result.meanLoss())
-        .setLocalSteps(result.steps())
-        .setDeviceSeconds(result.seconds());
-    log.info("round {}: trained {} steps in {} s, train loss {}", task.getRound(), result.steps(),
-        String.format(Locale.ROOT, "%.1f", result.seconds()), String.format(Locale.ROOT, "%.4f", result.meanLoss()));
+        .setSampleCount(samples)
+        .setTrainLoss(loss)
+        .setLocalSteps(steps)
+        .setDeviceSeconds(seconds);
+    log.info("round {}: trained {} steps in {} s, {} samples, train loss {}", task.getRound(), steps,
+        String.format(Locale.ROOT, "%.1f", seconds), samples, String.format(Locale.ROOT, "%.4f", loss));
     prepareAndSend(current, task, header, FlatArrays.of(delta), codec, residual,
-        SiteTimings.newBuilder().setDownloadSeconds(download).setTrainSeconds(result.seconds()));
+        SiteTimings.newBuilder().setDownloadSeconds(download).setTrainSeconds(seconds));
   }
 
   /** A synthetic model's round: a random update as large as the model, made a chunk at a time as it is sent. */
