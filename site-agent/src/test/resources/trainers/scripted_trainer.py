@@ -50,6 +50,8 @@ def main():
         sys.exit(3)
     if mode == "sleep":
         time.sleep(60)
+    if mode == "slow":
+        time.sleep(3)
     trained = {name: (shape, [v * 0.5 for v in values]) for name, (shape, values) in tensors.items()}
     if mode == "wrong-shape":
         name = sorted(trained)[0]

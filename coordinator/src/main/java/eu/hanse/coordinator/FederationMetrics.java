@@ -16,7 +16,7 @@ import java.util.TreeMap;
 final class FederationMetrics implements FederationEvents {
   /** Upper bounds of the round-duration histogram's buckets, in seconds. */
   static final double[] ROUND_SECONDS_BUCKETS = {1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200};
-  private static final List<String> PHASES = List.of("download", "training", "encodeAndSign", "upload",
+  private static final List<String> PHASES = List.of("download", "queue", "training", "encodeAndSign", "upload",
       "verifyAndFold");
 
   private final Clock clock;

@@ -144,7 +144,8 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     String message = request.getMessage().length() > 2000 ? request.getMessage().substring(0, 2000)
         : request.getMessage();
     answer(responseObserver, () -> jobs.require(request.getJobId()).trainingFailed(site.get(), request.getRound(),
-        request.getReason(), message), eu.hanse.protocol.v1.TrainingFailureReceipt.getDefaultInstance());
+        request.getReason(), message, request.getDeviceSeconds()),
+        eu.hanse.protocol.v1.TrainingFailureReceipt.getDefaultInstance());
   }
 
   @Override
@@ -161,7 +162,10 @@ final class FederationService extends FederationGrpc.FederationImplBase {
       return;
     }
     link.get().heard(shortened(request.getActivity()), shortened(request.getPhase()), request.getProgress());
-    responseObserver.onNext(eu.hanse.protocol.v1.HeartbeatReply.getDefaultInstance());
+    String stop = request.getJobId().isEmpty() ? "" : jobs.find(request.getJobId())
+        .map(job -> job.unwantedWork(site.get(), request.getRound()).orElse(""))
+        .orElse("there is no job '" + shortened(request.getJobId()) + "'");
+    responseObserver.onNext(eu.hanse.protocol.v1.HeartbeatReply.newBuilder().setStopWork(stop).build());
     responseObserver.onCompleted();
   }
 

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -186,6 +187,9 @@ final class JobRun implements Runnable {
     org.slf4j.MDC.put("job", spec.id().value());
     try {
       runRounds();
+    } catch (Cancelled e) {
+      finish(JobStatus.CANCELLED, "cancelled by a training lead" + (e.round == 0 ? ""
+          : "; round " + e.round + " was abandoned open"));
     } catch (InterruptedException e) {
       // The coordinator is stopping: the job stays as stored, and resumes when it starts again.
       log.info("job {} stopped after round {}; it resumes when the coordinator starts again on its data directory",
@@ -196,7 +200,55 @@ final class JobRun implements Runnable {
     }
   }
 
-  private void runRounds() throws InterruptedException {
+  /** A training lead cancelled the job; an open round is abandoned, not committed. */
+  private static final class Cancelled extends Exception {
+    final long round;
+
+    Cancelled(long round) {
+      super(null, null, false, false);
+      this.round = round;
+    }
+  }
+
+  /** Ends the job's thread at once if the job was cancelled; an open round is abandoned first. */
+  private void requireNotCancelled(OpenRound open) throws Cancelled {
+    synchronized (this) {
+      if (!cancelled) {
+        return;
+      }
+      if (open != null) {
+        open.close();
+        openRound = null;
+        open.release();
+        training.clear();
+        consortium.audit("round.abandoned", Map.of("job", spec.id().value(), "round", Long.toString(open.number),
+            "reason", "job cancelled"));
+        log.info("round {} of job {} abandoned: the job was cancelled", open.number, spec.id());
+      }
+    }
+    throw new Cancelled(open == null ? 0 : open.number);
+  }
+
+  /**
+   * Why a site's work for a round of this job is no longer wanted, if it is not: the job was
+   * cancelled or has ended, or (rounds in step) the round has committed. Asked with each heartbeat
+   * of a site that trains, so that it stops, and cancels its batch job, instead of finishing work
+   * nobody will take.
+   */
+  synchronized Optional<String> unwantedWork(SiteId site, long round) {
+    if (cancelled) {
+      return Optional.of("job " + spec.id() + " was cancelled");
+    }
+    if (isDone()) {
+      return Optional.of("job " + spec.id() + " has ended (" + state + ")");
+    }
+    if (spec.schedule().async() == null && round <= records.size()) {
+      return Optional.of("round " + round + " of job " + spec.id() + " has closed");
+    }
+    return Optional.empty();
+  }
+
+  private void runRounds() throws InterruptedException, Cancelled {
     if (!state.equals(JobStatus.RUNNING)) {
       return;
     }
@@ -246,7 +298,7 @@ final class JobRun implements Runnable {
       waiting = "starts at " + start;
       writeStatus();
     }
-    while (clock.instant().isBefore(start)) {
+    while (clock.instant().isBefore(start) && !isCancelled()) {
       long millis = Math.min(java.time.Duration.between(clock.instant(), start).toMillis() + 1, 60_000);
       awaitUntil(() -> false, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis));
     }
@@ -257,14 +309,16 @@ final class JobRun implements Runnable {
   }
 
   /** Runs a round until it commits, reopening it if too few updates arrive; null if it never does. */
-  private RoundRecord runRound(int round) throws InterruptedException {
+  private RoundRecord runRound(int round) throws InterruptedException, Cancelled {
     if (spec.schedule().async() != null) {
       return runAsyncRound(round);
     }
     for (int attempt = 1; attempt <= ATTEMPTS_PER_ROUND; attempt++) {
       awaitSites(spec.minSites());
+      requireNotCancelled(null);
       OpenRound open = open(round);
       awaitClose(open);
+      requireNotCancelled(open);
       if (close(open)) {
         RoundRecord committed = commit(open);
         OptionalDouble loss = evaluate(latest);
@@ -285,12 +339,14 @@ final class JobRun implements Runnable {
    * once, the others go on with what they train. Only the last round's checkpoint is evaluated,
    * so that no round waits for sites busy training.
    */
-  private RoundRecord runAsyncRound(int round) throws InterruptedException {
+  private RoundRecord runAsyncRound(int round) throws InterruptedException, Cancelled {
     AsyncRounds async = spec.schedule().async();
     for (int attempt = 1; attempt <= ATTEMPTS_PER_ROUND; attempt++) {
       awaitSites(1);
+      requireNotCancelled(null);
       OpenRound open = open(round);
       awaitUntil(() -> open.accepted().size() >= async.buffer(), System.nanoTime() + spec.roundDeadline().toNanos());
+      requireNotCancelled(open);
       if (close(open)) {
         RoundRecord committed = commit(open);
         OptionalDouble loss = round == spec.rounds() ? evaluate(latest) : OptionalDouble.empty();
@@ -692,7 +748,11 @@ final class JobRun implements Runnable {
    *
    * @throws RefusedException NOT_OPEN_ROUND when {@code round} is not the open round
    */
-  synchronized void trainingFailed(SiteId site, long round, String reason, String message) {
+  synchronized void trainingFailed(SiteId site, long round, String reason, String message, double deviceSeconds) {
+    double spent = Double.isFinite(deviceSeconds) && deviceSeconds > 0 ? deviceSeconds : 0;
+    if (spent > 0 && store.recordFailedTraining(spec.id().value(), round, site.name(), spent)) {
+      usedDeviceSeconds.merge(site.name(), spent, Double::sum);
+    }
     if (openRound == null || openRound.number != round) {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "round " + round + " of job " + spec.id()
           + " is not open" + (openRound == null ? "" : "; round " + openRound.number + " is"));
@@ -873,7 +933,7 @@ final class JobRun implements Runnable {
    */
   private void awaitSites(int needed) throws InterruptedException {
     long nextLine = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!enoughSites(needed)) {
+    while (!enoughSites(needed) && !isCancelled()) {
       String reason = missingSites(needed);
       synchronized (this) {
         if (!reason.equals(waiting)) {
@@ -911,8 +971,9 @@ final class JobRun implements Runnable {
     return online.size() >= needed && online.containsAll(spec.schedule().requiredSites());
   }
 
+  /** Waits until {@code condition} holds, the deadline passes, or the job is cancelled. */
   private synchronized void awaitUntil(BooleanSupplier condition, long deadlineNanos) throws InterruptedException {
-    while (!condition.getAsBoolean()) {
+    while (!condition.getAsBoolean() && !cancelled) {
       if (stopped) {
         throw new InterruptedException("job stopped");
       }

@@ -164,7 +164,8 @@ final class OpenRound {
     if (!Double.isFinite(header.trainLoss())) {
       throw new RefusedException(Refusal.MALFORMED, "train loss is not finite: " + header.trainLoss());
     }
-    for (double seconds : new double[] {header.downloadSeconds(), header.trainSeconds(), header.encodeSeconds()}) {
+    for (double seconds : new double[] {header.downloadSeconds(), header.queueSeconds(), header.trainSeconds(),
+        header.encodeSeconds()}) {
       if (!(seconds >= 0) || Double.isInfinite(seconds)) {
         throw new RefusedException(Refusal.MALFORMED, "a reported time is not a finite number of seconds: " + seconds);
       }

@@ -26,7 +26,7 @@ import java.util.Optional;
  */
 final class StateStore implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int SCHEMA_VERSION = 1;
+  private static final int SCHEMA_VERSION = 2;
 
   private final Path file;
   private final Connection connection;
@@ -76,8 +76,10 @@ final class StateStore implements AutoCloseable {
       throw new IllegalStateException(file + " was written by a newer Hanse (schema " + version
           + "; this one reads up to " + SCHEMA_VERSION + ")");
     }
-    if (version < SCHEMA_VERSION) {
+    if (version == 0) {
       inTransaction(this::createSchema);
+    } else if (version < SCHEMA_VERSION) {
+      inTransaction(this::addFailedTraining);
     }
   }
 
@@ -108,6 +110,17 @@ final class StateStore implements AutoCloseable {
           CREATE TABLE nonces (
             job TEXT NOT NULL REFERENCES jobs(id), site TEXT NOT NULL, nonce TEXT NOT NULL,
             PRIMARY KEY (job, site, nonce))""");
+    }
+    addFailedTraining();
+  }
+
+  /** Schema 2: the device time of training that failed, which counts against a site's budget too. */
+  private void addFailedTraining() throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("""
+          CREATE TABLE failed_training (
+            job TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, site TEXT NOT NULL,
+            device_seconds REAL NOT NULL, PRIMARY KEY (job, round, site))""");
       statement.execute("PRAGMA user_version=" + SCHEMA_VERSION);
     }
   }
@@ -216,8 +229,19 @@ final class StateStore implements AutoCloseable {
   synchronized java.util.Map<String, Double> deviceSeconds(String job) {
     java.util.Map<String, Double> used = new java.util.TreeMap<>();
     query("SELECT site, SUM(device_seconds) FROM updates WHERE job = ? AND state != 'DISCARDED' GROUP BY site",
-        row -> used.put(row.getString(1), row.getDouble(2)), job);
+        row -> used.merge(row.getString(1), row.getDouble(2), Double::sum), job);
+    query("SELECT site, SUM(device_seconds) FROM failed_training WHERE job = ? GROUP BY site",
+        row -> used.merge(row.getString(1), row.getDouble(2), Double::sum), job);
     return used;
+  }
+
+  /**
+   * Records the device time a site's failed training for a round took; false if that round's
+   * failure was recorded already (a report sent twice counts once).
+   */
+  synchronized boolean recordFailedTraining(String job, long round, String site, double deviceSeconds) {
+    return update("INSERT OR IGNORE INTO failed_training (job, round, site, device_seconds) VALUES (?, ?, ?, ?)",
+        job, round, site, deviceSeconds) == 1;
   }
 
   /** Takes an accepted update out of its round (its site was revoked before the round committed). */

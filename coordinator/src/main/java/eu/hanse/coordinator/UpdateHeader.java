@@ -6,7 +6,8 @@ import java.util.List;
  * What a site declares about an update before its chunks, as the domain sees it.
  *
  * @param chunkSha256 the SHA-256 of each chunk, in order
- * @param downloadSeconds as the site reports it, with {@code trainSeconds} and {@code encodeSeconds}:
+ * @param downloadSeconds as the site reports it, with {@code queueSeconds}, {@code trainSeconds} and
+ *     {@code encodeSeconds}:
  *     where its part of the round's time went (not signed)
  * @param stripeFirst with {@code stripeEnd}, the run of chunks this call carries of an update sent
  *     over several calls at once; both 0 when one call carries them all (not signed)
@@ -27,6 +28,7 @@ record UpdateHeader(
     long resumeFromChunk,
     double deviceSeconds,
     double downloadSeconds,
+    double queueSeconds,
     double trainSeconds,
     double encodeSeconds,
     long stripeFirst,

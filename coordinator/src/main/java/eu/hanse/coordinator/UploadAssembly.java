@@ -244,7 +244,8 @@ final class UploadAssembly {
       Path spooled = writer.complete();
       long forced = System.nanoTime();
       long perCall = checkNanos / calls;
-      SitePhases phases = new SitePhases(header.downloadSeconds(), header.trainSeconds(), header.encodeSeconds(),
+      SitePhases phases = new SitePhases(header.downloadSeconds(), header.queueSeconds(), header.trainSeconds(),
+          header.encodeSeconds(),
           (lastChunkNanos - startNanos - perCall) / 1e9, (perCall + System.nanoTime() - lastChunkNanos) / 1e9);
       first.job().accept(first.site(), first.certificate(), first.updateId(), admission, header, spooled, bytes,
           Math.sqrt(sum), phases);

@@ -23,7 +23,7 @@ final class Wire {
         header.getChunkSha256List().stream().map(com.google.protobuf.ByteString::toByteArray).toList(),
         header.getTrainLoss(), header.getLocalSteps(), header.getSignature().toByteArray(), header.getSite(),
         header.getResumeFromChunk(), header.getDeviceSeconds(), header.getTimings().getDownloadSeconds(),
-        header.getTimings().getTrainSeconds(), header.getTimings().getEncodeSeconds(), header.getStripeFirst(),
+        header.getTimings().getQueueSeconds(), header.getTimings().getTrainSeconds(), header.getTimings().getEncodeSeconds(), header.getStripeFirst(),
         header.getStripeEnd());
   }
 

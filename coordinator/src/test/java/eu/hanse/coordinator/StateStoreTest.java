@@ -27,7 +27,7 @@ class StateStoreTest {
   private static RoundRecord record(long round) {
     return new RoundRecord(round, "COMMITTED", List.of("alpha", "beta"), List.of(), SHA1, "/c/" + SHA1,
         Map.of("alpha", 1.5, "beta", 1.5), Map.of("alpha", 4000L, "beta", 4000L), null, 1.0, "weighted mean of 2",
-        null, Map.of("alpha", new SitePhases(0.5, 2, 0.25, 1, 0.125)), 0.75);
+        null, Map.of("alpha", new SitePhases(0.5, 3, 2, 0.25, 1, 0.125)), 0.75);
   }
 
   @Test

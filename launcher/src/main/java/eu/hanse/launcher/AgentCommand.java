@@ -75,6 +75,12 @@ final class AgentCommand implements Runnable {
           + "connects and shown to operators (default: the built-in corpus's count).")
   long trainerSamples;
 
+  @Option(names = "--site-config", paramLabel = "FILE",
+      description = "A site configuration (YAML; docs/slurm.md): the site's own trainer ('trainer': command, timeout, "
+          + "samples) and, in a 'slurm' section, how it runs as a Slurm batch job (template, partition, account, "
+          + "nodes, GPUs per node, time limit, modules, container). Instead of the --trainer-* options.")
+  Path siteConfig;
+
   @Option(names = "--exit-when-finished",
       description = "Exit once the coordinator reports the job finished, instead of waiting for more work.")
   boolean exitWhenFinished;
@@ -98,7 +104,14 @@ final class AgentCommand implements Runnable {
         Optional.ofNullable(corpus), syntheticChars, evalPositions, exitWhenFinished,
         attack == null ? Attack.none() : Attack.parse(attack),
         connections == null ? AgentConfig.DEFAULT_CONNECTIONS : connections);
-    if (trainerCommand != null) {
+    if (siteConfig != null) {
+      if (trainerCommand != null || spec.commandLine().getParseResult().hasMatchedOption("--trainer-timeout")
+          || spec.commandLine().getParseResult().hasMatchedOption("--trainer-samples")) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "give the trainer in the site configuration ("
+            + "--site-config) or with the --trainer-* options, not both");
+      }
+      config = config.withTrainer(SiteConfigFile.read(siteConfig));
+    } else if (trainerCommand != null) {
       config = config.withTrainer(new TrainerCommand(TrainerCommand.words(trainerCommand), trainerTimeout,
           trainerSamples));
     }

@@ -253,7 +253,7 @@ final class JobWatch {
     drawnLines = lines.size();
   }
 
-  /** How far a site is through its part of the round: download, training, then upload. */
+  /** How far a site is through its part of the round: download, (batch queue,) training, then upload. */
   private static double roundShare(JsonNode site) {
     if (site == null) {
       return 0;
@@ -261,6 +261,7 @@ final class JobWatch {
     double progress = site.path("progress").asDouble();
     return switch (site.path("phase").asText()) {
       case "download" -> 0.2 * progress;
+      case "queue" -> 0.2;
       case "train" -> 0.2 + 0.5 * progress;
       case "upload" -> 0.7 + 0.3 * progress;
       default -> 0;

@@ -1,10 +1,12 @@
 package eu.hanse.agent;
 
 import eu.hanse.protocol.v1.FederationGrpc;
+import eu.hanse.protocol.v1.HeartbeatReply;
 import eu.hanse.protocol.v1.HeartbeatRequest;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * doing, from a thread of its own: a site training for hours stays online. A beat also goes out as
  * soon as the agent's work enters another phase, and once a second while the phase's progress moves
  * by a tenth or more, so that operators' progress bars follow it. A missed heartbeat is only logged;
- * the coordinator decides when a site is offline.
+ * the coordinator decides when a site is offline. A reply that says the round being trained for is
+ * no longer wanted is passed on, with the beat it answers, so the agent can stop that work.
  */
 final class Heartbeats {
   private static final Logger log = LoggerFactory.getLogger(Heartbeats.class);
@@ -22,12 +25,14 @@ final class Heartbeats {
   private final Thread thread;
   private volatile boolean stopped;
 
-  private Heartbeats(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<HeartbeatRequest> activity) {
-    this.thread = Thread.ofVirtual().name("hanse-heartbeat").unstarted(() -> beat(stub, interval, activity));
+  private Heartbeats(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<HeartbeatRequest> activity,
+      BiConsumer<HeartbeatRequest, String> stopWork) {
+    this.thread = Thread.ofVirtual().name("hanse-heartbeat").unstarted(() -> beat(stub, interval, activity, stopWork));
   }
 
-  static Heartbeats start(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<HeartbeatRequest> activity) {
-    Heartbeats heartbeats = new Heartbeats(stub, interval, activity);
+  static Heartbeats start(FederationGrpc.FederationBlockingStub stub, Duration interval,
+      Supplier<HeartbeatRequest> activity, BiConsumer<HeartbeatRequest, String> stopWork) {
+    Heartbeats heartbeats = new Heartbeats(stub, interval, activity, stopWork);
     heartbeats.thread.start();
     return heartbeats;
   }
@@ -35,7 +40,8 @@ final class Heartbeats {
   /** How often the thread looks at what the agent is doing, between beats. */
   private static final long LOOK_MILLIS = 200;
 
-  private void beat(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<HeartbeatRequest> activity) {
+  private void beat(FederationGrpc.FederationBlockingStub stub, Duration interval, Supplier<HeartbeatRequest> activity,
+      BiConsumer<HeartbeatRequest, String> stopWork) {
     HeartbeatRequest last = null;
     long lastSent = 0;
     while (!stopped) {
@@ -44,7 +50,11 @@ final class Heartbeats {
       if (last == null || since >= interval.toMillis() || !now.getPhase().equals(last.getPhase())
           || since >= 1000 && Math.abs(now.getProgress() - last.getProgress()) >= 0.1) {
         try {
-          stub.withDeadlineAfter(Math.max(1000, interval.toMillis()), TimeUnit.MILLISECONDS).heartbeat(now);
+          HeartbeatReply reply = stub.withDeadlineAfter(Math.max(1000, interval.toMillis()), TimeUnit.MILLISECONDS)
+              .heartbeat(now);
+          if (!reply.getStopWork().isEmpty()) {
+            stopWork.accept(now, reply.getStopWork());
+          }
         } catch (StatusRuntimeException e) {
           log.debug("heartbeat not delivered: {}", e.getStatus());
         }

@@ -5,7 +5,12 @@ import eu.hanse.agent.data.SiteData;
 import eu.hanse.agent.data.SyntheticLanguage;
 import eu.hanse.agent.data.TextFolder;
 import eu.hanse.agent.trainer.HeldOutLoss;
+import eu.hanse.agent.slurm.SlurmLauncher;
+import eu.hanse.agent.slurm.SlurmSettings;
 import eu.hanse.agent.trainer.ExternalTrainer;
+import eu.hanse.agent.trainer.LocalProcess;
+import eu.hanse.agent.trainer.StopSignal;
+import eu.hanse.agent.trainer.TrainerLauncher;
 import eu.hanse.agent.trainer.LocalTrainer;
 import eu.hanse.agent.trainer.SyntheticTrainer;
 import eu.hanse.agent.trainer.TrainResult;
@@ -78,6 +83,13 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private PendingUpload pending;
   /** What the agent is doing, for its heartbeats. */
   private volatile String activity = "idle";
+  /** The job and round the agent trains for, with the signal that stops that work; null while it does none. */
+  private volatile Work work;
+
+  private record Work(String job, long round, StopSignal stop) {}
+
+  /** Runs the site's own trainer, when it has one: here, or as a batch job. */
+  private final TrainerLauncher launcher;
   private final Progress progress = new Progress();
   /** Per job, what the codec dropped from the last update, sent with the next (error feedback). */
   private final java.util.Map<String, float[]> residuals = new java.util.HashMap<>();
@@ -91,9 +103,13 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     this.backend = config.device().open(config.threads(), log::warn);
     this.trainer = new LocalTrainer(backend, data, config.evalPositions());
     trainer.reportProgressTo(progress);
+    this.launcher = config.trainer().flatMap(TrainerCommand::slurm).<TrainerLauncher>map(SlurmLauncher::new)
+        .orElseGet(LocalProcess::new);
     this.link = Link.open(config, credentials, progress);
     log.info("site {} on {}: {} training and {} held-out characters from {}", site, backend.name(),
         data.train().length, data.heldOut().length, data.source());
+    config.trainer().ifPresent(trainer -> log.info("site {} trains with its own command {}, run as {}", site,
+        trainer.command(), launcher.describe()));
   }
 
   public SiteId site() {
@@ -224,8 +240,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         if (instruction.hasWelcome()) {
           heartbeats = Heartbeats.start(link.blocking(), java.time.Duration.ofMillis(
               Math.max(10, instruction.getWelcome().getHeartbeatIntervalMillis())),
-              () -> eu.hanse.protocol.v1.HeartbeatRequest.newBuilder().setActivity(activity)
-                  .setPhase(progress.phase()).setProgress(progress.fraction()).build());
+              this::heartbeat, this::stopWork);
         } else if (!handle(instruction)) {
           return;
         }
@@ -234,6 +249,29 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       if (heartbeats != null) {
         heartbeats.stop();
       }
+    }
+  }
+
+  /** What the next heartbeat says: what the agent does, how far it is, and the round it trains for. */
+  private eu.hanse.protocol.v1.HeartbeatRequest heartbeat() {
+    var beat = eu.hanse.protocol.v1.HeartbeatRequest.newBuilder().setActivity(activity)
+        .setPhase(progress.phase()).setProgress(progress.fraction());
+    Work now = work;
+    if (now != null) {
+      beat.setJobId(now.job()).setRound(now.round());
+    }
+    return beat.build();
+  }
+
+  /** The coordinator no longer wants the round named in {@code beat}: stop that work, if it still goes on. */
+  private void stopWork(eu.hanse.protocol.v1.HeartbeatRequest beat, String why) {
+    Work now = work;
+    if (now != null && now.job().equals(beat.getJobId()) && now.round() == beat.getRound()) {
+      if (now.stop().reason().isEmpty()) {
+        log.info("round {} of job {}: the coordinator no longer wants it ({}); stopping the training", now.round(),
+            now.job(), why);
+      }
+      now.stop().stop(why);
     }
   }
 
@@ -286,26 +324,50 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private void trainExternally(Link current, TrainTask task, java.nio.file.Path base, long seed, double download) {
     ModelState global = current.fetcher().fetch(task.getBase());
     TrainerCommand command = config.trainer().orElseThrow();
-    ExternalTrainer trainer = new ExternalTrainer(command.command(), config.dataDir().resolve("trainer-work"),
-        command.timeout());
+    java.nio.file.Path workDir = command.slurm().flatMap(SlurmSettings::workDir)
+        .orElse(config.dataDir().resolve("trainer-work"));
+    ExternalTrainer trainer = new ExternalTrainer(command.command(), workDir, command.timeout(), launcher);
     progress.start("train", 1);
+    Work round = new Work(task.getJobId(), task.getRound(), new StopSignal());
+    work = round;
     ExternalTrainer.Outcome outcome;
     try {
       outcome = trainer.train(base, global, new ExternalTrainer.Round(task.getJobId(), task.getRound(),
           task.getLocalSteps(), task.getTimeBudgetMillis() > 0 ? java.time.Duration.ofMillis(task.getTimeBudgetMillis())
               : null, seed, task.getTrainer().getBatchSize(), task.getTrainer().getLearningRate(),
-          task.getTrainer().getWeightDecay(), task.getTrainer().getProximalMu()));
+          task.getTrainer().getWeightDecay(), task.getTrainer().getProximalMu()), round.stop(),
+          phase -> progress.start(phase, 1));
     } catch (ExternalTrainer.Failure e) {
       log.atWarn().addKeyValue("reason", e.reason().name()).log("round {}: the site's trainer failed: {}: {}",
           task.getRound(), e.reason(), e.getMessage());
-      current.blocking().withDeadlineAfter(1, TimeUnit.MINUTES).reportTrainingFailure(
-          eu.hanse.protocol.v1.TrainingFailure.newBuilder().setJobId(task.getJobId()).setRound(task.getRound())
-              .setReason(e.reason().name()).setMessage(e.getMessage()).build());
+      reportFailure(current, task, e);
       return;
+    } finally {
+      work = null;
     }
     Object steps = outcome.metrics().get("steps");
     sendTrained(current, task, global, outcome.model(), outcome.samples(), outcome.loss(),
-        steps instanceof Number number ? number.intValue() : task.getLocalSteps(), outcome.seconds(), seed, download);
+        steps instanceof Number number ? number.intValue() : task.getLocalSteps(), outcome.usage(), seed, download);
+  }
+
+  /**
+   * Tells the coordinator the round's training failed, and the device time it took; a round the
+   * coordinator no longer wanted may be refused, which is only logged.
+   */
+  private void reportFailure(Link current, TrainTask task, ExternalTrainer.Failure failure) {
+    try {
+      current.blocking().withDeadlineAfter(1, TimeUnit.MINUTES).reportTrainingFailure(
+          eu.hanse.protocol.v1.TrainingFailure.newBuilder().setJobId(task.getJobId()).setRound(task.getRound())
+              .setReason(failure.reason().name()).setMessage(failure.getMessage())
+              .setDeviceSeconds(failure.deviceSeconds()).build());
+    } catch (StatusRuntimeException e) {
+      if (failure.reason() != ExternalTrainer.Reason.CANCELLED
+          || HanseErrors.detailOf(e).getCode() == eu.hanse.protocol.v1.ErrorCode.ERROR_CODE_UNSPECIFIED) {
+        throw e;
+      }
+      log.info("round {}: the coordinator took no report of the stopped training: {}", task.getRound(),
+          HanseErrors.detailOf(e).getMessage());
+    }
   }
 
   /** The training examples this site declares: its own trainer's, when it says, else the built-in corpus's. */
@@ -382,7 +444,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         task.getTrainer().getProximalMu(),
         task.getTimeBudgetMillis() > 0 ? java.time.Duration.ofMillis(task.getTimeBudgetMillis()) : null);
     sendTrained(current, task, global, result.model(), trainer.trainSamples(), result.meanLoss(), result.steps(),
-        result.seconds(), seed, download);
+        new TrainerLauncher.Usage(0, result.seconds(), result.seconds()), seed, download);
   }
 
   /**
@@ -390,7 +452,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
    * codec and the site's error feedback (or, in tests, a malicious update in its place).
    */
   private void sendTrained(Link current, TrainTask task, ModelState global, ModelState trained, long samples,
-      double loss, int steps, double seconds, long seed, double download) {
+      double loss, int steps, TrainerLauncher.Usage usage, long seed, double download) {
     float[] delta = FlatView.difference(global, trained);
     UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
     float[] residual = errorFeedback(task.getJobId(), codec, delta);
@@ -403,11 +465,12 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .setSampleCount(samples)
         .setTrainLoss(loss)
         .setLocalSteps(steps)
-        .setDeviceSeconds(seconds);
+        .setDeviceSeconds(usage.deviceSeconds());
     log.info("round {}: trained {} steps in {} s, {} samples, train loss {}", task.getRound(), steps,
-        String.format(Locale.ROOT, "%.1f", seconds), samples, String.format(Locale.ROOT, "%.4f", loss));
+        String.format(Locale.ROOT, "%.1f", usage.trainSeconds()), samples, String.format(Locale.ROOT, "%.4f", loss));
     prepareAndSend(current, task, header, FlatArrays.of(delta), codec, residual,
-        SiteTimings.newBuilder().setDownloadSeconds(download).setTrainSeconds(seconds));
+        SiteTimings.newBuilder().setDownloadSeconds(download).setQueueSeconds(usage.queueSeconds())
+            .setTrainSeconds(usage.trainSeconds()));
   }
 
   /** A synthetic model's round: a random update as large as the model, made a chunk at a time as it is sent. */
@@ -493,9 +556,25 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     return signingKey.sign(claims.canonicalBytes());
   }
 
+  /** How long {@link #close()} waits for the site's own trainer to stop (and its batch job to be cancelled). */
+  private static final long STOP_WAIT_MILLIS = 30_000;
+
   @Override
   public void close() {
     closed = true;
+    Work now = work;
+    if (now != null) {
+      now.stop().stop("the agent is shutting down");
+      long deadline = System.currentTimeMillis() + STOP_WAIT_MILLIS;
+      while (work == now && System.currentTimeMillis() < deadline) {
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
     link.close();
     backend.close();
   }

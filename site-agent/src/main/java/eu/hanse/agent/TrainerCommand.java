@@ -1,22 +1,32 @@
 package eu.hanse.agent;
 
+import eu.hanse.agent.slurm.SlurmSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A site's own trainer: the command the agent runs each round instead of the built-in trainer
- * (see {@link eu.hanse.agent.trainer.ExternalTrainer}), how long a round's training may take, and
- * how many training examples the site holds, which the agent declares to the coordinator when it
- * connects, for operators to see; 0 declares the built-in corpus's count.
+ * (see {@link eu.hanse.agent.trainer.ExternalTrainer}), how long a round's training may take, how
+ * many training examples the site holds, which the agent declares to the coordinator when it
+ * connects, for operators to see (0 declares the built-in corpus's count), and, when the training
+ * runs as a Slurm batch job, how.
  */
-public record TrainerCommand(List<String> command, Duration timeout, long samples) {
+public record TrainerCommand(List<String> command, Duration timeout, long samples, Optional<SlurmSettings> slurm) {
   /** A trainer whose site declares the built-in corpus's count of examples. */
   public TrainerCommand(List<String> command, Duration timeout) {
     this(command, timeout, 0);
   }
 
+  /** A trainer run as a process beside the agent. */
+  public TrainerCommand(List<String> command, Duration timeout, long samples) {
+    this(command, timeout, samples, Optional.empty());
+  }
+
   public TrainerCommand {
+    Objects.requireNonNull(slurm, "slurm");
     if (samples < 0) {
       throw new IllegalArgumentException("the trainer's example count must be positive, or 0 for the built-in "
           + "corpus's, was " + samples);

@@ -16,7 +16,6 @@ import eu.hanse.coordinator.Stragglers;
 import eu.hanse.coordinator.TrainerSettings;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
-import java.io.StringReader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -29,10 +28,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
-import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.Node;
 
 /**
@@ -81,22 +76,11 @@ public final class JobFile {
   }
 
   private static Node compose(String name, String text) {
-    LoaderOptions options = new LoaderOptions();
-    options.setAllowDuplicateKeys(false);
-    options.setMaxAliasesForCollections(10);
-    options.setCodePointLimit(MAX_BYTES);
-    try {
-      Node root = new Yaml(options).compose(new StringReader(text));
-      if (root == null) {
-        throw new JobFileException(name, 1, "the file is empty; a job needs at least 'job: ID'");
-      }
-      return root;
-    } catch (MarkedYAMLException e) {
-      int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 1;
-      throw new JobFileException(name, line, "not valid YAML: " + e.getProblem());
-    } catch (YAMLException e) {
-      throw new JobFileException(name, 1, "not valid YAML: " + e.getMessage());
+    Node root = YamlMap.compose(name, text, MAX_BYTES);
+    if (root == null) {
+      throw new JobFileException(name, 1, "the file is empty; a job needs at least 'job: ID'");
     }
+    return root;
   }
 
   /** One file's reading, section by section. */

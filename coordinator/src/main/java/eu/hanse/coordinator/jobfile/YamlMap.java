@@ -10,6 +10,11 @@ import java.util.Optional;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.io.StringReader;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -17,12 +22,12 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
- * One YAML mapping of a job file, read key by key with the type each key must have. Every error
+ * One YAML mapping of a job file or a site configuration, read key by key with the type each key must have. Every error
  * names the line of the value (or the key) at fault; a key the reader never asked for is refused by
  * {@link #requireNoOthers()}, with the nearest known key as a hint, so a misspelt setting never
  * silently falls back to its default.
  */
-final class YamlMap {
+public final class YamlMap {
   private static final Pattern SHORT_DURATION = Pattern.compile("(?:(\\d+)d)?(?:(\\d+)h)?(?:(\\d+)m)?(?:(\\d+)s)?");
 
   private final String file;
@@ -36,8 +41,27 @@ final class YamlMap {
     this.entries.putAll(entries);
   }
 
+  /**
+   * The YAML document in {@code text}, named {@code name} in errors; null if it holds none. At most
+   * {@code maxChars} characters; aliases are limited and duplicate keys refused.
+   */
+  public static Node compose(String name, String text, int maxChars) {
+    LoaderOptions options = new LoaderOptions();
+    options.setAllowDuplicateKeys(false);
+    options.setMaxAliasesForCollections(10);
+    options.setCodePointLimit(maxChars);
+    try {
+      return new Yaml(options).compose(new StringReader(text));
+    } catch (MarkedYAMLException e) {
+      int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 1;
+      throw new JobFileException(name, line, "not valid YAML: " + e.getProblem());
+    } catch (YAMLException e) {
+      throw new JobFileException(name, 1, "not valid YAML: " + e.getMessage());
+    }
+  }
+
   /** The mapping {@code node} is, or an error saying what {@code what} must be. */
-  static YamlMap of(String file, Node node, String what) {
+  public static YamlMap of(String file, Node node, String what) {
     if (!(node instanceof MappingNode mapping)) {
       throw error(file, node, what + " must be a mapping of 'key: value' lines");
     }
@@ -58,16 +82,16 @@ final class YamlMap {
     return new YamlMap(file, near, Map.of());
   }
 
-  String file() {
+  public String file() {
     return file;
   }
 
-  Node node() {
+  public Node node() {
     return node;
   }
 
   /** The value node of {@code key}, if present and not null ({@code key:} with nothing after it). */
-  Optional<Node> value(String key) {
+  public Optional<Node> value(String key) {
     known.add(key);
     NodeTuple tuple = entries.get(key);
     if (tuple == null || isNull(tuple.getValueNode())) {
@@ -76,33 +100,33 @@ final class YamlMap {
     return Optional.of(tuple.getValueNode());
   }
 
-  boolean has(String key) {
+  public boolean has(String key) {
     known.add(key);
     return entries.containsKey(key);
   }
 
   /** The keys in file order, each marked as known. */
-  List<String> keys() {
+  public List<String> keys() {
     known.addAll(entries.keySet());
     return List.copyOf(entries.keySet());
   }
 
   /** The line of {@code key} itself, or of the mapping when the key is absent. */
-  int lineOf(String key) {
+  public int lineOf(String key) {
     NodeTuple tuple = entries.get(key);
     return line(tuple != null ? tuple.getKeyNode() : node);
   }
 
-  String string(String key, String fallback) {
+  public String string(String key, String fallback) {
     return value(key).map(value -> scalar(value, key)).orElse(fallback);
   }
 
-  String requiredString(String key) {
+  public String requiredString(String key) {
     return value(key).map(value -> scalar(value, key))
         .orElseThrow(() -> error(node, "'" + key + "' is required"));
   }
 
-  int integer(String key, int fallback) {
+  public int integer(String key, int fallback) {
     return value(key).map(value -> convert(value, key, text -> {
       try {
         return Integer.parseInt(text.replace("_", ""));
@@ -113,7 +137,7 @@ final class YamlMap {
   }
 
   /** A whole number that may be written as 1_000_000_000 or 1e9. */
-  long count(String key, long fallback) {
+  public long count(String key, long fallback) {
     return value(key).map(value -> convert(value, key, text -> {
       try {
         java.math.BigDecimal number = new java.math.BigDecimal(text.replace("_", ""));
@@ -124,11 +148,11 @@ final class YamlMap {
     })).orElse(fallback);
   }
 
-  double number(String key, double fallback) {
+  public double number(String key, double fallback) {
     return value(key).map(value -> number(value, key)).orElse(fallback);
   }
 
-  Double optionalNumber(String key) {
+  public Double optionalNumber(String key) {
     return value(key).map(value -> number(value, key)).orElse(null);
   }
 
@@ -146,12 +170,12 @@ final class YamlMap {
     });
   }
 
-  Duration duration(String key, Duration fallback) {
+  public Duration duration(String key, Duration fallback) {
     return value(key).map(value -> convert(value, key, YamlMap::duration)).orElse(fallback);
   }
 
   /** A duration as ISO-8601 ({@code PT30M}) or in short form ({@code 30m}, {@code 1h30m}, {@code 2d}). */
-  static Duration duration(String text) {
+  public static Duration duration(String text) {
     String lower = text.strip().toLowerCase(Locale.ROOT);
     Matcher shortForm = SHORT_DURATION.matcher(lower);
     if (!lower.isEmpty() && shortForm.matches()) {
@@ -172,12 +196,12 @@ final class YamlMap {
   }
 
   /** A nested mapping; an empty one when the key is absent. */
-  YamlMap map(String key) {
+  public YamlMap map(String key) {
     return value(key).map(value -> of(file, value, "'" + key + "'")).orElseGet(() -> empty(file, node));
   }
 
   /** A sequence's items; a single scalar counts as a list of one. Empty when the key is absent. */
-  List<Node> list(String key) {
+  public List<Node> list(String key) {
     Optional<Node> value = value(key);
     if (value.isEmpty()) {
       return List.of();
@@ -192,7 +216,7 @@ final class YamlMap {
   }
 
   /** A scalar's text, or an error naming {@code key}. */
-  String scalar(Node value, String key) {
+  public String scalar(Node value, String key) {
     if (!(value instanceof ScalarNode scalar)) {
       throw error(value, "'" + key + "' must be a single value, not a list or a mapping");
     }
@@ -200,7 +224,7 @@ final class YamlMap {
   }
 
   /** Converts a scalar; an {@link IllegalArgumentException} becomes an error at its line. */
-  <T> T convert(Node value, String key, Function<String, T> conversion) {
+  public <T> T convert(Node value, String key, Function<String, T> conversion) {
     String text = scalar(value, key);
     try {
       return conversion.apply(text);
@@ -211,7 +235,7 @@ final class YamlMap {
   }
 
   /** Refuses every key that no read asked for. */
-  void requireNoOthers() {
+  public void requireNoOthers() {
     for (Map.Entry<String, NodeTuple> entry : entries.entrySet()) {
       if (!known.contains(entry.getKey())) {
         String hint = nearest(entry.getKey()).map(k -> " (did you mean '" + k + "'?)").orElse("");
@@ -253,19 +277,19 @@ final class YamlMap {
     return previous[b.length()];
   }
 
-  JobFileException error(Node at, String reason) {
+  public JobFileException error(Node at, String reason) {
     return error(file, at, reason);
   }
 
-  JobFileException error(int line, String reason) {
+  public JobFileException error(int line, String reason) {
     return new JobFileException(file, line, reason);
   }
 
-  static JobFileException error(String file, Node at, String reason) {
+  public static JobFileException error(String file, Node at, String reason) {
     return new JobFileException(file, line(at), reason);
   }
 
-  static int line(Node node) {
+  public static int line(Node node) {
     return node.getStartMark().getLine() + 1;
   }
 

@@ -2,8 +2,8 @@
 // and reads the overview again whenever something happened. No libraries, nothing from elsewhere.
 "use strict";
 
-const PHASES = ["download", "training", "encodeAndSign", "upload", "verifyAndFold"];
-const PHASE_NAMES = { download: "download", training: "training", encodeAndSign: "encode and sign",
+const PHASES = ["download", "queue", "training", "encodeAndSign", "upload", "verifyAndFold"];
+const PHASE_NAMES = { download: "download", queue: "batch queue", training: "training", encodeAndSign: "encode and sign",
   upload: "upload", verifyAndFold: "verify and fold", commit: "commit" };
 const SITE_COLOURS = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d"];
 

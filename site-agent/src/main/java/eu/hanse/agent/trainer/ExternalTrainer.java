@@ -17,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A site's own training code, run as a command once per round. The agent writes a round file
@@ -37,8 +36,12 @@ public final class ExternalTrainer {
   public record Round(String job, long round, int localSteps, Duration timeBudget, long seed, int batchSize,
       double learningRate, double weightDecay, double proximalMu) {}
 
-  /** What the trainer gave back: the trained model, the samples it saw and its mean loss. */
-  public record Outcome(ModelState model, long samples, double loss, double seconds, Map<String, Object> metrics) {}
+  /**
+   * What the trainer gave back: the trained model, the samples it saw and its mean loss; and what
+   * its run cost ({@link TrainerLauncher.Usage}).
+   */
+  public record Outcome(ModelState model, long samples, double loss, TrainerLauncher.Usage usage,
+      Map<String, Object> metrics) {}
 
   /** Why a round's training failed, as the agent reports it. */
   public enum Reason {
@@ -55,63 +58,107 @@ public final class ExternalTrainer {
     /** The trained checkpoint holds a NaN or an infinity. */
     NON_FINITE,
     /** The metrics file is missing, not JSON, or lacks a positive "samples" or a finite "loss". */
-    MALFORMED_METRICS
+    MALFORMED_METRICS,
+    /** It was stopped because the coordinator no longer wanted the round (job cancelled, round closed). */
+    CANCELLED
   }
 
   /** A failed round, with its reason and a message for the operator. */
   public static final class Failure extends RuntimeException {
     private final Reason reason;
+    private final double deviceSeconds;
 
-    Failure(Reason reason, String message) {
+    public Failure(Reason reason, String message) {
+      this(reason, message, 0);
+    }
+
+    /** A failure that still held devices for {@code deviceSeconds}, as a batch job's accounting says. */
+    public Failure(Reason reason, String message, double deviceSeconds) {
       super(message);
       this.reason = reason;
+      this.deviceSeconds = deviceSeconds;
     }
 
     public Reason reason() {
       return reason;
+    }
+
+    /** Device time the failed run took, counted against the site's budget like a good round's. */
+    public double deviceSeconds() {
+      return deviceSeconds;
     }
   }
 
   private final List<String> command;
   private final Path workDir;
   private final Duration timeout;
+  private final TrainerLauncher launcher;
+
+  /** A trainer run as a process on this machine. */
+  public ExternalTrainer(List<String> command, Path workDir, Duration timeout) {
+    this(command, workDir, timeout, new LocalProcess());
+  }
 
   /**
    * @param command the trainer's command and its first arguments; the round file's path is added
-   * @param workDir where each round gets a folder of its own
-   * @param timeout how long a round's training may take at most (with a time budget, the budget
-   *     plus this)
+   * @param workDir where each round gets a folder of its own; with a batch launcher, a folder the
+   *     compute nodes see
+   * @param timeout how long a round's training may take at most once it runs (with a time budget,
+   *     the budget plus this)
+   * @param launcher runs the command: here, or as a batch job
    */
-  public ExternalTrainer(List<String> command, Path workDir, Duration timeout) {
+  public ExternalTrainer(List<String> command, Path workDir, Duration timeout, TrainerLauncher launcher) {
     if (command.isEmpty() || command.get(0).isBlank()) {
       throw new IllegalArgumentException("the trainer command is empty");
     }
     this.command = List.copyOf(command);
     this.workDir = Objects.requireNonNull(workDir, "workDir");
     this.timeout = Objects.requireNonNull(timeout, "timeout");
+    this.launcher = Objects.requireNonNull(launcher, "launcher");
   }
 
   /** Trains from the global checkpoint at {@code checkpoint}, whose parameters are {@code global}. */
   public Outcome train(Path checkpoint, ModelState global, Round round) {
+    return train(checkpoint, global, round, new StopSignal(), phase -> {});
+  }
+
+  /**
+   * Trains from the global checkpoint at {@code checkpoint}, whose parameters are {@code global},
+   * until done or until {@code stop} is set; {@code phases} hears "queue" and "train".
+   */
+  public Outcome train(Path checkpoint, ModelState global, Round round, StopSignal stop,
+      java.util.function.Consumer<String> phases) {
     Path folder = workDir.resolve(safe(round.job())).resolve("round-" + round.round());
     Path roundFile = folder.resolve("round.json");
     Path output = folder.resolve("trained.safetensors");
     Path metrics = folder.resolve("metrics.json");
-    long started = System.nanoTime();
     try {
       recreate(folder);
       Files.writeString(roundFile, roundJson(round, checkpoint.toAbsolutePath(), output.toAbsolutePath(),
           metrics.toAbsolutePath()));
-      run(folder, roundFile, checkpoint, output, metrics, round.timeBudget() == null ? timeout
-          : round.timeBudget().plus(timeout));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare the trainer's folder " + folder + ": " + e.getMessage(), e);
     }
-    double seconds = (System.nanoTime() - started) / 1e9;
-    ModelState trained = readTrained(output, global);
-    Map<String, Object> reported = readMetrics(metrics);
-    return new Outcome(trained, ((Number) reported.get("samples")).longValue(),
-        ((Number) reported.get("loss")).doubleValue(), seconds, reported);
+    List<String> invocation = new ArrayList<>(command);
+    invocation.add(roundFile.toAbsolutePath().toString());
+    Map<String, String> environment = Map.of("HANSE_ROUND_FILE", roundFile.toAbsolutePath().toString(),
+        "HANSE_CHECKPOINT", checkpoint.toAbsolutePath().toString(), "HANSE_OUTPUT", output.toAbsolutePath().toString(),
+        "HANSE_METRICS", metrics.toAbsolutePath().toString());
+    TrainerLauncher.Usage usage = launcher.run(new TrainerLauncher.Run(invocation, folder, environment,
+        folder.resolve(LOG), round.timeBudget() == null ? timeout : round.timeBudget().plus(timeout), stop, phases));
+    try {
+      ModelState trained = readTrained(output, global);
+      Map<String, Object> reported = readMetrics(metrics);
+      return new Outcome(trained, ((Number) reported.get("samples")).longValue(),
+          ((Number) reported.get("loss")).doubleValue(), usage, reported);
+    } catch (Failure e) {
+      throw new Failure(e.reason(), e.getMessage(), usage.deviceSeconds());
+    }
+  }
+
+  /** What runs the command. */
+  public TrainerLauncher launcher() {
+    return launcher;
   }
 
   private static String safe(String name) {
@@ -151,52 +198,10 @@ public final class ExternalTrainer {
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n";
   }
 
-  private void run(Path folder, Path roundFile, Path checkpoint, Path output, Path metrics, Duration limit)
-      throws IOException {
-    List<String> invocation = new ArrayList<>(command);
-    invocation.add(roundFile.toAbsolutePath().toString());
-    ProcessBuilder builder = new ProcessBuilder(invocation).directory(folder.toFile()).redirectErrorStream(true)
-        .redirectOutput(folder.resolve(LOG).toFile());
-    builder.environment().putAll(Map.of("HANSE_ROUND_FILE", roundFile.toAbsolutePath().toString(),
-        "HANSE_CHECKPOINT", checkpoint.toAbsolutePath().toString(), "HANSE_OUTPUT", output.toAbsolutePath().toString(),
-        "HANSE_METRICS", metrics.toAbsolutePath().toString()));
-    Process process;
+  /** The last lines the trainer wrote to {@code log}, for a failure's message. */
+  public static String tail(Path log) {
     try {
-      process = builder.start();
-    } catch (IOException e) {
-      throw new Failure(Reason.NOT_STARTED, "cannot start the trainer " + invocation.get(0) + ": " + e.getMessage());
-    }
-    try {
-      if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
-        stop(process);
-        throw new Failure(Reason.TIMED_OUT, "the trainer ran past its limit of " + limit.toSeconds() + " s and was "
-            + "stopped" + tail(folder));
-      }
-    } catch (InterruptedException e) {
-      stop(process);
-      Thread.currentThread().interrupt();
-      throw new Failure(Reason.TIMED_OUT, "the agent stopped while the trainer ran");
-    }
-    if (process.exitValue() != 0) {
-      throw new Failure(Reason.EXITED, "the trainer exited with status " + process.exitValue() + tail(folder));
-    }
-  }
-
-  /** Stops the trainer and whatever it started. */
-  private static void stop(Process process) {
-    process.descendants().forEach(ProcessHandle::destroyForcibly);
-    process.destroyForcibly();
-    try {
-      process.waitFor(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  /** The last lines the trainer wrote, for the message. */
-  private static String tail(Path folder) {
-    try {
-      List<String> lines = Files.readAllLines(folder.resolve(LOG));
+      List<String> lines = Files.readAllLines(log);
       List<String> last = lines.subList(Math.max(0, lines.size() - 5), lines.size());
       return last.isEmpty() ? "; it wrote nothing" : "; its last lines: " + String.join(" | ", last);
     } catch (IOException | java.io.UncheckedIOException e) {

@@ -58,7 +58,8 @@ class ExternalTrainerTest {
     assertEquals(1.25, outcome.loss());
     assertEquals(100, ((Number) outcome.metrics().get("steps")).intValue(), "the round file carried the steps");
     assertEquals(42, ((Number) outcome.metrics().get("seed")).intValue());
-    assertTrue(outcome.seconds() > 0);
+    assertTrue(outcome.usage().trainSeconds() > 0);
+    assertEquals(0, outcome.usage().queueSeconds(), "a local process does not queue");
 
     Path folder = dir.resolve("work/llm_7b/round-7");
     JsonNode roundFile = new ObjectMapper().readTree(folder.resolve("round.json").toFile());
