@@ -97,4 +97,34 @@ class StateStoreTest {
     IllegalStateException error = assertThrows(IllegalStateException.class, () -> StateStore.open(dir));
     assertTrue(error.getMessage().contains("written by a newer Hanse (schema 99"), error.getMessage());
   }
+
+  @Test
+  void failedTrainingCountsAgainstTheBudgetOncePerRound() {
+    try (StateStore store = StateStore.open(dir)) {
+      store.addJob("pilot", "job: pilot\n", "lead");
+      store.acceptUpdate(update("alpha", 1));
+      assertTrue(store.recordFailedTraining("pilot", 2, "alpha", 7200));
+      assertFalse(store.recordFailedTraining("pilot", 2, "alpha", 7200), "a report sent twice counts once");
+      assertTrue(store.recordFailedTraining("pilot", 2, "beta", 60));
+      assertEquals(Map.of("alpha", 7201.5, "beta", 60.0), store.deviceSeconds("pilot"));
+    }
+  }
+
+  @Test
+  void aStateWrittenBeforeFailedTrainingWasKeptIsUpgradedInPlace() throws Exception {
+    try (StateStore store = StateStore.open(dir)) {
+      store.addJob("pilot", "job: pilot\n", "lead");
+      store.acceptUpdate(update("alpha", 1));
+    }
+    try (var connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("state.db"));
+        var statement = connection.createStatement()) {
+      statement.execute("DROP TABLE failed_training");
+      statement.execute("PRAGMA user_version=1");
+    }
+    try (StateStore store = StateStore.open(dir)) {
+      assertEquals(Map.of("alpha", 1.5), store.deviceSeconds("pilot"), "what schema 1 held is still there");
+      assertTrue(store.recordFailedTraining("pilot", 2, "alpha", 10));
+      assertEquals(Map.of("alpha", 11.5), store.deviceSeconds("pilot"));
+    }
+  }
 }

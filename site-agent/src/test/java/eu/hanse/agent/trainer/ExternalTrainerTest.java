@@ -122,4 +122,21 @@ class ExternalTrainerTest {
     }
     return list;
   }
+
+  @Test
+  void aTrainerAskedToStopIsStoppedAndTheRoundFailsAsCancelled() throws Exception {
+    StopSignal stop = new StopSignal();
+    Thread.ofVirtual().start(() -> {
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException ignored) {
+        return;
+      }
+      stop.stop("job llm/7b was cancelled");
+    });
+    ExternalTrainer.Failure stopped = assertThrows(ExternalTrainer.Failure.class,
+        () -> trainer("sleep", Duration.ofMinutes(1)).train(checkpoint, global, round(6), stop, phase -> {}));
+    assertEquals(ExternalTrainer.Reason.CANCELLED, stopped.reason());
+    assertEquals("the trainer was stopped: job llm/7b was cancelled", stopped.getMessage());
+  }
 }
