@@ -69,7 +69,7 @@ class SlurmIT {
 
   /** A site trainer that runs scripted_trainer.py in {@code mode} as a batch job with one GPU. */
   private static TrainerCommand onSlurm(String mode) {
-    SlurmSettings slurm = new SlurmSettings(Optional.empty(), SlurmCluster.PARTITION, Optional.of(SlurmCluster.ACCOUNT),
+    SlurmSettings slurm = new SlurmSettings(Optional.empty(), Optional.of(SlurmCluster.PARTITION), Optional.of(SlurmCluster.ACCOUNT),
         1, 1, Duration.ofMinutes(10), List.of(), Optional.empty(), SlurmSettings.DEFAULT_CONTAINER_COMMAND, List.of(),
         Optional.empty(), Optional.of(cluster.binDir()), Duration.ofMillis(500));
     return new TrainerCommand(List.of("/usr/bin/python3", SCRIPT.toString(), mode), Duration.ofMinutes(5), 0,

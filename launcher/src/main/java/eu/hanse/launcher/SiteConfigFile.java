@@ -71,12 +71,9 @@ final class SiteConfigFile {
   private static SlurmSettings slurm(YamlMap slurm, Path file) {
     Path folder = file.toAbsolutePath().getParent();
     Optional<Path> template = slurm.value("template").map(node -> folder.resolve(slurm.scalar(node, "template")));
-    if (!slurm.has("partition")) {
-      throw slurm.error(slurm.node(), "'slurm' needs 'partition': the partition the training jobs go to");
-    }
     SlurmSettings settings;
     try {
-      settings = new SlurmSettings(template, slurm.requiredString("partition"),
+      settings = new SlurmSettings(template, Optional.ofNullable(slurm.string("partition", null)),
           Optional.ofNullable(slurm.string("account", null)), slurm.integer("nodes", 1), slurm.integer("gpus-per-node", 0),
           slurm.duration("time-limit", Duration.ofHours(2)), strings(slurm, "modules"),
           Optional.ofNullable(slurm.string("container", null)),

@@ -1,6 +1,7 @@
 package eu.hanse.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -20,13 +21,43 @@ import picocli.CommandLine;
  */
 class DeployFilesTest {
   /** "hanse SUBCOMMAND ..." up to the end or a shell operator. */
-  private static final Pattern HANSE = Pattern.compile("(?:^|[\\s(])(?:/opt/hanse/)?hanse\\s+([a-z][^&|;)>]*)");
+  private static final Pattern HANSE = Pattern.compile("(?:^|[\\s(])(?:/opt/hanse/|%h/hanse/)?hanse\\s+([a-z][^&|;)>]*)");
 
   @Test
-  @SuppressWarnings("unchecked")
   void everyHanseCommandInTheDeployFilesParses() throws Exception {
     List<String> commands = new ArrayList<>();
-    Map<String, Object> compose = new org.yaml.snakeyaml.Yaml().load(Files.readString(Path.of("../deploy/kafka/compose.yaml")));
+    for (String file : List.of("../deploy/kafka/compose.yaml", "../deploy/coordinator/compose.yaml")) {
+      commands.addAll(composeCommands(Path.of(file)));
+    }
+    for (String unit : List.of("hanse-agent.service", "hanse-coordinator.service", "hanse-site-agent@.service")) {
+      for (String line : Files.readAllLines(Path.of("../deploy/systemd").resolve(unit))) {
+        if (line.startsWith("ExecStart=")) {
+          commands.addAll(hanseCommands(line.substring("ExecStart=".length())));
+        }
+      }
+    }
+
+    assertTrue(commands.size() >= 8, "found " + commands);
+    for (String command : commands) {
+      String[] args = Arrays.stream(command.split("\\s+")).map(a -> a.replaceAll("^\"|\"$", "")).toArray(String[]::new);
+      CommandLine commandLine = Hanse.commandLine();
+      try {
+        commandLine.parseArgs(args);
+      } catch (CommandLine.ParameterException e) {
+        throw new AssertionError("'hanse " + command + "' no longer parses: " + e.getMessage(), e);
+      }
+    }
+    assertTrue(commands.stream().anyMatch(c -> c.startsWith("coordinator") && c.contains("--kafka-bootstrap kafka:9092")),
+        commands.toString());
+    assertTrue(commands.stream().anyMatch(c -> c.startsWith("agent") && c.contains("--site-config")),
+        commands.toString());
+    assertEquals(1, commands.stream().filter(c -> c.startsWith("agent enroll")).count(), commands.toString());
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<String> composeCommands(Path file) throws Exception {
+    List<String> commands = new ArrayList<>();
+    Map<String, Object> compose = new org.yaml.snakeyaml.Yaml().load(Files.readString(file));
     for (Object service : ((Map<String, Object>) compose.get("services")).values()) {
       Map<String, Object> settings = (Map<String, Object>) service;
       Object command = settings.get("command");
@@ -41,27 +72,7 @@ class DeployFilesTest {
         commands.add(text.strip()); // Arguments to the image's entry point, 'hanse'.
       }
     }
-    for (String unit : List.of("hanse-agent.service", "hanse-coordinator.service")) {
-      for (String line : Files.readAllLines(Path.of("../deploy/systemd").resolve(unit))) {
-        if (line.startsWith("ExecStart=")) {
-          commands.addAll(hanseCommands(line.substring("ExecStart=".length())));
-        }
-      }
-    }
-
-    assertTrue(commands.size() >= 6, "found " + commands);
-    for (String command : commands) {
-      String[] args = Arrays.stream(command.split("\\s+")).map(a -> a.replaceAll("^\"|\"$", "")).toArray(String[]::new);
-      CommandLine commandLine = Hanse.commandLine();
-      try {
-        commandLine.parseArgs(args);
-      } catch (CommandLine.ParameterException e) {
-        throw new AssertionError("'hanse " + command + "' no longer parses: " + e.getMessage(), e);
-      }
-    }
-    assertTrue(commands.stream().anyMatch(c -> c.startsWith("coordinator") && c.contains("--kafka-bootstrap kafka:9092")),
-        commands.toString());
-    assertEquals(1, commands.stream().filter(c -> c.startsWith("agent enroll")).count(), commands.toString());
+    return commands;
   }
 
   private static List<String> hanseCommands(String text) {
@@ -73,5 +84,53 @@ class DeployFilesTest {
       found.add(matcher.group(1).strip());
     }
     return found;
+  }
+
+  /**
+   * Each centre's site configuration reads, its template renders a round's batch script that bash
+   * can parse, with the centre's partition (or QoS), account and GPUs, and the trainer launched on
+   * every node.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"jupiter", "leonardo", "marenostrum5"})
+  void eachCentresSiteConfigurationRendersAScriptBashCanRun(String centre,
+      @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path folder = Path.of("../deploy").resolve(centre).toAbsolutePath().normalize();
+    eu.hanse.agent.TrainerCommand trainer = SiteConfigFile.read(folder.resolve("site.yaml"));
+    eu.hanse.agent.slurm.SlurmSettings slurm = trainer.slurm().orElseThrow();
+    assertTrue(slurm.template().isPresent() && slurm.template().get().startsWith(folder), slurm.template().toString());
+    Path round = Files.createDirectories(dir.resolve("pilot/round-3"));
+    List<String> command = new ArrayList<>(trainer.command());
+    command.add(round.resolve("round.json").toString());
+    String script = new eu.hanse.agent.slurm.SlurmLauncher(slurm).script(new eu.hanse.agent.trainer.TrainerLauncher.Run(
+        command, round, Map.of("HANSE_ROUND_FILE", round.resolve("round.json").toString()), round.resolve("trainer.log"),
+        java.time.Duration.ofHours(1), new eu.hanse.agent.trainer.StopSignal(), phase -> {}));
+    Path file = round.resolve("job.sbatch");
+    Files.writeString(file, script);
+    Process bash = new ProcessBuilder("bash", "-n", file.toString()).redirectErrorStream(true).start();
+    String complaints = new String(bash.getInputStream().readAllBytes());
+    assertEquals(0, bash.waitFor(), "bash -n " + centre + ": " + complaints + "\n" + script);
+    assertTrue(script.contains("#SBATCH --job-name=hanse-pilot-round-3\n"), script);
+    assertTrue(script.contains("#SBATCH --account=" + slurm.account().orElseThrow() + "\n"), script);
+    assertEquals(slurm.partition().isPresent(), script.contains("#SBATCH --partition="), script);
+    assertTrue(script.contains("gpu" + (script.contains("--gres=") ? ":" : "s-per-node=") + "4\n"), script);
+    assertTrue(script.contains("#SBATCH --output=" + round.resolve("trainer.log") + "\n"), script);
+    assertTrue(script.contains("module load " + String.join(" ", slurm.modules()) + "\n"), script);
+    assertTrue(script.contains("export HANSE_ROUND_FILE="), script);
+    assertTrue(script.lines().anyMatch(line -> line.startsWith("srun ") && line.endsWith(" " + round.resolve("round.json"))
+        && line.contains("torchrun")), script);
+    assertFalse(script.contains("{{"), script);
+    slurm.container().ifPresent(image -> assertTrue(script.contains(slurm.containerCommand() + " " + image), script));
+    for (String option : slurm.sbatchOptions()) {
+      assertTrue(script.contains("#SBATCH " + option + "\n"), script);
+    }
+    if (slurm.binDir().isPresent()) {
+      for (String tool : List.of("sbatch", "squeue", "sacct", "scancel")) {
+        Path wrapper = slurm.binDir().get().resolve(tool);
+        assertTrue(Files.isExecutable(wrapper), wrapper.toString());
+        Process sh = new ProcessBuilder("sh", "-n", wrapper.toString()).redirectErrorStream(true).start();
+        assertEquals(0, sh.waitFor(), new String(sh.getInputStream().readAllBytes()));
+      }
+    }
   }
 }

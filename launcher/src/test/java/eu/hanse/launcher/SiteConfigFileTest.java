@@ -50,7 +50,7 @@ class SiteConfigFileTest {
     assertEquals(1_200_000, trainer.samples());
     SlurmSettings slurm = trainer.slurm().orElseThrow();
     assertEquals(Optional.of(dir.resolve("booster.sbatch")), slurm.template());
-    assertEquals("booster", slurm.partition());
+    assertEquals(Optional.of("booster"), slurm.partition());
     assertEquals(Optional.of("hanse-ai"), slurm.account());
     assertEquals(2, slurm.nodes());
     assertEquals(4, slurm.gpusPerNode());
@@ -61,6 +61,12 @@ class SiteConfigFileTest {
     assertEquals(List.of("--qos=normal"), slurm.sbatchOptions());
     assertEquals(Optional.of(dir.resolve("work")), slurm.workDir());
     assertEquals(Duration.ofSeconds(30), slurm.pollInterval());
+  }
+
+  @Test
+  void aSlurmSectionMayLeaveThePartitionToTheCluster() throws Exception {
+    assertTrue(SiteConfigFile.read(write("trainer:\n  command: ./train.sh\nslurm:\n  gpus-per-node: 4\n"))
+        .slurm().orElseThrow().partition().isEmpty());
   }
 
   @Test
@@ -78,9 +84,9 @@ class SiteConfigFileTest {
         "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  gpus_per_node: 4\n")));
     assertEquals(5, misspelt.line());
     assertTrue(misspelt.reason().contains("gpus-per-node"), misspelt.reason());
-    JobFileException noPartition = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
-        "trainer:\n  command: ./train.sh\nslurm:\n  nodes: 2\n")));
-    assertTrue(noPartition.reason().contains("'slurm' needs 'partition'"), noPartition.reason());
+    JobFileException badPartition = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
+        "trainer:\n  command: ./train.sh\nslurm:\n  partition: a b\n")));
+    assertTrue(badPartition.reason().contains("a Slurm partition is a name"), badPartition.reason());
     JobFileException badNodes = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
         "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  nodes: 0\n")));
     assertTrue(badNodes.reason().contains("nodes must be at least 1"), badNodes.reason());

@@ -57,7 +57,8 @@ public final class SlurmLauncher implements TrainerLauncher {
 
   @Override
   public String describe() {
-    return "a Slurm batch job on partition " + settings.partition() + " (" + settings.nodes() + " node(s), "
+    return "a Slurm batch job on " + settings.partition().map(name -> "partition " + name)
+        .orElse("the default partition") + " (" + settings.nodes() + " node(s), "
         + settings.gpusPerNode() + " GPU(s) each, template " + script.name() + ")";
   }
 
@@ -65,12 +66,12 @@ public final class SlurmLauncher implements TrainerLauncher {
   public Usage run(Run run) {
     Path file = run.folder().resolve("job.sbatch");
     try {
-      Files.writeString(file, script.render(values(run)), StandardCharsets.UTF_8);
+      Files.writeString(file, script(run), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the batch script " + file + ": " + e.getMessage(), e);
     }
     String id = submit(file, run);
-    log.info("submitted Slurm job {} ({}) to partition {}", id, file, settings.partition());
+    log.info("submitted Slurm job {} ({})", id, file);
     try {
       Files.writeString(run.folder().resolve("slurm-job-id"), id + "\n");
     } catch (IOException e) {
@@ -79,12 +80,17 @@ public final class SlurmLauncher implements TrainerLauncher {
     return follow(id, run);
   }
 
+  /** The batch script for a round: the site's template with the round's values. */
+  public String script(Run run) {
+    return script.render(values(run));
+  }
+
   /** The values of the template's placeholders for this round. */
   private Map<String, String> values(Run run) {
     Map<String, String> values = new HashMap<>();
     Path folder = run.folder().toAbsolutePath();
     values.put("job_name", "hanse-" + folder.getParent().getFileName() + "-" + folder.getFileName());
-    values.put("partition", settings.partition());
+    values.put("partition", settings.partition().orElse(""));
     values.put("account", settings.account().orElse(""));
     values.put("nodes", Integer.toString(settings.nodes()));
     values.put("gpus_per_node", settings.gpusPerNode() > 0 ? Integer.toString(settings.gpusPerNode()) : "");

@@ -11,7 +11,8 @@ import java.util.Optional;
  * the Slurm commands and the shared work folder are. {@code docs/slurm.md} describes each field.
  *
  * @param template the batch script's template; empty for {@link BatchScript#DEFAULT}
- * @param partition the partition to submit to
+ * @param partition the partition to submit to; empty for the cluster's default (or where, as at
+ *     some centres, the QoS chooses it)
  * @param account the account the job is charged to; empty for the user's default
  * @param nodes nodes per job
  * @param gpusPerNode GPUs per node; 0 for a job without GPUs
@@ -25,7 +26,7 @@ import java.util.Optional;
  * @param binDir where sbatch, squeue, sacct and scancel are; empty to find them on the PATH
  * @param pollInterval how often the job's state is asked for
  */
-public record SlurmSettings(Optional<Path> template, String partition, Optional<String> account, int nodes,
+public record SlurmSettings(Optional<Path> template, Optional<String> partition, Optional<String> account, int nodes,
     int gpusPerNode, Duration timeLimit, List<String> modules, Optional<String> container, String containerCommand,
     List<String> sbatchOptions, Optional<Path> workDir, Optional<Path> binDir, Duration pollInterval) {
   public static final String DEFAULT_CONTAINER_COMMAND = "apptainer exec --nv";
@@ -33,16 +34,17 @@ public record SlurmSettings(Optional<Path> template, String partition, Optional<
 
   public SlurmSettings {
     Objects.requireNonNull(template, "template");
+    Objects.requireNonNull(partition, "partition");
     Objects.requireNonNull(account, "account");
     Objects.requireNonNull(container, "container");
     Objects.requireNonNull(workDir, "workDir");
     Objects.requireNonNull(binDir, "binDir");
     modules = List.copyOf(modules);
     sbatchOptions = List.copyOf(sbatchOptions);
-    if (partition == null || !partition.matches("[A-Za-z0-9_.-]+")) {
+    partition.filter(name -> !name.matches("[A-Za-z0-9_.-]+")).ifPresent(name -> {
       throw new IllegalArgumentException("a Slurm partition is a name of letters, digits, '.', '_' or '-', was '"
-          + partition + "'");
-    }
+          + name + "'");
+    });
     account.filter(name -> !name.matches("[A-Za-z0-9_.-]+")).ifPresent(name -> {
       throw new IllegalArgumentException("a Slurm account is a name of letters, digits, '.', '_' or '-', was '"
           + name + "'");

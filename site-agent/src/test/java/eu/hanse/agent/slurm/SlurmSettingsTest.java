@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class SlurmSettingsTest {
   private static SlurmSettings settings(String partition, Duration limit, List<String> modules, List<String> options) {
-    return new SlurmSettings(Optional.empty(), partition, Optional.empty(), 1, 4, limit, modules, Optional.empty(),
+    return new SlurmSettings(Optional.empty(), Optional.of(partition), Optional.empty(), 1, 4, limit, modules, Optional.empty(),
         SlurmSettings.DEFAULT_CONTAINER_COMMAND, options, Optional.empty(), Optional.empty(),
         SlurmSettings.DEFAULT_POLL_INTERVAL);
   }
