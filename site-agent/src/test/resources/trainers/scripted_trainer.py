@@ -52,6 +52,8 @@ def main():
         time.sleep(60)
     if mode == "slow":
         time.sleep(3)
+    if mode == "nap":
+        time.sleep(10)
     trained = {name: (shape, [v * 0.5 for v in values]) for name, (shape, values) in tensors.items()}
     if mode == "wrong-shape":
         name = sorted(trained)[0]

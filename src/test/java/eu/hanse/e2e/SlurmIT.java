@@ -172,6 +172,58 @@ class SlurmIT {
     }
   }
 
+  @Test
+  void anAgentKilledWhileItsSlurmJobRunsFollowsThatJobWhenItStartsAgain() throws Exception {
+    ModelState initial = CharModel.initialize(new CharModelConfig(97, 4, 8, 32), 5);
+    JobSpec spec = job("slurm-restart", 1, 1);
+    ByteArrayOutputStream progress = new ByteArrayOutputStream();
+    List<Process> agents = new java.util.ArrayList<>();
+    try (TestFederation federation = new TestFederation(dir, new PrintStream(progress, true));
+        Coordinator coordinator = federation.startCoordinator(spec, initial)) {
+      Path site = federation.enrol(coordinator, "leonardo");
+      Path config = site.resolve("site.yaml");
+      Files.writeString(config, String.join("\n",
+          "trainer:",
+          "  command: /usr/bin/python3 " + SCRIPT + " nap",
+          "slurm:",
+          "  partition: " + SlurmCluster.PARTITION,
+          "  account: " + SlurmCluster.ACCOUNT,
+          "  gpus-per-node: 1",
+          "  time-limit: 10m",
+          "  bin-dir: " + cluster.binDir(),
+          "  poll-interval: 1s", ""));
+      Process first = TestFederation.startAgentProcess(site, coordinator.port(), dir.resolve("leonardo-1.log"), Map.of(),
+          List.of(), "--site-config", config.toString());
+      agents.add(first);
+      Path idFile = site.resolve("trainer-work/slurm-restart/round-1/slurm-job-id");
+      String id = awaitValue(() -> Files.exists(idFile) ? Files.readString(idFile).strip() : null, "a Slurm job");
+      awaitValue(() -> cluster.slurm("squeue", "-h", "-j", id, "-o", "%T").strip().equals("RUNNING") ? "" : null,
+          "Slurm job " + id + " running");
+
+      first.destroyForcibly();
+      assertTrue(first.waitFor(10, java.util.concurrent.TimeUnit.SECONDS));
+      assertEquals("RUNNING", cluster.slurm("squeue", "-h", "-j", id, "-o", "%T").strip(),
+          "a killed agent cannot cancel its job: it runs on");
+      Process second = TestFederation.startAgentProcess(site, coordinator.port(), dir.resolve("leonardo-2.log"),
+          Map.of(), List.of(), "--site-config", config.toString());
+      agents.add(second);
+
+      assertTrue(coordinator.awaitJob(Duration.ofMinutes(2)), "the job did not finish: " + progress);
+      JobStatus status = coordinator.status();
+      assertEquals(JobStatus.FINISHED, status.state(), progress.toString());
+      assertEquals(List.of("leonardo"), status.rounds().get(0).acceptedSites());
+      assertTrue(Files.readString(dir.resolve("leonardo-2.log")).contains("Slurm job " + id + " for this round, "
+          + "submitted before the agent restarted, is still queued or running; following it"),
+          Files.readString(dir.resolve("leonardo-2.log")));
+      assertEquals(id, Files.readString(idFile).strip());
+      String jobs = cluster.slurm("sacct", "-X", "-n", "-P", "--name=hanse-slurm-restart-round-1", "--format=JobID,State",
+          "-S", "now-1hour");
+      assertEquals(List.of(id + "|COMPLETED"), jobs.strip().lines().toList(), "one Slurm job for the round, not two");
+    } finally {
+      agents.forEach(Process::destroyForcibly);
+    }
+  }
+
   private interface Probe<T> {
     T value() throws Exception;
   }

@@ -30,6 +30,8 @@ public final class SlurmLauncher implements TrainerLauncher {
   private static final Logger log = LoggerFactory.getLogger(SlurmLauncher.class);
   /** How long sacct may take to show a finished job's final state (slurmctld reports it to slurmdbd). */
   private static final long ACCOUNTING_WAIT_MILLIS = 60_000;
+  /** Where a round's folder notes its Slurm job. */
+  private static final String JOB_ID_FILE = "slurm-job-id";
   /** How long one Slurm command may take. */
   private static final long COMMAND_SECONDS = 60;
 
@@ -63,7 +65,37 @@ public final class SlurmLauncher implements TrainerLauncher {
   }
 
   @Override
+  public boolean holdsLiveRun(Path folder) {
+    return liveJob(folder).isPresent();
+  }
+
+  /** The Slurm job noted in the round's folder, if Slurm still has it queued or running. */
+  private Optional<String> liveJob(Path folder) {
+    Path noted = folder.resolve(JOB_ID_FILE);
+    if (!Files.isRegularFile(noted)) {
+      return Optional.empty();
+    }
+    try {
+      String id = Files.readString(noted).strip();
+      if (!id.matches("\\d+(_\\d+)?")) {
+        return Optional.empty();
+      }
+      String state = state(id);
+      return state.isEmpty() || state.equals("UNKNOWN") || Accounting.FINAL_STATES.contains(state) ? Optional.empty()
+          : Optional.of(id);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
   public Usage run(Run run) {
+    Optional<String> left = liveJob(run.folder());
+    if (left.isPresent()) {
+      log.info("Slurm job {} for this round, submitted before the agent restarted, is still queued or running; "
+          + "following it instead of submitting another", left.get());
+      return follow(left.get(), run);
+    }
     Path file = run.folder().resolve("job.sbatch");
     try {
       Files.writeString(file, script(run), StandardCharsets.UTF_8);
@@ -73,7 +105,7 @@ public final class SlurmLauncher implements TrainerLauncher {
     String id = submit(file, run);
     log.info("submitted Slurm job {} ({})", id, file);
     try {
-      Files.writeString(run.folder().resolve("slurm-job-id"), id + "\n");
+      Files.writeString(run.folder().resolve(JOB_ID_FILE), id + "\n");
     } catch (IOException e) {
       log.warn("cannot note the Slurm job id in {}: {}", run.folder(), e.getMessage());
     }

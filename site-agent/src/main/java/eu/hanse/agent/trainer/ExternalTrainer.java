@@ -133,9 +133,13 @@ public final class ExternalTrainer {
     Path output = folder.resolve("trained.safetensors");
     Path metrics = folder.resolve("metrics.json");
     try {
-      recreate(folder);
-      Files.writeString(roundFile, roundJson(round, checkpoint.toAbsolutePath(), output.toAbsolutePath(),
-          metrics.toAbsolutePath()));
+      // A batch job an earlier run of the agent left for this round, still queued or running, is
+      // taken over as it is, round file and all, rather than submitted a second time.
+      if (!launcher.holdsLiveRun(folder)) {
+        recreate(folder);
+        Files.writeString(roundFile, roundJson(round, checkpoint.toAbsolutePath(), output.toAbsolutePath(),
+            metrics.toAbsolutePath()));
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare the trainer's folder " + folder + ": " + e.getMessage(), e);
     }

@@ -42,6 +42,15 @@ public interface TrainerLauncher {
    */
   Usage run(Run run);
 
+  /**
+   * Whether a run an earlier agent started in this round's folder is still going (a batch job
+   * queued or running), so that {@link #run} follows it instead of starting another; a process on
+   * this machine ends with the agent that started it, so never.
+   */
+  default boolean holdsLiveRun(Path folder) {
+    return false;
+  }
+
   /** What the launcher is, for the agent's log: "a local process", "Slurm partition booster". */
   String describe();
 }
