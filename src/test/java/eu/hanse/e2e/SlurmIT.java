@@ -213,7 +213,7 @@ class SlurmIT {
       assertEquals(JobStatus.FINISHED, status.state(), progress.toString());
       assertEquals(List.of("leonardo"), status.rounds().get(0).acceptedSites());
       assertTrue(Files.readString(dir.resolve("leonardo-2.log")).contains("Slurm job " + id + " for this round, "
-          + "submitted before the agent restarted, is still queued or running; following it"),
+          + "submitted before the agent restarted, is queued, running or done; following it"),
           Files.readString(dir.resolve("leonardo-2.log")));
       assertEquals(id, Files.readString(idFile).strip());
       String jobs = cluster.slurm("sacct", "-X", "-n", "-P", "--name=hanse-slurm-restart-round-1", "--format=JobID,State",
@@ -222,6 +222,32 @@ class SlurmIT {
     } finally {
       agents.forEach(Process::destroyForcibly);
     }
+  }
+
+  @Test
+  void aJobLeftForAnotherRoundIsCancelledWhenTheAgentStartsItsNext() throws Exception {
+    Path work = dir.resolve("trainer-work");
+    Path earlier = Files.createDirectories(work.resolve("pilot/round-1"));
+    Path sleeper = earlier.resolve("job.sbatch");
+    Files.writeString(sleeper, "#!/bin/bash\nsleep 300\n");
+    String left = cluster.slurm("sbatch", "--parsable", "--partition=" + SlurmCluster.PARTITION,
+        "--account=" + SlurmCluster.ACCOUNT, "--output=" + earlier.resolve("trainer.log"), sleeper.toString()).strip();
+    Files.writeString(earlier.resolve("slurm-job-id"), left + "\n");
+    awaitValue(() -> cluster.slurm("squeue", "-h", "-j", left, "-o", "%T").strip().equals("RUNNING") ? "" : null,
+        "Slurm job " + left + " running");
+
+    Path round = Files.createDirectories(work.resolve("pilot/round-2"));
+    eu.hanse.agent.slurm.SlurmLauncher launcher = new eu.hanse.agent.slurm.SlurmLauncher(onSlurm("slow").slurm()
+        .orElseThrow());
+    assertTrue(launcher.earlierRun(round).isEmpty(), "nothing was submitted for round 2 yet");
+    eu.hanse.agent.trainer.TrainerLauncher.Usage usage = launcher.run(new eu.hanse.agent.trainer.TrainerLauncher.Run(
+        List.of("/bin/true", round.resolve("round.json").toString()), round, Map.of(), round.resolve("trainer.log"),
+        Duration.ofMinutes(5), new eu.hanse.agent.trainer.StopSignal(), phase -> {}, Optional.empty()));
+    assertTrue(usage.deviceSeconds() >= 0);
+    String leftState = cluster.slurm("sacct", "-X", "-n", "-P", "-j", left, "--format=State").strip();
+    assertTrue(leftState.startsWith("CANCELLED"), "the orphan of round 1 was cancelled: " + leftState);
+    String id = Files.readString(round.resolve("slurm-job-id")).strip();
+    assertEquals(java.util.Optional.of(id), launcher.earlierRun(round), "a completed job is worth following again");
   }
 
   private interface Probe<T> {

@@ -141,10 +141,15 @@ final class FederationService extends FederationGrpc.FederationImplBase {
           + "(e.g. EXITED, TIMED_OUT), at most 64 characters; got '" + shortened(request.getReason()) + "'"));
       return;
     }
+    if (request.getRunId().length() > 64 || !request.getRunId().matches("[\\x21-\\x7e]*")) {
+      responseObserver.onError(Wire.toStatus(Refusal.MALFORMED, "a training failure's run id is at most 64 printable "
+          + "characters without spaces; got '" + shortened(request.getRunId()) + "'"));
+      return;
+    }
     String message = request.getMessage().length() > 2000 ? request.getMessage().substring(0, 2000)
         : request.getMessage();
     answer(responseObserver, () -> jobs.require(request.getJobId()).trainingFailed(site.get(), request.getRound(),
-        request.getReason(), message, request.getDeviceSeconds()),
+        request.getReason(), message, request.getRunId(), request.getDeviceSeconds()),
         eu.hanse.protocol.v1.TrainingFailureReceipt.getDefaultInstance());
   }
 

@@ -53,7 +53,8 @@ final class JobRun implements Runnable {
   private final Consortium consortium;
   private final java.time.Clock clock;
   private boolean paused;
-  private boolean cancelled;
+  /** Volatile besides guarded, so that heartbeats read it without waiting for a commit to let go of the lock. */
+  private volatile boolean cancelled;
   /** Set by {@link #stop()}; every wait gives up when it is. Not a thread interrupt, which would close file channels mid-write. */
   private boolean stopped;
 
@@ -64,7 +65,10 @@ final class JobRun implements Runnable {
   private CheckpointRef initial;
   private CheckpointRef latest;
   private long bytesUploaded;
-  private String state = JobStatus.RUNNING;
+  /** Volatile besides guarded, as {@link #cancelled}. */
+  private volatile String state = JobStatus.RUNNING;
+  /** Rounds committed, as {@link #records} holds them, readable without the lock. */
+  private volatile int committedRounds;
   private boolean initialEvaluated;
   /** Device-seconds each site's accepted updates took, as reported: what its GPU-hour budget is spent on. */
   private final Map<String, Double> usedDeviceSeconds = new java.util.TreeMap<>();
@@ -132,6 +136,7 @@ final class JobRun implements Runnable {
     committed.stream().map(StateStore.StoredCheckpoint::heldOutLoss).filter(java.util.Objects::nonNull)
         .forEach(heldOutLoss::add);
     records.addAll(store.rounds(spec.id().value()));
+    committedRounds = records.size();
     for (RoundRecord record : records) {
       bytesUploaded += record.bytesUploaded().values().stream().mapToLong(Long::longValue).sum();
       if (record.privacyEpsilon() != null) {
@@ -233,16 +238,17 @@ final class JobRun implements Runnable {
    * Why a site's work for a round of this job is no longer wanted, if it is not: the job was
    * cancelled or has ended, or (rounds in step) the round has committed. Asked with each heartbeat
    * of a site that trains, so that it stops, and cancels its batch job, instead of finishing work
-   * nobody will take.
+   * nobody will take. Reads only volatile fields: a heartbeat never waits for a commit.
    */
-  synchronized Optional<String> unwantedWork(SiteId site, long round) {
+  Optional<String> unwantedWork(SiteId site, long round) {
     if (cancelled) {
       return Optional.of("job " + spec.id() + " was cancelled");
     }
-    if (isDone()) {
-      return Optional.of("job " + spec.id() + " has ended (" + state + ")");
+    String now = state;
+    if (!now.equals(JobStatus.RUNNING)) {
+      return Optional.of("job " + spec.id() + " has ended (" + now + ")");
     }
-    if (spec.schedule().async() == null && round <= records.size()) {
+    if (spec.schedule().async() == null && round <= committedRounds) {
       return Optional.of("round " + round + " of job " + spec.id() + " has closed");
     }
     return Optional.empty();
@@ -256,6 +262,7 @@ final class JobRun implements Runnable {
     if (records.isEmpty()) {
       awaitSites(spec.startSites());
     }
+    requireNotCancelled(null);
     progress.line("sites online: " + String.join(", ", sessions.online().stream()
         .map(link -> link.site() + " (" + link.device() + ")").toList()));
     if (!initialEvaluated) {
@@ -513,6 +520,7 @@ final class JobRun implements Runnable {
     store.commitRound(new StateStore.StoredCheckpoint(spec.id().value(), round.number, latest.sha256(),
         latest.sizeBytes(), latest.parentSha256(), updateIds, latest.signature(), outerState, null), record);
     records.add(record);
+    committedRounds = records.size();
     bytesUploaded += record.bytesUploaded().values().stream().mapToLong(Long::longValue).sum();
     writeStatus();
     return record;
@@ -607,7 +615,8 @@ final class JobRun implements Runnable {
     }
     synchronized (this) {
       evaluation = null;
-      return current.unionLoss();
+      // A job cancelled meanwhile keeps no loss that only some sites reported.
+      return cancelled ? OptionalDouble.empty() : current.unionLoss();
     }
   }
 
@@ -748,9 +757,10 @@ final class JobRun implements Runnable {
    *
    * @throws RefusedException NOT_OPEN_ROUND when {@code round} is not the open round
    */
-  synchronized void trainingFailed(SiteId site, long round, String reason, String message, double deviceSeconds) {
+  synchronized void trainingFailed(SiteId site, long round, String reason, String message, String run,
+      double deviceSeconds) {
     double spent = Double.isFinite(deviceSeconds) && deviceSeconds > 0 ? deviceSeconds : 0;
-    if (spent > 0 && store.recordFailedTraining(spec.id().value(), round, site.name(), spent)) {
+    if (spent > 0 && store.recordFailedTraining(spec.id().value(), round, site.name(), run, spent)) {
       usedDeviceSeconds.merge(site.name(), spent, Double::sum);
     }
     if (openRound == null || openRound.number != round) {

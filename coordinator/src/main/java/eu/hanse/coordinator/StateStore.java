@@ -119,8 +119,8 @@ final class StateStore implements AutoCloseable {
     try (Statement statement = connection.createStatement()) {
       statement.execute("""
           CREATE TABLE failed_training (
-            job TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, site TEXT NOT NULL,
-            device_seconds REAL NOT NULL, PRIMARY KEY (job, round, site))""");
+            job TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, site TEXT NOT NULL, run TEXT NOT NULL,
+            device_seconds REAL NOT NULL, PRIMARY KEY (job, round, site, run))""");
       statement.execute("PRAGMA user_version=" + SCHEMA_VERSION);
     }
   }
@@ -236,12 +236,12 @@ final class StateStore implements AutoCloseable {
   }
 
   /**
-   * Records the device time a site's failed training for a round took; false if that round's
-   * failure was recorded already (a report sent twice counts once).
+   * Records the device time a site's failed training run for a round took; false if that run was
+   * recorded already (a report sent twice counts once; each failed attempt is a run of its own).
    */
-  synchronized boolean recordFailedTraining(String job, long round, String site, double deviceSeconds) {
-    return update("INSERT OR IGNORE INTO failed_training (job, round, site, device_seconds) VALUES (?, ?, ?, ?)",
-        job, round, site, deviceSeconds) == 1;
+  synchronized boolean recordFailedTraining(String job, long round, String site, String run, double deviceSeconds) {
+    return update("INSERT OR IGNORE INTO failed_training (job, round, site, run, device_seconds) VALUES (?, ?, ?, ?, ?)",
+        job, round, site, run, deviceSeconds) == 1;
   }
 
   /** Takes an accepted update out of its round (its site was revoked before the round committed). */

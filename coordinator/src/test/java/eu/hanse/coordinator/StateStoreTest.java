@@ -99,14 +99,15 @@ class StateStoreTest {
   }
 
   @Test
-  void failedTrainingCountsAgainstTheBudgetOncePerRound() {
+  void failedTrainingCountsAgainstTheBudgetOncePerRun() {
     try (StateStore store = StateStore.open(dir)) {
       store.addJob("pilot", "job: pilot\n", "lead");
       store.acceptUpdate(update("alpha", 1));
-      assertTrue(store.recordFailedTraining("pilot", 2, "alpha", 7200));
-      assertFalse(store.recordFailedTraining("pilot", 2, "alpha", 7200), "a report sent twice counts once");
-      assertTrue(store.recordFailedTraining("pilot", 2, "beta", 60));
-      assertEquals(Map.of("alpha", 7201.5, "beta", 60.0), store.deviceSeconds("pilot"));
+      assertTrue(store.recordFailedTraining("pilot", 2, "alpha", "run-a", 7200));
+      assertFalse(store.recordFailedTraining("pilot", 2, "alpha", "run-a", 7200), "a report sent twice counts once");
+      assertTrue(store.recordFailedTraining("pilot", 2, "alpha", "run-b", 100), "a second attempt counts too");
+      assertTrue(store.recordFailedTraining("pilot", 2, "beta", "run-a", 60));
+      assertEquals(Map.of("alpha", 7301.5, "beta", 60.0), store.deviceSeconds("pilot"));
     }
   }
 
@@ -123,7 +124,7 @@ class StateStoreTest {
     }
     try (StateStore store = StateStore.open(dir)) {
       assertEquals(Map.of("alpha", 1.5), store.deviceSeconds("pilot"), "what schema 1 held is still there");
-      assertTrue(store.recordFailedTraining("pilot", 2, "alpha", 10));
+      assertTrue(store.recordFailedTraining("pilot", 2, "alpha", "run-a", 10));
       assertEquals(Map.of("alpha", 11.5), store.deviceSeconds("pilot"));
     }
   }

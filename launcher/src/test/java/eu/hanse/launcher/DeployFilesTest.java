@@ -104,7 +104,7 @@ class DeployFilesTest {
     command.add(round.resolve("round.json").toString());
     String script = new eu.hanse.agent.slurm.SlurmLauncher(slurm).script(new eu.hanse.agent.trainer.TrainerLauncher.Run(
         command, round, Map.of("HANSE_ROUND_FILE", round.resolve("round.json").toString()), round.resolve("trainer.log"),
-        java.time.Duration.ofHours(1), new eu.hanse.agent.trainer.StopSignal(), phase -> {}));
+        java.time.Duration.ofHours(1), new eu.hanse.agent.trainer.StopSignal(), phase -> {}, java.util.Optional.empty()));
     Path file = round.resolve("job.sbatch");
     Files.writeString(file, script);
     Process bash = new ProcessBuilder("bash", "-n", file.toString()).redirectErrorStream(true).start();

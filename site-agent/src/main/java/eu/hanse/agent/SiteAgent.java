@@ -86,7 +86,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   /** The job and round the agent trains for, with the signal that stops that work; null while it does none. */
   private volatile Work work;
 
-  private record Work(String job, long round, StopSignal stop) {}
+  private record Work(String job, long round, String runId, StopSignal stop) {}
 
   /** Runs the site's own trainer, when it has one: here, or as a batch job. */
   private final TrainerLauncher launcher;
@@ -110,6 +110,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         data.train().length, data.heldOut().length, data.source());
     config.trainer().ifPresent(trainer -> log.info("site {} trains with its own command {}, run as {}", site,
         trainer.command(), launcher.describe()));
+    config.trainer().flatMap(TrainerCommand::slurm).ifPresent(slurm -> SlurmSettings.requireScriptSafe(
+        slurm.workDir().orElse(config.dataDir().resolve("trainer-work")).toAbsolutePath(), "the trainer's work folder"));
   }
 
   public SiteId site() {
@@ -328,7 +330,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .orElse(config.dataDir().resolve("trainer-work"));
     ExternalTrainer trainer = new ExternalTrainer(command.command(), workDir, command.timeout(), launcher);
     progress.start("train", 1);
-    Work round = new Work(task.getJobId(), task.getRound(), new StopSignal());
+    Work round = new Work(task.getJobId(), task.getRound(), java.util.UUID.randomUUID().toString(), new StopSignal());
     work = round;
     ExternalTrainer.Outcome outcome;
     try {
@@ -340,7 +342,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     } catch (ExternalTrainer.Failure e) {
       log.atWarn().addKeyValue("reason", e.reason().name()).log("round {}: the site's trainer failed: {}: {}",
           task.getRound(), e.reason(), e.getMessage());
-      reportFailure(current, task, e);
+      reportFailure(current, task, round.runId(), e);
       return;
     } finally {
       work = null;
@@ -351,21 +353,20 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   }
 
   /**
-   * Tells the coordinator the round's training failed, and the device time it took; a round the
-   * coordinator no longer wanted may be refused, which is only logged.
+   * Tells the coordinator the round's training failed, and the device time it took. A report the
+   * coordinator refuses (the round closed meanwhile, say) is only logged; a broken link is not.
    */
-  private void reportFailure(Link current, TrainTask task, ExternalTrainer.Failure failure) {
+  private void reportFailure(Link current, TrainTask task, String runId, ExternalTrainer.Failure failure) {
     try {
       current.blocking().withDeadlineAfter(1, TimeUnit.MINUTES).reportTrainingFailure(
           eu.hanse.protocol.v1.TrainingFailure.newBuilder().setJobId(task.getJobId()).setRound(task.getRound())
-              .setReason(failure.reason().name()).setMessage(failure.getMessage())
+              .setReason(failure.reason().name()).setMessage(failure.getMessage()).setRunId(runId)
               .setDeviceSeconds(failure.deviceSeconds()).build());
     } catch (StatusRuntimeException e) {
-      if (failure.reason() != ExternalTrainer.Reason.CANCELLED
-          || HanseErrors.detailOf(e).getCode() == eu.hanse.protocol.v1.ErrorCode.ERROR_CODE_UNSPECIFIED) {
+      if (HanseErrors.detailOf(e).getCode() == eu.hanse.protocol.v1.ErrorCode.ERROR_CODE_UNSPECIFIED) {
         throw e;
       }
-      log.info("round {}: the coordinator took no report of the stopped training: {}", task.getRound(),
+      log.info("round {}: the coordinator took no report of the failed training: {}", task.getRound(),
           HanseErrors.detailOf(e).getMessage());
     }
   }
@@ -556,14 +557,18 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     return signingKey.sign(claims.canonicalBytes());
   }
 
-  /** How long {@link #close()} waits for the site's own trainer to stop (and its batch job to be cancelled). */
+  /** How long {@link #close()} waits for the site's own trainer to stop. */
   private static final long STOP_WAIT_MILLIS = 30_000;
 
+  /**
+   * Stops the agent. A trainer running here is stopped with it; a batch job is left to go on, and
+   * the agent follows it when it starts again.
+   */
   @Override
   public void close() {
     closed = true;
     Work now = work;
-    if (now != null) {
+    if (now != null && !launcher.outlivesAgent()) {
       now.stop().stop("the agent is shutting down");
       long deadline = System.currentTimeMillis() + STOP_WAIT_MILLIS;
       while (work == now && System.currentTimeMillis() < deadline) {

@@ -23,6 +23,8 @@ record Accounting(String state, String exitCode, double queueSeconds, long elaps
       "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "REVOKED");
 
   static final String FORMAT = "State,ExitCode,Submit,Start,End,ElapsedRaw,AllocTRES,NNodes";
+  /** The state of a job the cluster's accounting said nothing of, counted from what the agent saw. */
+  static final String UNACCOUNTED = "UNACCOUNTED";
 
   boolean ended() {
     return FINAL_STATES.contains(state);

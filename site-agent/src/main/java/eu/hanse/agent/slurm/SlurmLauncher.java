@@ -14,7 +14,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,18 +28,20 @@ import org.slf4j.LoggerFactory;
 public final class SlurmLauncher implements TrainerLauncher {
   private static final Logger log = LoggerFactory.getLogger(SlurmLauncher.class);
   /** How long sacct may take to show a finished job's final state (slurmctld reports it to slurmdbd). */
-  private static final long ACCOUNTING_WAIT_MILLIS = 60_000;
+  private static final long ACCOUNTING_WAIT_MILLIS = 300_000;
+  /** How long the agent keeps cancelling a job Slurm still lists. */
+  private static final long CANCEL_WAIT_MILLIS = 300_000;
   /** Where a round's folder notes its Slurm job. */
   private static final String JOB_ID_FILE = "slurm-job-id";
-  /** How long one Slurm command may take. */
-  private static final long COMMAND_SECONDS = 60;
 
   private final SlurmSettings settings;
   private final BatchScript script;
+  private final SlurmCommands slurm;
 
   /** @throws IllegalArgumentException if the template cannot be read or is not a usable one */
   public SlurmLauncher(SlurmSettings settings) {
     this.settings = settings;
+    this.slurm = new SlurmCommands(settings);
     this.script = settings.template().map(SlurmLauncher::readTemplate)
         .orElseGet(() -> new BatchScript("the built-in template", BatchScript.DEFAULT));
   }
@@ -65,24 +66,35 @@ public final class SlurmLauncher implements TrainerLauncher {
   }
 
   @Override
-  public boolean holdsLiveRun(Path folder) {
-    return liveJob(folder).isPresent();
+  public boolean outlivesAgent() {
+    return true;
   }
 
-  /** The Slurm job noted in the round's folder, if Slurm still has it queued or running. */
-  private Optional<String> liveJob(Path folder) {
-    Path noted = folder.resolve(JOB_ID_FILE);
-    if (!Files.isRegularFile(noted)) {
+  /**
+   * The Slurm job noted in the round's folder, if it is worth following: still queued or running,
+   * completed, or of a state Slurm cannot tell now ({@link #follow} asks until it can). A job that
+   * ended otherwise is not: the round starts afresh.
+   */
+  @Override
+  public Optional<String> earlierRun(Path folder) {
+    Optional<String> id = notedJob(folder);
+    if (id.isEmpty()) {
       return Optional.empty();
     }
+    String state = slurm.state(id.get());
+    if (!state.isEmpty() && !Accounting.FINAL_STATES.contains(state)) {
+      return id;
+    }
+    boolean completed = state.equals("COMPLETED")
+        || slurm.sacct(id.get()).line().map(line -> line.state().equals("COMPLETED")).orElse(false);
+    return completed ? id : Optional.empty();
+  }
+
+  private static Optional<String> notedJob(Path folder) {
     try {
-      String id = Files.readString(noted).strip();
-      if (!id.matches("\\d+(_\\d+)?")) {
-        return Optional.empty();
-      }
-      String state = state(id);
-      return state.isEmpty() || state.equals("UNKNOWN") || Accounting.FINAL_STATES.contains(state) ? Optional.empty()
-          : Optional.of(id);
+      Path noted = folder.resolve(JOB_ID_FILE);
+      String id = Files.isRegularFile(noted) ? Files.readString(noted).strip() : "";
+      return id.matches(SlurmCommands.JOB_ID) ? Optional.of(id) : Optional.empty();
     } catch (IOException e) {
       return Optional.empty();
     }
@@ -90,19 +102,20 @@ public final class SlurmLauncher implements TrainerLauncher {
 
   @Override
   public Usage run(Run run) {
-    Optional<String> left = liveJob(run.folder());
-    if (left.isPresent()) {
-      log.info("Slurm job {} for this round, submitted before the agent restarted, is still queued or running; "
-          + "following it instead of submitting another", left.get());
-      return follow(left.get(), run);
+    cancelOrphans(run.folder());
+    if (run.earlier().isPresent()) {
+      log.info("Slurm job {} for this round, submitted before the agent restarted, is queued, running or done; "
+          + "following it instead of submitting another", run.earlier().get());
+      return follow(run.earlier().get(), run);
     }
     Path file = run.folder().resolve("job.sbatch");
+    Map<String, String> values = values(run);
     try {
-      Files.writeString(file, script(run), StandardCharsets.UTF_8);
+      Files.writeString(file, script.render(values), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the batch script " + file + ": " + e.getMessage(), e);
     }
-    String id = submit(file, run);
+    String id = submit(file, run, values.get("job_name"));
     log.info("submitted Slurm job {} ({})", id, file);
     try {
       Files.writeString(run.folder().resolve(JOB_ID_FILE), id + "\n");
@@ -110,6 +123,35 @@ public final class SlurmLauncher implements TrainerLauncher {
       log.warn("cannot note the Slurm job id in {}: {}", run.folder(), e.getMessage());
     }
     return follow(id, run);
+  }
+
+  /**
+   * Cancels the jobs noted in the other rounds' folders that Slurm still has queued or running: an
+   * agent follows one job at a time, so they are left from an earlier run of the agent, and no one
+   * will take what they train.
+   */
+  private void cancelOrphans(Path folder) {
+    Path work = folder.toAbsolutePath().getParent().getParent();
+    Map<String, Path> noted = new java.util.TreeMap<>();
+    try (var rounds = Files.find(work, 2, (path, attributes) -> attributes.isDirectory()
+        && path.getFileName().toString().startsWith("round-") && !path.equals(folder.toAbsolutePath()))) {
+      rounds.forEach(round -> notedJob(round).ifPresent(id -> noted.put(id, round)));
+    } catch (IOException | UncheckedIOException e) {
+      log.debug("cannot look for Slurm jobs left in {}: {}", work, e.getMessage());
+      return;
+    }
+    if (noted.isEmpty()) {
+      return;
+    }
+    Map<String, String> live = slurm.myJobs();
+    noted.forEach((id, round) -> {
+      String state = live.get(id);
+      if (state != null && !Accounting.FINAL_STATES.contains(state)) {
+        log.warn("Slurm job {} ({}, {}), left by an earlier run of the agent, is {} and no one follows it; "
+            + "cancelling it", id, round.getParent().getFileName(), round.getFileName(), state);
+        cancel(id);
+      }
+    });
   }
 
   /** The batch script for a round: the site's template with the round's values. */
@@ -146,20 +188,24 @@ public final class SlurmLauncher implements TrainerLauncher {
     return values;
   }
 
-  private String submit(Path file, Run run) {
-    Result submitted;
+  private String submit(Path file, Run run, String name) {
+    SlurmCommands.Result submitted;
     try {
-      submitted = command(List.of(settings.command("sbatch"), "--parsable", file.toAbsolutePath().toString()),
-          run.folder());
+      submitted = slurm.sbatch(file, run.folder());
     } catch (IOException e) {
-      throw new Failure(Reason.NOT_STARTED, "cannot run sbatch: " + e.getMessage());
+      // sbatch may have taken the job before it stopped answering: look for it by its name.
+      return slurm.jobNamed(name).orElseThrow(() -> new Failure(Reason.NOT_STARTED, "cannot run sbatch: "
+          + e.getMessage()));
     }
-    String id = submitted.out().strip().split(";")[0];
-    if (submitted.status() != 0 || !id.matches("\\d+(_\\d+)?")) {
+    Optional<String> id = SlurmCommands.submittedId(submitted.out());
+    if (submitted.status() == 0 && id.isEmpty()) {
+      id = slurm.jobNamed(name);
+    }
+    if (submitted.status() != 0 || id.isEmpty()) {
       throw new Failure(Reason.NOT_STARTED, "sbatch refused the job (status " + submitted.status() + "): "
-          + (submitted.err().isBlank() ? submitted.out() : submitted.err()).strip());
+          + submitted.complaint());
     }
-    return id;
+    return id.get();
   }
 
   /** Follows the job until it ends, is stopped, or runs past the limit. */
@@ -174,7 +220,7 @@ public final class SlurmLauncher implements TrainerLauncher {
         Accounting ended = accounting(id, submitted, started);
         throw new Failure(Reason.CANCELLED, "Slurm job " + id + " was cancelled: " + stop.get(), ended.deviceSeconds());
       }
-      String state = state(id);
+      String state = slurm.state(id);
       if (started == 0 && (state.equals("RUNNING") || state.equals("COMPLETING"))) {
         started = System.nanoTime();
         log.info("Slurm job {} started after {} s in the queue", id, (started - submitted) / 1_000_000_000);
@@ -195,7 +241,7 @@ public final class SlurmLauncher implements TrainerLauncher {
     log.info("Slurm job {} ended {} after {} s in the queue and {} s running on {} GPU(s), {} node(s)", id,
         ended.state(), Math.round(ended.queueSeconds()), ended.elapsedSeconds(), ended.gpus(), ended.nodes());
     switch (ended.state()) {
-      case "COMPLETED" -> {
+      case "COMPLETED", Accounting.UNACCOUNTED -> {
         return new Usage(ended.queueSeconds(), ended.elapsedSeconds(), ended.deviceSeconds());
       }
       case "TIMEOUT" -> throw new Failure(Reason.TIMED_OUT, "Slurm job " + id + " reached its time limit of "
@@ -207,127 +253,52 @@ public final class SlurmLauncher implements TrainerLauncher {
     }
   }
 
-  /** The job's state from squeue; empty once squeue no longer knows it. */
-  private String state(String id) {
-    try {
-      Result result = command(List.of(settings.command("squeue"), "-h", "-j", id, "-o", "%T"), null);
-      if (result.status() != 0) {
-        if (result.err().contains("Invalid job id")) {
-          return "";
-        }
-        log.warn("squeue failed for Slurm job {} (status {}): {}; asking again", id, result.status(),
-            result.err().strip());
-        return "UNKNOWN";
-      }
-      return result.out().strip().split("\n")[0].strip();
-    } catch (IOException e) {
-      log.warn("cannot run squeue: {}; asking again", e.getMessage());
-      return "UNKNOWN";
-    }
-  }
-
   /**
-   * How the job ended, from sacct, waiting a while for accounting to catch up. Where the site has
-   * no accounting, what the agent saw itself, with every requested GPU counted, and the job taken
-   * as completed: whether it trained is then for the trained checkpoint and the metrics to show.
+   * How the job ended, from sacct, waiting up to five minutes for accounting to catch up. Where the
+   * cluster keeps no accounting, or sacct gives nothing in that time, what the agent saw itself:
+   * every requested GPU for the time since the job started (since its submission, when the agent
+   * never saw it start), the state {@link Accounting#UNACCOUNTED}, and whether it trained is for the
+   * trained checkpoint and the metrics to show.
    */
   private Accounting accounting(String id, long submitted, long started) {
     long deadline = System.currentTimeMillis() + ACCOUNTING_WAIT_MILLIS;
-    String problem = "";
-    while (System.currentTimeMillis() < deadline) {
-      try {
-        Result result = command(List.of(settings.command("sacct"), "-X", "-n", "-P", "-j", id,
-            "--format=" + Accounting.FORMAT), null);
-        if (result.status() == 0) {
-          Optional<Accounting> line = Accounting.parse(result.out());
-          if (line.isPresent() && line.get().ended()) {
-            return line.get();
-          }
-          problem = line.map(a -> "sacct still says " + a.state()).orElse("sacct has no line for it yet");
-        } else {
-          problem = "sacct failed: " + result.err().strip();
-          if (result.err().contains("accounting storage is disabled")) {
-            break;
-          }
-        }
-      } catch (IOException e) {
-        problem = "cannot run sacct: " + e.getMessage();
+    SlurmCommands.Accounted answer;
+    while (true) {
+      answer = slurm.sacct(id);
+      if (answer.line().isPresent() && answer.line().get().ended()) {
+        return answer.line().get();
       }
-      pause(1000);
+      if (answer.disabled() || System.currentTimeMillis() > deadline) {
+        break;
+      }
+      pause(answer.line().isPresent() ? 1000 : 5000);
     }
     long now = System.nanoTime();
-    long ran = started == 0 ? 0 : (now - started) / 1_000_000_000;
-    log.warn("no accounting for Slurm job {} ({}); counting what the agent saw: {} s running", id, problem, ran);
-    return new Accounting("COMPLETED", "?", ((started == 0 ? now : started) - submitted) / 1e9, ran,
+    long ran = (now - (started == 0 ? submitted : started)) / 1_000_000_000;
+    log.warn("no accounting for Slurm job {} ({}); counting what the agent saw: {} s with {} GPU(s)", id,
+        answer.problem(), ran, settings.nodes() * settings.gpusPerNode());
+    return new Accounting(Accounting.UNACCOUNTED, "?", ((started == 0 ? now : started) - submitted) / 1e9, ran,
         settings.nodes() * settings.gpusPerNode(), settings.nodes());
   }
 
-  /** Cancels the job and waits until Slurm no longer lists it. */
+  /** Cancels the job, asking again every 10 s, until Slurm no longer lists it or five minutes have passed. */
   private void cancel(String id) {
-    try {
-      Result result = command(List.of(settings.command("scancel"), id), null);
-      if (result.status() != 0) {
-        log.warn("scancel {} failed (status {}): {}", id, result.status(), result.err().strip());
-      }
-    } catch (IOException e) {
-      log.warn("cannot run scancel for Slurm job {}: {}", id, e.getMessage());
-      return;
-    }
-    long deadline = System.currentTimeMillis() + COMMAND_SECONDS * 1000;
+    long deadline = System.currentTimeMillis() + CANCEL_WAIT_MILLIS;
+    long nextAsk = 0;
     while (System.currentTimeMillis() < deadline) {
-      String state = state(id);
+      if (System.currentTimeMillis() >= nextAsk) {
+        slurm.scancel(id);
+        nextAsk = System.currentTimeMillis() + 10_000;
+      }
+      String state = slurm.state(id);
       if (state.isEmpty() || Accounting.FINAL_STATES.contains(state)) {
         log.info("Slurm job {} cancelled", id);
         return;
       }
       pause(500);
     }
-    log.warn("Slurm job {} is still listed a minute after scancel", id);
-  }
-
-  private record Result(int status, String out, String err) {}
-
-  /**
-   * Runs a Slurm command and waits for it. It waits even when the agent's thread was interrupted,
-   * so that a job is still cancelled while the agent stops.
-   */
-  private static Result command(List<String> command, Path directory) throws IOException {
-    ProcessBuilder builder = new ProcessBuilder(command);
-    if (directory != null) {
-      builder.directory(directory.toFile());
-    }
-    Path out = Files.createTempFile("hanse-slurm", ".out");
-    Path err = Files.createTempFile("hanse-slurm", ".err");
-    Process process = builder.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    try {
-      if (!ended(process, COMMAND_SECONDS)) {
-        process.destroyForcibly();
-        throw new IOException(command.get(0) + " did not answer in " + COMMAND_SECONDS + " s");
-      }
-      return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
-    } finally {
-      Files.deleteIfExists(out);
-      Files.deleteIfExists(err);
-    }
-  }
-
-  /** Waits up to {@code seconds} for the process to end, through interruptions, keeping the flag. */
-  private static boolean ended(Process process, long seconds) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    boolean interrupted = false;
-    try {
-      while (true) {
-        try {
-          return process.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
-      }
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    log.error("Slurm job {} is still listed five minutes after the agent began cancelling it; cancel it by hand "
+        + "(scancel {})", id, id);
   }
 
   /** Waits between two questions to Slurm; an interrupted wait ends at once, the flag kept. */

@@ -72,8 +72,20 @@ public record SlurmSettings(Optional<Path> template, Optional<String> partition,
     if (containerCommand == null || containerCommand.isBlank()) {
       throw new IllegalArgumentException("the container command is empty");
     }
+    workDir.ifPresent(dir -> requireScriptSafe(dir, "the work folder"));
     if (pollInterval.isNegative() || pollInterval.isZero()) {
       throw new IllegalArgumentException("the poll interval must be positive, was " + pollInterval);
+    }
+  }
+
+  /**
+   * Refuses a path a batch script cannot carry as it is: Slurm expands '%' in --output, and a
+   * space splits an #SBATCH line.
+   */
+  public static void requireScriptSafe(Path path, String what) {
+    if (!path.toString().matches("[^\\s%'\"`$\\\\]+")) {
+      throw new IllegalArgumentException(what + " " + path + " holds a space, '%', a quote, '$' or '\\', which a "
+          + "batch script cannot carry; choose a folder without them");
     }
   }
 

@@ -132,10 +132,11 @@ public final class ExternalTrainer {
     Path roundFile = folder.resolve("round.json");
     Path output = folder.resolve("trained.safetensors");
     Path metrics = folder.resolve("metrics.json");
+    java.util.Optional<String> earlier = launcher.earlierRun(folder);
     try {
-      // A batch job an earlier run of the agent left for this round, still queued or running, is
-      // taken over as it is, round file and all, rather than submitted a second time.
-      if (!launcher.holdsLiveRun(folder)) {
+      // A batch job an earlier run of the agent left for this round is followed as it is, round
+      // file and all, rather than submitted a second time.
+      if (earlier.isEmpty()) {
         recreate(folder);
         Files.writeString(roundFile, roundJson(round, checkpoint.toAbsolutePath(), output.toAbsolutePath(),
             metrics.toAbsolutePath()));
@@ -149,7 +150,8 @@ public final class ExternalTrainer {
         "HANSE_CHECKPOINT", checkpoint.toAbsolutePath().toString(), "HANSE_OUTPUT", output.toAbsolutePath().toString(),
         "HANSE_METRICS", metrics.toAbsolutePath().toString());
     TrainerLauncher.Usage usage = launcher.run(new TrainerLauncher.Run(invocation, folder, environment,
-        folder.resolve(LOG), round.timeBudget() == null ? timeout : round.timeBudget().plus(timeout), stop, phases));
+        folder.resolve(LOG), round.timeBudget() == null ? timeout : round.timeBudget().plus(timeout), stop, phases,
+        earlier));
     try {
       ModelState trained = readTrained(output, global);
       Map<String, Object> reported = readMetrics(metrics);

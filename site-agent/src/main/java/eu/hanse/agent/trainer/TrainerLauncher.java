@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -21,9 +22,11 @@ public interface TrainerLauncher {
    * @param limit how long the training itself may run
    * @param stop asked to stop, the run stops its command and fails with {@link ExternalTrainer.Reason#CANCELLED}
    * @param phases told "queue" while the run waits for resources, "train" once it trains
+   * @param earlier a run an earlier agent left in this folder, to follow instead of starting
+   *     another ({@link #earlierRun}); empty to start one
    */
   record Run(List<String> command, Path folder, Map<String, String> environment, Path log, Duration limit,
-      StopSignal stop, Consumer<String> phases) {}
+      StopSignal stop, Consumer<String> phases, Optional<String> earlier) {}
 
   /**
    * What a run cost.
@@ -43,11 +46,19 @@ public interface TrainerLauncher {
   Usage run(Run run);
 
   /**
-   * Whether a run an earlier agent started in this round's folder is still going (a batch job
-   * queued or running), so that {@link #run} follows it instead of starting another; a process on
-   * this machine ends with the agent that started it, so never.
+   * A run an earlier agent started in this round's folder that is worth following instead of
+   * starting another: a batch job still queued or running, or one that completed. Empty when there
+   * is none, and always for a process on this machine, which no later agent can follow.
    */
-  default boolean holdsLiveRun(Path folder) {
+  default Optional<String> earlierRun(Path folder) {
+    return Optional.empty();
+  }
+
+  /**
+   * Whether a run goes on when the agent stops (a batch job does, for the agent to follow when it
+   * starts again); one that does not is stopped with the agent.
+   */
+  default boolean outlivesAgent() {
     return false;
   }
 

@@ -33,4 +33,15 @@ class SlurmSettingsTest {
     settings("boost_usr_prod", Duration.ofHours(1), List.of("Stages/2025", "PyTorch/2.1.2-foss-2023a"),
         List.of("--qos=normal", "--exclusive"));
   }
+
+  @Test
+  void aWorkFolderABatchScriptCannotCarryIsRefused() {
+    for (String folder : java.util.List.of("/p/scratch/my project", "/p/scratch/100%", "/p/scratch/$USER")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SlurmSettings(Optional.empty(),
+          Optional.of("booster"), Optional.empty(), 1, 4, Duration.ofHours(1), List.of(), Optional.empty(),
+          SlurmSettings.DEFAULT_CONTAINER_COMMAND, List.of(), Optional.of(java.nio.file.Path.of(folder)), Optional.empty(),
+          SlurmSettings.DEFAULT_POLL_INTERVAL));
+      assertTrue(e.getMessage().contains("cannot carry"), e.getMessage());
+    }
+  }
 }
