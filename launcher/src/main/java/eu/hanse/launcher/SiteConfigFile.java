@@ -57,6 +57,9 @@ final class SiteConfigFile {
     }
     String command = trainer.requiredString("command");
     Duration timeout = trainer.duration("timeout", Duration.ofHours(2));
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw trainer.error(trainer.lineOf("timeout"), "'timeout' must be positive, was " + timeout);
+    }
     long samples = trainer.count("samples", 0);
     trainer.requireNoOthers();
     Optional<SlurmSettings> slurm = site.has("slurm") ? Optional.of(slurm(site.map("slurm"), path)) : Optional.empty();

@@ -90,6 +90,9 @@ class SiteConfigFileTest {
     JobFileException badNodes = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
         "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  nodes: 0\n")));
     assertTrue(badNodes.reason().contains("nodes must be at least 1"), badNodes.reason());
+    JobFileException noTime = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
+        "trainer:\n  command: ./train.sh\n  timeout: 0s\n")));
+    assertEquals(3, noTime.line());
     assertThrows(JobFileException.class, () -> SiteConfigFile.read(write("")));
     assertThrows(JobFileException.class, () -> SiteConfigFile.read(write("trainer: [unclosed\n")));
   }
