@@ -50,7 +50,8 @@ final class FederationMetrics implements FederationEvents {
         lastRound.put(job, event.fields());
         observeRound(job, event.fields().get("seconds") instanceof Number seconds ? seconds.doubleValue() : 0);
       }
-      case "job.finished", "job.failed", "job.cancelled", "job.paused" -> openRoundSince.remove(job);
+      // A paused job's open round stays open until it commits: its age goes on.
+      case "round.abandoned", "job.finished", "job.failed", "job.cancelled" -> openRoundSince.remove(job);
       default -> { }
     }
   }
