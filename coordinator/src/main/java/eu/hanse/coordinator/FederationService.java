@@ -168,7 +168,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     }
     link.get().heard(shortened(request.getActivity()), shortened(request.getPhase()), request.getProgress());
     String stop = request.getJobId().isEmpty() ? "" : jobs.find(request.getJobId())
-        .map(job -> job.unwantedWork(site.get(), request.getRound()).orElse(""))
+        .map(job -> job.unwantedWork(request.getRound()).orElse(""))
         .orElse("there is no job '" + shortened(request.getJobId()) + "'");
     responseObserver.onNext(eu.hanse.protocol.v1.HeartbeatReply.newBuilder().setStopWork(stop).build());
     responseObserver.onCompleted();

@@ -152,7 +152,6 @@ final class JobRun implements Runnable {
   }
 
 
-
   private CheckpointRef reference(StateStore.StoredCheckpoint stored) {
     Path file = checkpoints.find(stored.sha256()).orElseThrow(() -> new IllegalStateException("checkpoint "
         + stored.sha256() + " of job " + spec.id() + " round " + stored.round() + " is missing from the store"));
@@ -240,7 +239,7 @@ final class JobRun implements Runnable {
    * of a site that trains, so that it stops, and cancels its batch job, instead of finishing work
    * nobody will take. Reads only volatile fields: a heartbeat never waits for a commit.
    */
-  Optional<String> unwantedWork(SiteId site, long round) {
+  Optional<String> unwantedWork(long round) {
     if (cancelled) {
       return Optional.of("job " + spec.id() + " was cancelled");
     }
@@ -279,10 +278,6 @@ final class JobRun implements Runnable {
     writeStatus();
     for (int round = records.size() + 1; round <= spec.rounds(); round++) {
       awaitUnpaused();
-      if (isCancelled()) {
-        finish(JobStatus.CANCELLED, "cancelled by a training lead");
-        return;
-      }
       RoundRecord record = runRound(round);
       if (record == null) {
         finish(JobStatus.FAILED, "round " + round + " got fewer than " + spec.minSites()
@@ -305,7 +300,7 @@ final class JobRun implements Runnable {
       waiting = "starts at " + start;
       writeStatus();
     }
-    while (clock.instant().isBefore(start) && !isCancelled()) {
+    while (clock.instant().isBefore(start) && !cancelled) {
       long millis = Math.min(java.time.Duration.between(clock.instant(), start).toMillis() + 1, 60_000);
       awaitUntil(() -> false, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis));
     }
@@ -422,9 +417,9 @@ final class JobRun implements Runnable {
   }
 
   /** The device-seconds a header reports, refused when it is not a plausible number. */
-  private static double deviceSeconds(UpdateHeader header) {
-    double seconds = header.deviceSeconds();
-    return Double.isFinite(seconds) && seconds > 0 ? seconds : 0;
+  /** Device-seconds as a site reported them, or 0 for a report that is not a positive number. */
+  private static double deviceSeconds(double reported) {
+    return Double.isFinite(reported) && reported > 0 ? reported : 0;
   }
 
   /**
@@ -655,7 +650,7 @@ final class JobRun implements Runnable {
     long round = openRound.number;
     store.acceptUpdate(new StateStore.StoredUpdate(spec.id().value(), round, site.name(), updateId,
         eu.hanse.security.Digests.hex(header.nonce()), spoolFile.toString(), header.sampleCount(), header.trainLoss(),
-        bytes, norm, header.round(), deviceSeconds(header)));
+        bytes, norm, header.round(), deviceSeconds(header.deviceSeconds())));
     try {
       openRound.accept(site, updateId, header, spoolFile, bytes, norm, phases);
     } catch (RuntimeException e) {
@@ -663,7 +658,7 @@ final class JobRun implements Runnable {
       throw e;
     }
     training.remove(site);
-    usedDeviceSeconds.merge(site.name(), deviceSeconds(header), Double::sum);
+    usedDeviceSeconds.merge(site.name(), deviceSeconds(header.deviceSeconds()), Double::sum);
     Map<String, String> fields = new LinkedHashMap<>();
     fields.put("job", spec.id().value());
     fields.put("round", Long.toString(round));
@@ -759,7 +754,7 @@ final class JobRun implements Runnable {
    */
   synchronized void trainingFailed(SiteId site, long round, String reason, String message, String run,
       double deviceSeconds) {
-    double spent = Double.isFinite(deviceSeconds) && deviceSeconds > 0 ? deviceSeconds : 0;
+    double spent = deviceSeconds(deviceSeconds);
     if (spent > 0 && store.recordFailedTraining(spec.id().value(), round, site.name(), run, spent)) {
       usedDeviceSeconds.merge(site.name(), spent, Double::sum);
     }
@@ -821,10 +816,6 @@ final class JobRun implements Runnable {
       consortium.audit("job.cancelled", Map.of("job", spec.id().value(), "by", by));
       notifyAll();
     }
-  }
-
-  private synchronized boolean isCancelled() {
-    return cancelled;
   }
 
   private void awaitUnpaused() throws InterruptedException {
@@ -936,14 +927,13 @@ final class JobRun implements Runnable {
     }
   }
 
-
   /**
    * Waits until {@code needed} eligible sites are online, the required ones among them; meanwhile
    * the job's status says what it waits for, and a line goes to the progress output every 30 s.
    */
   private void awaitSites(int needed) throws InterruptedException {
     long nextLine = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!enoughSites(needed) && !isCancelled()) {
+    while (!enoughSites(needed) && !cancelled) {
       String reason = missingSites(needed);
       synchronized (this) {
         if (!reason.equals(waiting)) {

@@ -6,10 +6,6 @@ import eu.hanse.agent.slurm.SlurmSettings;
 import eu.hanse.coordinator.jobfile.JobFileException;
 import eu.hanse.coordinator.jobfile.YamlMap;
 import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -33,15 +29,8 @@ final class SiteConfigFile {
     String name = path.toString();
     String text;
     try {
-      if (Files.size(path) > MAX_BYTES) {
-        throw new JobFileException(name, 1, "the file has " + Files.size(path) + " bytes; a site configuration is "
-            + "at most " + MAX_BYTES);
-      }
-      text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(path)))
-          .toString();
-    } catch (CharacterCodingException e) {
-      throw new JobFileException(name, 1, "the file is not UTF-8 text");
+      text = YamlMap.utf8(name, YamlMap.readBounded(path, MAX_BYTES, "a site configuration"), MAX_BYTES,
+          "a site configuration");
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read the site configuration " + path + ": " + e.getMessage(), e);
     }

@@ -90,6 +90,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
 
   /** Runs the site's own trainer, when it has one: here, or as a batch job. */
   private final TrainerLauncher launcher;
+  /** The site's own trainer; empty for the built-in one. */
+  private final java.util.Optional<ExternalTrainer> ownTrainer;
   private final Progress progress = new Progress();
   /** Per job, what the codec dropped from the last update, sent with the next (error feedback). */
   private final java.util.Map<String, float[]> residuals = new java.util.HashMap<>();
@@ -108,10 +110,12 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     this.link = Link.open(config, credentials, progress);
     log.info("site {} on {}: {} training and {} held-out characters from {}", site, backend.name(),
         data.train().length, data.heldOut().length, data.source());
-    config.trainer().ifPresent(trainer -> log.info("site {} trains with its own command {}, run as {}", site,
-        trainer.command(), launcher.describe()));
-    config.trainer().flatMap(TrainerCommand::slurm).ifPresent(slurm -> SlurmSettings.requireScriptSafe(
-        slurm.workDir().orElse(config.dataDir().resolve("trainer-work")).toAbsolutePath(), "the trainer's work folder"));
+    this.ownTrainer = config.trainer().map(command -> new ExternalTrainer(command.command(),
+        command.workDir(config.dataDir()), command.timeout(), launcher));
+    config.trainer().ifPresent(command -> log.info("site {} trains with its own command {}, run as {}", site,
+        command.command(), launcher.describe()));
+    config.trainer().filter(command -> command.slurm().isPresent()).ifPresent(command -> SlurmSettings
+        .requireScriptSafe(command.workDir(config.dataDir()).toAbsolutePath(), "the trainer's work folder"));
   }
 
   public SiteId site() {
@@ -325,10 +329,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
    */
   private void trainExternally(Link current, TrainTask task, java.nio.file.Path base, long seed, double download) {
     ModelState global = current.fetcher().fetch(task.getBase());
-    TrainerCommand command = config.trainer().orElseThrow();
-    java.nio.file.Path workDir = command.slurm().flatMap(SlurmSettings::workDir)
-        .orElse(config.dataDir().resolve("trainer-work"));
-    ExternalTrainer trainer = new ExternalTrainer(command.command(), workDir, command.timeout(), launcher);
+    ExternalTrainer trainer = ownTrainer.orElseThrow();
     progress.start("train", 1);
     Work round = new Work(task.getJobId(), task.getRound(), java.util.UUID.randomUUID().toString(), new StopSignal());
     work = round;
@@ -435,7 +436,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
       trainSynthetic(current, task, base, seed, download);
       return;
     }
-    if (config.trainer().isPresent()) {
+    if (ownTrainer.isPresent()) {
       trainExternally(current, task, base, seed, download);
       return;
     }

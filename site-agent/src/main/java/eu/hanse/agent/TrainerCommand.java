@@ -1,6 +1,7 @@
 package eu.hanse.agent;
 
 import eu.hanse.agent.slurm.SlurmSettings;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,6 +39,14 @@ public record TrainerCommand(List<String> command, Duration timeout, long sample
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("the trainer's time limit must be positive, was " + timeout);
     }
+  }
+
+  /**
+   * Where each round gets a folder of its own: the Slurm settings' work folder, else
+   * DATA-DIR/trainer-work.
+   */
+  public Path workDir(Path dataDir) {
+    return slurm.flatMap(SlurmSettings::workDir).orElse(dataDir.resolve("trainer-work"));
   }
 
   /**

@@ -16,10 +16,6 @@ import eu.hanse.coordinator.Stragglers;
 import eu.hanse.coordinator.TrainerSettings;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -49,26 +45,12 @@ public final class JobFile {
 
   /** Reads and checks a job file. */
   public JobDefinition read(Path path) throws IOException {
-    long size = Files.size(path);
-    if (size > MAX_BYTES) {
-      throw new JobFileException(path.toString(), 1, "the file has " + size + " bytes; a job file is at most "
-          + MAX_BYTES);
-    }
-    return parse(path.toString(), Files.readAllBytes(path));
+    return parse(path.toString(), YamlMap.readBounded(path, MAX_BYTES, "a job file"));
   }
 
   /** Checks a job file's bytes, named {@code name} in errors. */
   public JobDefinition parse(String name, byte[] bytes) {
-    if (bytes.length > MAX_BYTES) {
-      throw new JobFileException(name, 1, "the file has " + bytes.length + " bytes; a job file is at most " + MAX_BYTES);
-    }
-    String text;
-    try {
-      text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(bytes)).toString();
-    } catch (CharacterCodingException e) {
-      throw new JobFileException(name, 1, "the file is not UTF-8 text");
-    }
+    String text = YamlMap.utf8(name, bytes, MAX_BYTES, "a job file");
     Node root = compose(name, text);
     YamlMap job = YamlMap.of(name, root, "a job file");
     JobDefinition definition = new Reader(job, text).read();

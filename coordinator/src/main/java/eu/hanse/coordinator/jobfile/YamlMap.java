@@ -42,6 +42,35 @@ public final class YamlMap {
   }
 
   /**
+   * A file's bytes, refused unread when it has more than {@code maxBytes}; {@code what} names the
+   * kind of file in the error ("a job file").
+   */
+  public static byte[] readBounded(java.nio.file.Path path, int maxBytes, String what) throws java.io.IOException {
+    long size = java.nio.file.Files.size(path);
+    if (size > maxBytes) {
+      throw new JobFileException(path.toString(), 1, "the file has " + size + " bytes; " + what + " is at most "
+          + maxBytes);
+    }
+    return java.nio.file.Files.readAllBytes(path);
+  }
+
+  /** A file's bytes as text: at most {@code maxBytes} of them, and UTF-8, or an error naming {@code name}. */
+  public static String utf8(String name, byte[] bytes, int maxBytes, String what) {
+    if (bytes.length > maxBytes) {
+      throw new JobFileException(name, 1, "the file has " + bytes.length + " bytes; " + what + " is at most "
+          + maxBytes);
+    }
+    try {
+      return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new JobFileException(name, 1, "the file is not UTF-8 text");
+    }
+  }
+
+  /**
    * The YAML document in {@code text}, named {@code name} in errors; null if it holds none. At most
    * {@code maxChars} characters; aliases are limited and duplicate keys refused.
    */

@@ -19,7 +19,7 @@ import java.util.Set;
  */
 record Accounting(String state, String exitCode, double queueSeconds, long elapsedSeconds, int gpus, int nodes) {
   /** The states a job ends in. */
-  static final Set<String> FINAL_STATES = Set.of("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY",
+  private static final Set<String> FINAL_STATES = Set.of("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY",
       "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "REVOKED");
 
   static final String FORMAT = "State,ExitCode,Submit,Start,End,ElapsedRaw,AllocTRES,NNodes";
@@ -28,6 +28,14 @@ record Accounting(String state, String exitCode, double queueSeconds, long elaps
 
   boolean ended() {
     return FINAL_STATES.contains(state);
+  }
+
+  /**
+   * Whether a job in this squeue state still goes on, or may: listed and not in a final state
+   * (a state Slurm cannot tell now counts as going on).
+   */
+  static boolean live(String squeueState) {
+    return !squeueState.isEmpty() && !FINAL_STATES.contains(squeueState);
   }
 
   /** What the job counts against the site's budget: its GPUs (or, without GPUs, its nodes) times its run. */

@@ -54,10 +54,6 @@ public final class SlurmLauncher implements TrainerLauncher {
     }
   }
 
-  public SlurmSettings settings() {
-    return settings;
-  }
-
   @Override
   public String describe() {
     return "a Slurm batch job on " + settings.partition().map(name -> "partition " + name)
@@ -82,7 +78,7 @@ public final class SlurmLauncher implements TrainerLauncher {
       return Optional.empty();
     }
     String state = slurm.state(id.get());
-    if (!state.isEmpty() && !Accounting.FINAL_STATES.contains(state)) {
+    if (Accounting.live(state)) {
       return id;
     }
     boolean completed = state.equals("COMPLETED")
@@ -145,8 +141,8 @@ public final class SlurmLauncher implements TrainerLauncher {
     }
     Map<String, String> live = slurm.myJobs();
     noted.forEach((id, round) -> {
-      String state = live.get(id);
-      if (state != null && !Accounting.FINAL_STATES.contains(state)) {
+      String state = live.getOrDefault(id, "");
+      if (Accounting.live(state)) {
         log.warn("Slurm job {} ({}, {}), left by an earlier run of the agent, is {} and no one follows it; "
             + "cancelling it", id, round.getParent().getFileName(), round.getFileName(), state);
         cancel(id);
@@ -216,9 +212,8 @@ public final class SlurmLauncher implements TrainerLauncher {
     while (true) {
       Optional<String> stop = run.stop().reason();
       if (stop.isPresent()) {
-        cancel(id);
-        Accounting ended = accounting(id, submitted, started);
-        throw new Failure(Reason.CANCELLED, "Slurm job " + id + " was cancelled: " + stop.get(), ended.deviceSeconds());
+        throw new Failure(Reason.CANCELLED, "Slurm job " + id + " was cancelled: " + stop.get(),
+            cancelAndCount(id, submitted, started));
       }
       String state = slurm.state(id);
       if (started == 0 && (state.equals("RUNNING") || state.equals("COMPLETING"))) {
@@ -227,12 +222,11 @@ public final class SlurmLauncher implements TrainerLauncher {
         run.phases().accept("train");
       }
       if (started != 0 && System.nanoTime() - started > run.limit().toNanos()) {
-        cancel(id);
-        Accounting ended = accounting(id, submitted, started);
         throw new Failure(Reason.TIMED_OUT, "Slurm job " + id + " ran past the trainer's limit of "
-            + run.limit().toSeconds() + " s and was cancelled" + ExternalTrainer.tail(run.log()), ended.deviceSeconds());
+            + run.limit().toSeconds() + " s and was cancelled" + ExternalTrainer.tail(run.log()),
+            cancelAndCount(id, submitted, started));
       }
-      if (state.isEmpty() || Accounting.FINAL_STATES.contains(state)) {
+      if (!Accounting.live(state)) {
         break;
       }
       run.stop().await(settings.pollInterval().toMillis());
@@ -251,6 +245,12 @@ public final class SlurmLauncher implements TrainerLauncher {
       default -> throw new Failure(Reason.EXITED, "Slurm job " + id + " ended " + ended.state() + " (exit code "
           + ended.exitCode() + ")" + ExternalTrainer.tail(run.log()), ended.deviceSeconds());
     }
+  }
+
+  /** Cancels the job; the device-seconds it held until then. */
+  private double cancelAndCount(String id, long submitted, long started) {
+    cancel(id);
+    return accounting(id, submitted, started).deviceSeconds();
   }
 
   /**
@@ -275,10 +275,11 @@ public final class SlurmLauncher implements TrainerLauncher {
     }
     long now = System.nanoTime();
     long ran = (now - (started == 0 ? submitted : started)) / 1_000_000_000;
+    int gpus = settings.nodes() * settings.gpusPerNode();
     log.warn("no accounting for Slurm job {} ({}); counting what the agent saw: {} s with {} GPU(s)", id,
-        answer.problem(), ran, settings.nodes() * settings.gpusPerNode());
-    return new Accounting(Accounting.UNACCOUNTED, "?", ((started == 0 ? now : started) - submitted) / 1e9, ran,
-        settings.nodes() * settings.gpusPerNode(), settings.nodes());
+        answer.problem(), ran, gpus);
+    return new Accounting(Accounting.UNACCOUNTED, "?", ((started == 0 ? now : started) - submitted) / 1e9, ran, gpus,
+        settings.nodes());
   }
 
   /** Cancels the job, asking again every 10 s, until Slurm no longer lists it or five minutes have passed. */
@@ -291,7 +292,7 @@ public final class SlurmLauncher implements TrainerLauncher {
         nextAsk = System.currentTimeMillis() + 10_000;
       }
       String state = slurm.state(id);
-      if (state.isEmpty() || Accounting.FINAL_STATES.contains(state)) {
+      if (!Accounting.live(state)) {
         log.info("Slurm job {} cancelled", id);
         return;
       }

@@ -162,11 +162,6 @@ public final class ExternalTrainer {
     }
   }
 
-  /** What runs the command. */
-  public TrainerLauncher launcher() {
-    return launcher;
-  }
-
   private static String safe(String name) {
     return name.replaceAll("[^A-Za-z0-9._-]", "_");
   }
