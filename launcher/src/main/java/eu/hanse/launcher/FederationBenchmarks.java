@@ -63,12 +63,13 @@ final class FederationBenchmarks {
   @Command(name = "transport", mixinStandardHelpOptions = true,
       description = "Sends a signed update of N bytes from a site agent to a coordinator, each a process of its own,"
           + " over mutual TLS on 127.0.0.1, once in each of R rounds, and the same bytes through a plain TLS socket in"
-          + " the same run: a first pass, three untimed ones to warm it up, then R-1 timed ones. Reports each round's"
-          + " rate (from its header's arrival to its acceptance: every chunk hashed, decoded and checked, spooled to"
-          + " disk and forced, the signature verified, folded when the model folds in memory) and each timed pass's;"
-          + " the ratio of the warm medians (rounds 2 to R over the timed passes after the warm-up; round 1 runs on"
-          + " processes that have just started, and is reported apart with the first pass); and each process's peak"
-          + " heap.")
+          + " the same run: a first pass, three untimed ones to warm it up, then R-1 timed ones, each followed by a"
+          + " checked pass, whose receiver hashes and checks each chunk as the coordinator must (no framing, no"
+          + " spool). Reports each round's rate (from its header's arrival to its acceptance: every chunk hashed,"
+          + " decoded and checked, spooled to disk and forced, the signature verified, folded when the model folds in"
+          + " memory) and each timed pass's; the ratio of the warm medians (rounds 2 to R over the timed passes after"
+          + " the warm-up; round 1 runs on processes that have just started, and is reported apart with the first"
+          + " pass); the checked passes' median against both; and each process's peak heap.")
   static final class Transport extends Common implements Callable<Integer> {
     /**
      * Passes the plain socket makes untimed between its first pass and the timed ones: on this JDK
@@ -116,21 +117,29 @@ final class FederationBenchmarks {
         for (int w = 0; w < BASELINE_WARM_UP_PASSES; w++) {
           PlainTlsBaseline.megabytesPerSecond(bytes, coordinatorTls, siteTls);
         }
+        PlainTlsBaseline.megabytesPerSecond(bytes, coordinatorTls, siteTls, PlainTlsBaseline.Receiving.CHECK);
+        List<Double> checkedPasses = new ArrayList<>();
         for (int r = 1; r < rounds; r++) {
           passes.add(PlainTlsBaseline.megabytesPerSecond(bytes, coordinatorTls, siteTls));
+          checkedPasses.add(PlainTlsBaseline.megabytesPerSecond(bytes, coordinatorTls, siteTls,
+              PlainTlsBaseline.Receiving.CHECK));
         }
         out.printf(Locale.ROOT, "  plain TLS socket, the same bytes with no framing or checks: first pass %.1f MB/s; "
-            + "after %d untimed passes, %s MB/s%n", passes.get(0), BASELINE_WARM_UP_PASSES,
-            passes.subList(1, rounds).stream().map(rate -> String.format(Locale.ROOT, "%.1f", rate))
-                .collect(Collectors.joining(", ")));
+            + "after %d untimed passes, %s MB/s%n", passes.get(0), BASELINE_WARM_UP_PASSES, rates(passes.subList(1, rounds)));
+        out.printf(Locale.ROOT, "  the same socket, its receiver hashing (SHA-256) and checking each chunk on a thread of "
+            + "its own, as the coordinator must (no framing, no spool): %s MB/s%n", rates(checkedPasses));
         List<Double> warmUpdates = updates.subList(1, rounds);
         List<Double> warmPasses = passes.subList(1, rounds);
         double updateMBps = median(warmUpdates);
         double rawTlsMBps = median(warmPasses);
+        double checkedTlsMBps = median(checkedPasses);
         SitePhases typical = phases.get(1 + warmUpdates.indexOf(lowerMedian(warmUpdates)));
         out.printf(Locale.ROOT, "  warm medians: update %.1f MB/s, plain TLS %.1f MB/s, ratio %.2f (target 0.6 or "
             + "more); cold, round 1 over the first pass: %.2f%n", updateMBps, rawTlsMBps, updateMBps / rawTlsMBps,
             updates.get(0) / passes.get(0));
+        out.printf(Locale.ROOT, "  checked plain TLS %.1f MB/s, %.2f of plain TLS: the most any update could reach "
+            + "here; the update runs at %.2f of it%n", checkedTlsMBps, checkedTlsMBps / rawTlsMBps,
+            updateMBps / checkedTlsMBps);
         out.printf(Locale.ROOT, "  at the site: encode and sign %.2f s (%.1f MB/s), before the upload%n",
             typical.encodeAndSign(), bytes / 1e6 / typical.encodeAndSign());
         printMemory(out, result, bytes);
@@ -142,6 +151,10 @@ final class FederationBenchmarks {
         json.put("ratio", updateMBps / rawTlsMBps);
         json.put("roundUpdateMBps", updates);
         json.put("passRawTlsMBps", passes);
+        json.put("checkedTlsMBps", checkedTlsMBps);
+        json.put("checkedRatio", checkedTlsMBps / rawTlsMBps);
+        json.put("ratioToChecked", updateMBps / checkedTlsMBps);
+        json.put("passCheckedTlsMBps", checkedPasses);
         json.put("firstUpdateMBps", updates.get(0));
         json.put("firstRawTlsMBps", passes.get(0));
         json.put("firstRatio", updates.get(0) / passes.get(0));
@@ -165,6 +178,10 @@ final class FederationBenchmarks {
     private double megabytesPerSecond(SitePhases phases) {
       return bytes / 1e6 / (phases.upload() + phases.verifyAndFold());
     }
+  }
+
+  private static String rates(List<Double> rates) {
+    return rates.stream().map(rate -> String.format(Locale.ROOT, "%.1f", rate)).collect(Collectors.joining(", "));
   }
 
   /** The middle value, or the mean of the two middle ones. */

@@ -257,10 +257,18 @@ class HanseCommandLineTest {
     assertTrue(updates.stream().allMatch(rate -> rate > 0) && passes.stream().allMatch(rate -> rate > 0));
     assertEquals(FederationBenchmarks.median(updates.subList(1, 3)), report.get("updateMBps").asDouble(), 1e-9);
     assertEquals(FederationBenchmarks.median(passes.subList(1, 3)), report.get("rawTlsMBps").asDouble(), 1e-9);
+    List<Double> checked = new java.util.ArrayList<>();
+    report.get("passCheckedTlsMBps").forEach(rate -> checked.add(rate.asDouble()));
+    assertEquals(2, checked.size());
+    assertTrue(checked.stream().allMatch(rate -> rate > 0));
+    assertEquals(FederationBenchmarks.median(checked), report.get("checkedTlsMBps").asDouble(), 1e-9);
+    assertEquals(report.get("updateMBps").asDouble() / report.get("checkedTlsMBps").asDouble(),
+        report.get("ratioToChecked").asDouble(), 1e-9);
     assertEquals(updates.get(0), report.get("firstUpdateMBps").asDouble(), 1e-9);
     assertTrue(report.get("peakHeapBytes").get("coordinator").asLong() > 0);
     assertTrue(report.get("peakHeapBytes").get("agent").asLong() > 0);
     assertTrue(bench.out().contains("warm medians: update"), bench.out());
+    assertTrue(bench.out().contains("the most any update could reach here"), bench.out());
   }
 
   @Test
