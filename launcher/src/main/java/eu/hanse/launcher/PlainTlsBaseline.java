@@ -1,7 +1,5 @@
 package eu.hanse.launcher;
 
-import eu.hanse.kernels.SumOfSquares;
-import eu.hanse.security.Digests;
 import eu.hanse.security.TlsContexts;
 import eu.hanse.security.TlsFiles;
 import io.netty.bootstrap.Bootstrap;
@@ -22,16 +20,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.security.MessageDigest;
-import java.util.Arrays;
-import java.util.SplittableRandom;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -40,18 +29,11 @@ import java.util.concurrent.TimeUnit;
  * use, the coordinator's and a site's certificates and mutual authentication. Timed from the first
  * byte written, after the handshake, to the last byte read and, when checked, checked.
  *
- * <p>The receiver either drops what it reads ({@link Receiving#DROP}: the link alone), or does what
- * the coordinator must do to an update's bytes and nothing else ({@link Receiving#CHECK}): gathers
- * them into 1 MiB chunks and, on a thread of its own while the next ones arrive, hashes each with
- * SHA-256 against its expected hash and checks its float32 values finite. No spool, no signature
- * (once per update, not per byte), no framing: what no implementation of the update can go below.
+ * <p>The receiver either drops what it reads ({@link Receiving#DROP}: the link alone), or gathers
+ * it into chunks and checks each as the coordinator must ({@link Receiving#CHECK}, by
+ * {@link CheckedChunks}): no framing, no spool, no signature (once per update, not per byte).
  */
 final class PlainTlsBaseline {
-  /** An update's chunk, as the bench's job sends them; the sender writes as much at a time. */
-  static final int CHUNK = 1 << 20;
-  /** Chunks read but not yet checked, as the coordinator allows one call. */
-  private static final int CHECKS_IN_FLIGHT = 4;
-
   /** What the receiving end does with the bytes. */
   enum Receiving { DROP, CHECK }
 
@@ -69,18 +51,17 @@ final class PlainTlsBaseline {
     SslContext clientTls = TlsContexts.forClient(client);
     CompletableFuture<Long> lastByte = new CompletableFuture<>();
     CompletableFuture<Long> firstByte = new CompletableFuture<>();
-    // One thread each: the checking receiver waits for a free chunk on its own, as a slow reader would.
+    // One thread each: the checking receiver waits for its checks on its own, as a slow reader would.
     EventLoopGroup receivingThread = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     EventLoopGroup sendingThread = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    byte[] piece = piece();
-    ChunkChecker checker = receiving == Receiving.CHECK ? new ChunkChecker(bytes, piece, lastByte) : null;
+    CheckedChunks checks = receiving == Receiving.CHECK ? new CheckedChunks(bytes, lastByte) : null;
     try {
       Channel listening = new ServerBootstrap().group(receivingThread).channel(NioServerSocketChannel.class)
           .childHandler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel channel) {
               channel.pipeline().addLast(serverTls.newHandler(channel.alloc()),
-                  checker == null ? new Receiver(bytes, lastByte) : checker);
+                  checks == null ? new Receiver(bytes, lastByte) : new ChunkGatherer(checks));
             }
           })
           .bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
@@ -90,7 +71,7 @@ final class PlainTlsBaseline {
             @Override
             protected void initChannel(SocketChannel channel) {
               channel.pipeline().addLast(clientTls.newHandler(channel.alloc(), "127.0.0.1", port),
-                  new Sender(bytes, piece, firstByte));
+                  new Sender(bytes, CheckedChunks.piece(), firstByte));
             }
           })
           .connect(InetAddress.getLoopbackAddress(), port).sync().channel();
@@ -99,22 +80,12 @@ final class PlainTlsBaseline {
       listening.close().sync();
       return bytes / 1e6 / ((end - firstByte.get()) / 1e9);
     } finally {
-      if (checker != null) {
-        checker.close();
+      if (checks != null) {
+        checks.close();
       }
       receivingThread.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
       sendingThread.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
-  }
-
-  /** What each 1 MiB the sender writes holds: float32 values, little-endian, as an update's chunk. */
-  static byte[] piece() {
-    ByteBuffer values = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
-    SplittableRandom random = new SplittableRandom(CHUNK);
-    while (values.hasRemaining()) {
-      values.putFloat((float) random.nextGaussian() * 1e-3f);
-    }
-    return values.array();
   }
 
   /** Writes the bytes, {@code piece} over and over, once the handshake is done, as fast as the channel takes them. */
@@ -126,7 +97,7 @@ final class PlainTlsBaseline {
 
     Sender(long bytes, byte[] piece, CompletableFuture<Long> started) {
       this.bytes = bytes;
-      this.piece = Unpooled.directBuffer(CHUNK).writeBytes(piece);
+      this.piece = Unpooled.directBuffer(CheckedChunks.CHUNK).writeBytes(piece);
       this.started = started;
     }
 
@@ -147,11 +118,17 @@ final class PlainTlsBaseline {
       writeWhileWritable(context);
     }
 
+    @Override
+    public void handlerRemoved(ChannelHandlerContext context) {
+      piece.release();
+    }
+
     private void writeWhileWritable(ChannelHandlerContext context) {
       while (sent < bytes && context.channel().isWritable()) {
-        int length = (int) Math.min(CHUNK, bytes - sent);
-        context.writeAndFlush(piece.retainedSlice(0, length));
+        int length = (int) Math.min(CheckedChunks.CHUNK, bytes - sent);
+        // Counted before the write, which may call back into this method when the channel's writability changes.
         sent += length;
+        context.writeAndFlush(piece.retainedSlice(0, length));
       }
     }
   }
@@ -183,40 +160,14 @@ final class PlainTlsBaseline {
     }
   }
 
-  /**
-   * Gathers what arrives into chunks and checks each on a thread of its own: its SHA-256 against
-   * the hash of what was sent (each chunk is the sender's piece, the last one a part of it), and
-   * its values finite. Waits, on the
-   * receiving thread, while {@link #CHECKS_IN_FLIGHT} chunks are being checked. Notes the time the
-   * last chunk passes.
-   */
-  static final class ChunkChecker extends ChannelInboundHandlerAdapter implements AutoCloseable {
-    private final long bytes;
-    private final CompletableFuture<Long> done;
-    private final BlockingQueue<byte[]> free = new ArrayBlockingQueue<>(CHECKS_IN_FLIGHT + 1);
-    private final ExecutorService checking =
-        Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("baseline-check").factory());
-    private final MessageDigest digest = Digests.sha256();
-    private final byte[] fullChunkHash;
-    private final byte[] lastChunkHash;
+  /** Gathers what arrives into chunks, and hands each to its checks. */
+  static final class ChunkGatherer extends ChannelInboundHandlerAdapter {
+    private final CheckedChunks checks;
     private byte[] chunk;
     private int filled;
-    private long received;
-    private long chunks;
 
-    /** A checker of {@code bytes} that are {@code piece} (one chunk) over and over; {@code done} completes at the end. */
-    ChunkChecker(long bytes, byte[] piece, CompletableFuture<Long> done) {
-      if (piece.length != CHUNK) {
-        throw new IllegalArgumentException("the piece must be one chunk, " + CHUNK + " bytes, was " + piece.length);
-      }
-      this.bytes = bytes;
-      this.done = done;
-      for (int i = 0; i <= CHECKS_IN_FLIGHT; i++) {
-        free.add(new byte[CHUNK]);
-      }
-      this.fullChunkHash = Digests.sha256().digest(piece);
-      int last = (int) (bytes % CHUNK);
-      this.lastChunkHash = last == 0 ? fullChunkHash : Digests.sha256().digest(Arrays.copyOf(piece, last));
+    ChunkGatherer(CheckedChunks checks) {
+      this.checks = checks;
     }
 
     @Override
@@ -225,60 +176,29 @@ final class PlainTlsBaseline {
       try {
         while (in.isReadable()) {
           if (chunk == null) {
-            chunk = free.take();
+            chunk = checks.take();
             filled = 0;
           }
-          int length = Math.min(in.readableBytes(), CHUNK - filled);
+          int length = Math.min(in.readableBytes(), chunk.length - filled);
           in.readBytes(chunk, filled, length);
           filled += length;
-          received += length;
-          if (filled == CHUNK || received == bytes) {
-            submit(chunk, filled, received == bytes);
+          if (filled == chunk.length || checks.completes(filled)) {
+            checks.submit(chunk, filled);
             chunk = null;
           }
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        done.completeExceptionally(e);
+        checks.done().completeExceptionally(e);
       } finally {
         in.release();
       }
     }
 
-    private void submit(byte[] data, int length, boolean last) {
-      long index = chunks++;
-      checking.execute(() -> {
-        try {
-          check(index, data, length, last);
-          free.add(data);
-          if (last) {
-            done.complete(System.nanoTime());
-          }
-        } catch (RuntimeException e) {
-          done.completeExceptionally(e);
-        }
-      });
-    }
-
-    private void check(long index, byte[] data, int length, boolean last) {
-      digest.update(data, 0, length);
-      if (!MessageDigest.isEqual(digest.digest(), last ? lastChunkHash : fullChunkHash)) {
-        throw new IllegalStateException("chunk " + index + " does not hash to what was sent");
-      }
-      if (!Double.isFinite(SumOfSquares.ofLittleEndianFloats(data, 0, length / Float.BYTES))) {
-        throw new IllegalStateException("chunk " + index + " holds a value that is not finite");
-      }
-    }
-
     @Override
     public void exceptionCaught(ChannelHandlerContext context, Throwable cause) {
-      done.completeExceptionally(cause);
+      checks.done().completeExceptionally(cause);
       context.close();
-    }
-
-    @Override
-    public void close() {
-      checking.shutdownNow();
     }
   }
 }

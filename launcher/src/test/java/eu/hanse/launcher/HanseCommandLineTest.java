@@ -264,11 +264,16 @@ class HanseCommandLineTest {
     assertEquals(FederationBenchmarks.median(checked), report.get("checkedTlsMBps").asDouble(), 1e-9);
     assertEquals(report.get("updateMBps").asDouble() / report.get("checkedTlsMBps").asDouble(),
         report.get("ratioToChecked").asDouble(), 1e-9);
+    List<Double> grpc = new java.util.ArrayList<>();
+    report.get("passCheckedGrpcMBps").forEach(rate -> grpc.add(rate.asDouble()));
+    assertEquals(2, grpc.size());
+    assertTrue(grpc.stream().allMatch(rate -> rate > 0));
+    assertEquals(FederationBenchmarks.median(grpc), report.get("checkedGrpcMBps").asDouble(), 1e-9);
     assertEquals(updates.get(0), report.get("firstUpdateMBps").asDouble(), 1e-9);
     assertTrue(report.get("peakHeapBytes").get("coordinator").asLong() > 0);
     assertTrue(report.get("peakHeapBytes").get("agent").asLong() > 0);
     assertTrue(bench.out().contains("warm medians: update"), bench.out());
-    assertTrue(bench.out().contains("the most any update could reach here"), bench.out());
+    assertTrue(bench.out().contains("what no update can exceed here: checked plain TLS"), bench.out());
   }
 
   @Test
