@@ -125,21 +125,9 @@ final class FederationBenchmarks {
         // The checked baselines, each an untimed pass and R-1 timed ones, after the plain socket's
         // passes rather than between them: in one run with all three in turns, the plain socket's
         // timed passes ran at 499, 764 and 873 MB/s, where on their own they reach about 1 GB/s.
-        List<Double> checkedPasses = new ArrayList<>();
-        List<Double> grpcPasses = new ArrayList<>();
-        for (int r = 0; r < rounds; r++) {
-          double checked = PlainTlsBaseline.megabytesPerSecond(bytes, coordinatorTls, siteTls,
-              PlainTlsBaseline.Receiving.CHECK);
-          if (r > 0) {
-            checkedPasses.add(checked);
-          }
-        }
-        for (int r = 0; r < rounds; r++) {
-          double grpc = GrpcBaseline.megabytesPerSecond(bytes, coordinatorTls, siteTls);
-          if (r > 0) {
-            grpcPasses.add(grpc);
-          }
-        }
+        List<Double> checkedPasses = warmThenTimed(() -> PlainTlsBaseline.megabytesPerSecond(bytes, coordinatorTls,
+            siteTls, PlainTlsBaseline.Receiving.CHECK));
+        List<Double> grpcPasses = warmThenTimed(() -> GrpcBaseline.megabytesPerSecond(bytes, coordinatorTls, siteTls));
         out.printf(Locale.ROOT, "  plain TLS socket, the same bytes with no framing or checks: first pass %.1f MB/s; "
             + "after %d untimed passes, %s MB/s%n", passes.get(0), BASELINE_WARM_UP_PASSES, rates(passes.subList(1, rounds)));
         out.printf(Locale.ROOT, "  the same socket, its receiver hashing (SHA-256) and checking each chunk on a thread of "
@@ -195,6 +183,16 @@ final class FederationBenchmarks {
         BenchCommand.writeJson(json, root);
       }
       return 0;
+    }
+
+    /** One untimed pass of {@code pass}, then R-1 timed ones: their rates. */
+    private List<Double> warmThenTimed(Callable<Double> pass) throws Exception {
+      pass.call();
+      List<Double> rates = new ArrayList<>();
+      for (int r = 1; r < rounds; r++) {
+        rates.add(pass.call());
+      }
+      return rates;
     }
 
     /** The update's rate: its bytes over the time from its header's arrival to its acceptance. */

@@ -79,33 +79,38 @@ class SiteConfigFileTest {
   @Test
   void mistakesAreRefusedWithTheLineAndTheReason() throws Exception {
     assertEquals("'trainer' needs 'command': the site's trainer, run each round",
-        assertThrows(JobFileException.class, () -> SiteConfigFile.read(write("trainer:\n  timeout: 2h\n"))).reason());
-    JobFileException misspelt = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
-        "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  gpus_per_node: 4\n")));
+        refused("trainer:\n  timeout: 2h\n").reason());
+    JobFileException misspelt = refused(
+        "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  gpus_per_node: 4\n");
     assertEquals(5, misspelt.line());
     assertTrue(misspelt.reason().contains("gpus-per-node"), misspelt.reason());
-    JobFileException badPartition = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
-        "trainer:\n  command: ./train.sh\nslurm:\n  partition: a b\n")));
+    JobFileException badPartition = refused(
+        "trainer:\n  command: ./train.sh\nslurm:\n  partition: a b\n");
     assertTrue(badPartition.reason().contains("a Slurm partition is a name"), badPartition.reason());
-    JobFileException badNodes = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
-        "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  nodes: 0\n")));
+    JobFileException badNodes = refused(
+        "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  nodes: 0\n");
     assertTrue(badNodes.reason().contains("nodes must be at least 1"), badNodes.reason());
-    JobFileException noTime = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
-        "trainer:\n  command: ./train.sh\n  timeout: 0s\n")));
+    JobFileException noTime = refused(
+        "trainer:\n  command: ./train.sh\n  timeout: 0s\n");
     assertEquals(3, noTime.line());
-    assertThrows(JobFileException.class, () -> SiteConfigFile.read(write("")));
-    assertThrows(JobFileException.class, () -> SiteConfigFile.read(write("trainer: [unclosed\n")));
+    refused("");
+    refused("trainer: [unclosed\n");
   }
 
   @Test
   void aBadTemplateStopsTheAgentAtItsStart() throws Exception {
     Files.writeString(dir.resolve("bad.sbatch"), "#!/bin/bash\n#SBATCH --qos={{qos}}\n{{launch}}\n");
-    JobFileException bad = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
-        "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  template: bad.sbatch\n")));
+    JobFileException bad = refused(
+        "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  template: bad.sbatch\n");
     assertEquals(5, bad.line());
     assertTrue(bad.reason().contains("bad.sbatch:2: unknown placeholder {{qos}}"), bad.reason());
-    JobFileException absent = assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(
-        "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  template: none.sbatch\n")));
+    JobFileException absent = refused(
+        "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  template: none.sbatch\n");
     assertTrue(absent.reason().contains("cannot read the Slurm template"), absent.reason());
+  }
+
+  /** The mistake a site configuration of {@code yaml} is refused for. */
+  private JobFileException refused(String yaml) {
+    return assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(yaml)));
   }
 }
