@@ -115,7 +115,7 @@ final class AdminService extends AdminGrpc.AdminImplBase {
       sessions.disconnected(link);
       link.refuse(Refusal.REVOKED, "site " + site + "'s certificate was revoked");
     });
-    coordinator.jobRuns().all().forEach(job -> job.revoked(site));
+    coordinator.jobRuns().all().forEach(job -> job.intake().revoked(site));
   }
 
   @Override

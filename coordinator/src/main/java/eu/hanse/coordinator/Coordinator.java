@@ -318,9 +318,9 @@ public final class Coordinator implements AutoCloseable {
       }
       // A revoked site that already went away may still have an update in the open round.
       for (JobRun job : jobs.all()) {
-        for (eu.hanse.security.SiteId site : job.openRoundParticipants()) {
+        for (eu.hanse.security.SiteId site : job.intake().openRoundParticipants()) {
           if (consortium.isRevoked(site)) {
-            job.revoked(site);
+            job.intake().revoked(site);
           }
         }
       }

@@ -148,7 +148,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
     }
     String message = request.getMessage().length() > 2000 ? request.getMessage().substring(0, 2000)
         : request.getMessage();
-    answer(responseObserver, () -> jobs.require(request.getJobId()).trainingFailed(site.get(), request.getRound(),
+    answer(responseObserver, () -> jobs.require(request.getJobId()).intake().trainingFailed(site.get(), request.getRound(),
         request.getReason(), message, request.getRunId(), request.getDeviceSeconds()),
         eu.hanse.protocol.v1.TrainingFailureReceipt.getDefaultInstance());
   }
@@ -182,7 +182,7 @@ final class FederationService extends FederationGrpc.FederationImplBase {
       return;
     }
     try {
-      long held = jobs.require(request.getJobId()).chunksHeld(site.get(), request.getRound(),
+      long held = jobs.require(request.getJobId()).intake().chunksHeld(site.get(), request.getRound(),
           request.getNonce().toByteArray(), spool);
       responseObserver.onNext(eu.hanse.protocol.v1.ResumeUploadReply.newBuilder().setChunksHeld(held).build());
       responseObserver.onCompleted();

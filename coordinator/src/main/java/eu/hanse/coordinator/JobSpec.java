@@ -109,4 +109,9 @@ public record JobSpec(
     this(id, rounds, localSteps, minSites, startSites, roundDeadline, trainer, outer, seed, maxChunkBytes,
         AggregatorSpec.mean(), PrivacySpec.none(), UpdateCodec.fp32());
   }
+
+  /** The sampling seed of a round: the same for every attempt at it and every resend of its work. */
+  long roundSeed(long round) {
+    return seed * 1_000_003L + round;
+  }
 }

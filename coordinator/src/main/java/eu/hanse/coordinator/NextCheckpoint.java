@@ -64,7 +64,7 @@ final class NextCheckpoint {
       BlockSink sink = spec.privacy().noisy() ? noise.before(step, sigma) : step;
       String detail;
       try {
-        detail = round.aggregate(aggregators, sink) + clipped(round) + staleness(round);
+        detail = round.aggregate(aggregators, sink) + clipped(round);
       } finally {
         round.release();
       }
@@ -88,15 +88,6 @@ final class NextCheckpoint {
   private Path outerStateFile(String sha256) {
     return optimizerStates.find(sha256).orElseThrow(() -> new IllegalStateException("job " + spec.id()
         + ": outer optimizer state " + sha256 + " is missing from the coordinator's data directory"));
-  }
-
-  /** In asynchronous rounds, "; staleness SITE N, ..." (rounds behind, weighted 1/sqrt(1+N)). */
-  private String staleness(OpenRound round) {
-    if (spec.schedule().async() == null) {
-      return "";
-    }
-    return "; staleness " + String.join(", ", round.accepted().values().stream()
-        .map(u -> u.site() + " " + u.staleness()).toList());
   }
 
   /** "; clipped to B: SITE (norm N)" for each update the clip scaled down, or nothing. */

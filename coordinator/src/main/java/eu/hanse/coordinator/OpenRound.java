@@ -89,12 +89,14 @@ final class OpenRound {
     }
   }
 
-  /** In asynchronous rounds, the checkpoint each recent round trained from, by round. */
-  private final Map<Long, String> recentBases;
+  /** The checkpoint each round it takes updates for trained from, by round: its own base and, for some policies, earlier ones. */
+  private final Map<Long, String> bases;
+  private final RoundPolicy policy;
 
-  OpenRound(JobSpec job, long number, CheckpointRef base, List<SiteId> participants, long elementCount,
-      Map<Long, String> recentBases) {
-    this.recentBases = Map.copyOf(recentBases);
+  OpenRound(JobSpec job, RoundPolicy policy, long number, CheckpointRef base, List<SiteId> participants,
+      long elementCount) {
+    this.policy = policy;
+    this.bases = Map.copyOf(policy.basesFor(number, base.sha256()));
     this.job = job;
     this.number = number;
     this.base = base;
@@ -124,17 +126,7 @@ final class OpenRound {
       throw new RefusedException(Refusal.NOT_OPEN_ROUND, "job '" + header.jobId() + "' is not running here; the open job is "
           + job.id());
     }
-    if (job.schedule().async() != null) {
-      requireRecent(site, header);
-    } else {
-      if (closed || header.round() != number) {
-        throw new RefusedException(Refusal.NOT_OPEN_ROUND, "update is for round " + header.round() + " but "
-            + (closed ? "round " + number + " is closed" : "round " + number + " is open"));
-      }
-      if (!participants.contains(site)) {
-        throw new RefusedException(Refusal.NOT_OPEN_ROUND, "site " + site + " was not asked to train in round " + number);
-      }
-    }
+    policy.requireTargets(this, site, header);
     if (accepted.containsKey(site) || uploading.contains(site)) {
       throw new RefusedException(Refusal.DUPLICATE_UPDATE, "site " + site + " already "
           + (accepted.containsKey(site) ? "has an accepted update" : "is uploading an update") + " in round " + number);
@@ -143,7 +135,7 @@ final class OpenRound {
       throw new RefusedException(Refusal.DUPLICATE_UPDATE, "site " + site + " had its update refused in round " + number
           + " (" + refused.get(site).reason() + "); it may send again next round");
     }
-    if (!header.baseSha256().equals(recentBases.getOrDefault(header.round(), base.sha256()))) {
+    if (!header.baseSha256().equals(bases.getOrDefault(header.round(), base.sha256()))) {
       throw new RefusedException(Refusal.STALE_BASE, "update was trained from checkpoint " + abbreviate(header.baseSha256())
           + " but round " + number + " starts from " + abbreviate(base.sha256()));
     }
@@ -182,22 +174,6 @@ final class OpenRound {
     }
     uploading.add(site);
     return shape();
-  }
-
-  /**
-   * Asynchronous rounds take an update trained for this round or one of the {@code maxStaleness}
-   * before it, from the job's sites.
-   */
-  void requireRecent(SiteId site, UpdateHeader header) {
-    long oldest = number - job.schedule().async().maxStaleness();
-    if (closed || header.round() > number || header.round() < oldest) {
-      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "update is for round " + header.round() + " but round "
-          + number + (closed ? " is closed" : " is open and takes updates trained for rounds " + Math.max(1, oldest)
-          + " to " + number));
-    }
-    if (!job.schedule().admits(site)) {
-      throw new RefusedException(Refusal.NOT_OPEN_ROUND, "site " + site + " does not take part in job " + job.id());
-    }
   }
 
   /** What every update of this round must deliver. */
@@ -337,6 +313,10 @@ final class OpenRound {
 
   void close() {
     closed = true;
+  }
+
+  boolean isClosed() {
+    return closed;
   }
 
   /** Records how the commit aggregated the round, for its status record. */

@@ -33,6 +33,15 @@ public record RoundRecord(
     Map<String, SitePhases> phases,
     Double commitSeconds) {
 
+  /**
+   * This record once its checkpoint was evaluated: with its held-out loss (null if no site
+   * reported one), and the evaluation's time added to the round's.
+   */
+  public RoundRecord withEvaluation(Double loss, double evaluationSeconds) {
+    return new RoundRecord(round, state, acceptedSites, refusedSites, checkpoint, checkpointPath, trainLoss,
+        bytesUploaded, loss, seconds + evaluationSeconds, aggregation, privacyEpsilon, phases, commitSeconds);
+  }
+
   /** A site whose update the round refused, and why. */
   public record RefusedSite(String site, String reason, String message) {}
 }

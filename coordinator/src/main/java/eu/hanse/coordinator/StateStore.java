@@ -256,11 +256,6 @@ final class StateStore implements AutoCloseable {
         .isEmpty();
   }
 
-  /** Records a nonce seen in a job; false if it was seen before (a replay). */
-  synchronized boolean addNonce(String job, String site, String nonce) {
-    return update("INSERT OR IGNORE INTO nonces (job, site, nonce) VALUES (?, ?, ?)", job, site, nonce) == 1;
-  }
-
   @Override
   public synchronized void close() {
     try {

@@ -117,8 +117,8 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
           + "' but the caller's certificate is site " + site + "'s");
     }
     String updateId = verifySignature();
-    JobRun job = jobs.require(header.jobId());
-    UploadAssembly joined = assemblies.of(new UploadAssembly.Key(job.id().value(), header.round(), site.name(),
+    UpdateIntake job = jobs.require(header.jobId()).intake();
+    UploadAssembly joined = assemblies.of(new UploadAssembly.Key(job.jobId().value(), header.round(), site.name(),
         Digests.hex(header.nonce())));
     OpenRound.Admission admission = joined.join(
         new UploadAssembly.Call(site, certificate, header, updateId, job, response), spool);
@@ -258,7 +258,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
     // A header refused before its job was looked up (a bad signature) still counts in that job's round.
     JobRun named = header == null ? null : jobs.find(header.jobId()).orElse(null);
     if (named != null) {
-      named.refuse(site, header.round(), reason, message, null);
+      named.intake().refuse(site, header.round(), reason, message, null);
     } else {
       log.warn("refused update from {}: {} {}", site, reason, message);
       java.util.Map<String, String> fields = new java.util.LinkedHashMap<>();

@@ -57,7 +57,7 @@ final class UploadAssembly {
   }
 
   /** What a joining call brings: its header as sent, and who sent it. */
-  record Call(SiteId site, X509Certificate certificate, UpdateHeader header, String updateId, JobRun job,
+  record Call(SiteId site, X509Certificate certificate, UpdateHeader header, String updateId, UpdateIntake job,
       StreamObserver<UploadReceipt> response) {}
 
   private final Key key;
@@ -124,7 +124,7 @@ final class UploadAssembly {
     startNanos = System.nanoTime();
     // An upload that broke off left its part file, under the round it was admitted to; the same
     // update, sent again, goes on with it.
-    resuming = Files.isRegularFile(spool.partial(call.job().id(), call.job().admittingRound(call.header().round()),
+    resuming = Files.isRegularFile(spool.partial(call.job().jobId(), call.job().admittingRound(call.header().round()),
         call.site().name(), key.nonceHex()));
     if (call.header().resumeFromChunk() < 0) {
       end();
@@ -137,7 +137,7 @@ final class UploadAssembly {
           + " to resume; send it whole");
     }
     try {
-      admission = call.job().admit(call.site(), call.header(), resuming);
+      admission = call.job().admit(call.site(), call.header());
     } catch (RuntimeException e) {
       end();
       throw e;
@@ -150,10 +150,10 @@ final class UploadAssembly {
   /** Opens a new spool file, or goes on with the one an interrupted upload of this update left. */
   private void openSpool(UpdateSpool spool) {
     if (resuming) {
-      resume(spool, spool.partial(first.job().id(), admission.round(), first.site().name(), key.nonceHex()),
+      resume(spool, spool.partial(first.job().jobId(), admission.round(), first.site().name(), key.nonceHex()),
           first.header().resumeFromChunk());
     } else {
-      writer = spool.open(first.job().id(), admission.round(), first.site().name(), key.nonceHex());
+      writer = spool.open(first.job().jobId(), admission.round(), first.site().name(), key.nonceHex());
     }
   }
 
@@ -186,7 +186,7 @@ final class UploadAssembly {
     }
     prefix = (int) from;
     checkNanos += check.nanos();
-    writer = spool.resume(first.job().id(), admission.round(), first.site().name(), key.nonceHex(), keep);
+    writer = spool.resume(first.job().jobId(), admission.round(), first.site().name(), key.nonceHex(), keep);
     log.info("round {}: resuming the update from {} at chunk {} of {}", admission.round(), first.site(), from,
         admission.chunks());
   }
