@@ -61,6 +61,8 @@ public final class Coordinator implements AutoCloseable {
   private final ExecutorService callExecutor = Executors.newVirtualThreadPerTaskExecutor();
   private final java.util.Map<String, Thread> jobThreads = new java.util.LinkedHashMap<>();
   private boolean started;
+  /** Whether the sites' server requires a client certificate on every connection, read from its TLS context. */
+  private final boolean mutualTls;
 
   /**
    * A coordinator with one job whose initial model is given, as tests and embedders use it: the job
@@ -98,6 +100,9 @@ public final class Coordinator implements AutoCloseable {
     consortium.publishTo(liveEvents);
     this.sessions = new SiteSessions(consortium::announce);
     this.store = StateStore.open(config.dataDir());
+    io.netty.handler.ssl.SslContext serverTls = TlsContexts.forServer(config.tls().requireReadable(),
+        consortium::isRevoked, consortium::auditRefusedHandshake);
+    this.mutualTls = TlsContexts.requiresClientCertificates(serverTls);
     for (StateStore.StoredJob stored : store.jobs()) {
       jobs.add(load(stored));
     }
@@ -106,8 +111,7 @@ public final class Coordinator implements AutoCloseable {
         consortium, config.heartbeatInterval(), traffic);
     // Interceptors run last-added first: identity, then the certificate, then the service.
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.listenHost(), config.listenPort()),
-            HandshakeAuditingCredentials.of(TlsContexts.forServer(config.tls().requireReadable(), consortium::isRevoked,
-                consortium::auditRefusedHandshake), consortium))
+            HandshakeAuditingCredentials.of(serverTls, consortium))
         .addService(ServerInterceptors.intercept(
             AliasingMarshaller.aliasingRequests(service.bindService(), FederationGrpc.getUploadUpdateMethod(),
                 UpdateMessage.parser()),
@@ -128,7 +132,8 @@ public final class Coordinator implements AutoCloseable {
   private JobRun load(StateStore.StoredJob stored) {
     JobSpec spec = jobFiles.parse("job " + stored.id(), stored.definition().getBytes(java.nio.charset.StandardCharsets.UTF_8))
         .spec();
-    return new JobRun(spec, store, sessions, checkpoints, optimizerStates, progress, config.dataDir(), consortium, clock);
+    return new JobRun(spec, store, sessions, checkpoints, optimizerStates, progress, config.dataDir(), consortium, clock,
+        mutualTls);
   }
 
   /**

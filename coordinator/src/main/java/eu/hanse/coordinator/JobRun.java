@@ -55,6 +55,8 @@ final class JobRun implements Runnable {
   private final Path statusFile;
   private final Consortium consortium;
   private final Clock clock;
+  /** Whether the coordinator's server requires every caller's certificate, for the status. */
+  private final boolean mutualTls;
   /** The open round; null between rounds. Guarded by the lock. */
   private OpenRound openRound;
   /** Why the job waits for sites, while it does; null otherwise. Guarded by the lock. */
@@ -74,7 +76,9 @@ final class JobRun implements Runnable {
    * state, the privacy spent and the round records so far, and its paused or final state.
    */
   JobRun(JobSpec spec, StateStore store, SiteSessions sessions, CheckpointStore checkpoints,
-      CheckpointStore optimizerStates, ProgressPrinter progress, Path dataDir, Consortium consortium, Clock clock) {
+      CheckpointStore optimizerStates, ProgressPrinter progress, Path dataDir, Consortium consortium, Clock clock,
+      boolean mutualTls) {
+    this.mutualTls = mutualTls;
     this.spec = spec;
     this.store = store;
     this.sessions = sessions;
@@ -369,7 +373,7 @@ final class JobRun implements Runnable {
           spec.outer().describe(), spec.aggregator().describe(), spec.privacy().describe(), spec.codec().describe(),
           sessions.online().stream().map(l -> l.site().name()).toList(),
           initial == null ? null : initial.path().toString(), latest == null ? null : latest.path().toString(),
-          history.heldOutLoss(), history.bytesUploaded(), eligibility.deviceHours(), waiting, true,
+          history.heldOutLoss(), history.bytesUploaded(), eligibility.deviceHours(), waiting, mutualTls,
           history.records());
     }
   }

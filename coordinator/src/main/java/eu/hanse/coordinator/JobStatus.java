@@ -14,8 +14,8 @@ import java.util.List;
  *     sites reported them; what a site's GPU-hour budget in the job is counted against
  * @param waiting why no round is open now, when the job waits for sites (e.g. "1 of 2 sites online;
  *     required but not here: [jupiter]"); null when it does not
- * @param mutualTls true when every link is mutual TLS: the coordinator has no other mode, and every
- *     caller was identified by its client certificate
+ * @param mutualTls true when the coordinator's server requires a client certificate on every
+ *     connection, as its TLS context is configured: every caller was identified by its certificate
  */
 public record JobStatus(
     String job,

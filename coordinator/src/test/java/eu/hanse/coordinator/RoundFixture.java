@@ -73,7 +73,7 @@ final class RoundFixture implements AutoCloseable {
   /** Loads the job from the store and starts its thread. */
   RoundFixture start() {
     job = new JobRun(spec, store, sessions, checkpoints, new CheckpointStore(dataDir, "optimizer-state"),
-        new ProgressPrinter(new PrintStream(progressOut)), dataDir, consortium, Clock.systemUTC());
+        new ProgressPrinter(new PrintStream(progressOut)), dataDir, consortium, Clock.systemUTC(), true);
     thread = Thread.ofPlatform().name("job-" + spec.id()).start(job);
     return this;
   }

@@ -54,6 +54,19 @@ public final class TlsContexts {
     return forServer(files, isRevoked, (leaf, reason) -> { });
   }
 
+  /**
+   * Whether a server context asks every client for a certificate and refuses a handshake without
+   * one, as its engine is configured: what the coordinator reports as its links' mutual TLS.
+   */
+  public static boolean requiresClientCertificates(SslContext server) {
+    javax.net.ssl.SSLEngine engine = server.newEngine(io.netty.buffer.ByteBufAllocator.DEFAULT);
+    try {
+      return !server.isClient() && engine.getNeedClientAuth();
+    } finally {
+      io.netty.util.ReferenceCountUtil.release(engine);
+    }
+  }
+
   /** Hears of every client certificate the server refuses during a handshake. */
   @FunctionalInterface
   public interface RefusalListener {
