@@ -3,12 +3,12 @@ package eu.hanse.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The {@code hanse} script a person runs: its first line is Hanse's, never the JVM's warning about
@@ -18,18 +18,29 @@ import org.junit.jupiter.api.io.TempDir;
 class HanseScriptIT {
   private static final Path SCRIPT = Path.of("../hanse").toAbsolutePath().normalize();
 
-  @TempDir Path dir;
-
   private record Ran(int exit, List<String> out, List<String> err) {}
 
+  /**
+   * Runs the script and reads both streams to their end: standard error ends when the script's
+   * filter has passed on its last line, which may be a moment after the JVM exits.
+   */
   private Ran run(String... args) throws Exception {
-    Path out = dir.resolve("out");
-    Path err = dir.resolve("err");
     List<String> command = new java.util.ArrayList<>(List.of("bash", SCRIPT.toString()));
     command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    Process process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File(
+        "/dev/null"))).start();
+    CompletableFuture<List<String>> err = CompletableFuture.supplyAsync(() -> lines(process.getErrorStream()));
+    List<String> out = lines(process.getInputStream());
     assertTrue(process.waitFor(2, TimeUnit.MINUTES), "hanse " + String.join(" ", args) + " did not end");
-    return new Ran(process.exitValue(), Files.readAllLines(out), Files.readAllLines(err));
+    return new Ran(process.exitValue(), out, err.get(2, TimeUnit.MINUTES));
+  }
+
+  private static List<String> lines(java.io.InputStream stream) {
+    try (var reader = new java.io.BufferedReader(new java.io.InputStreamReader(stream, StandardCharsets.UTF_8))) {
+      return reader.lines().toList();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   @Test
@@ -44,7 +55,7 @@ class HanseScriptIT {
   void theLaunchersOwnErrorsStillReachStandardError() throws Exception {
     Ran refused = run("job", "show");
     assertEquals(2, refused.exit(), refused.toString());
-    assertTrue(refused.err().size() > 0 && refused.err().get(0).startsWith("Unmatched argument"),
+    assertTrue(refused.err().stream().anyMatch(line -> line.startsWith("Unmatched argument")),
         refused.err().toString());
     assertTrue(refused.err().stream().noneMatch(line -> line.startsWith("WARNING")), refused.err().toString());
   }

@@ -58,11 +58,16 @@ final class UpdateIntake {
             + (lifecycle.running() ? "" : " (job " + lifecycle.state().toLowerCase(Locale.ROOT) + ")"));
       }
       String nonce = Digests.hex(header.nonce());
-      if (store.nonceSeen(spec.id().value(), site.name(), nonce)) {
-        throw new RefusedException(Refusal.REPLAYED, "an update with nonce " + nonce
-            + " was already accepted from site " + site + " in job " + spec.id());
-      }
+      requireUnused(site, nonce);
       return open.admit(site, header);
+    }
+  }
+
+  /** Refuses a nonce of the site's that an accepted update carried: a replay. Under the lock. */
+  private void requireUnused(SiteId site, String nonce) {
+    if (store.nonceSeen(spec.id().value(), site.name(), nonce)) {
+      throw new RefusedException(Refusal.REPLAYED, "an update with nonce " + nonce
+          + " was already accepted from site " + site + " in job " + spec.id());
     }
   }
 
@@ -82,6 +87,9 @@ final class UpdateIntake {
       open.requireAcceptable(site);
       long round = open.number;
       String nonce = Digests.hex(header.nonce());
+      // Two uploads of one update may be under way at once, admitted to different rounds (one sent
+      // again after a broken link, in asynchronous rounds): the first accepted uses the nonce up.
+      requireUnused(site, nonce);
       store.acceptUpdate(new StateStore.StoredUpdate(spec.id().value(), round, site.name(), updateId, nonce,
           spoolFile.toString(), header.sampleCount(), header.trainLoss(), bytes, norm, header.round(),
           SiteEligibility.deviceSeconds(header.deviceSeconds())));

@@ -58,6 +58,14 @@ class JobRunTest {
     return assertThrows(RefusedException.class, call::run).reason();
   }
 
+  /** Waits for a one-round job to finish; its round took {@code sites}' updates and stepped the model by {@code aggregate}. */
+  private static void assertFinishedWith(RoundFixture core, List<String> sites, float aggregate)
+      throws InterruptedException {
+    JobStatus status = core.awaitState(JobStatus.FINISHED);
+    assertEquals(sites, status.rounds().get(0).acceptedSites());
+    assertArrayEquals(filled(RoundFixture.INITIAL - aggregate), core.checkpoint(1), 1e-5f);
+  }
+
   @Test
   void aRoundCommitsTheSampleWeightedMeanOnceEverySiteDelivered() throws Exception {
     try (RoundFixture core = new RoundFixture(folder, spec(1, 2, 2, LONG), "alpha", "beta").start()) {
@@ -103,9 +111,7 @@ class JobRunTest {
       assertEquals(Refusal.DUPLICATE_UPDATE, refusal(() -> core.admit(core.update("alpha", task, 3f, 1))));
       core.deliver(core.update("beta", task, 4f, 1));
 
-      JobStatus status = core.awaitState(JobStatus.FINISHED);
-      assertEquals(List.of("alpha", "beta"), status.rounds().get(0).acceptedSites());
-      assertArrayEquals(filled(RoundFixture.INITIAL - 3f), core.checkpoint(1), 1e-5f);
+      assertFinishedWith(core, List.of("alpha", "beta"), 3f);
     }
   }
 
@@ -144,9 +150,7 @@ class JobRunTest {
       assertNull(alpha.tasks.poll(), "alpha's update was kept: it is not asked again");
       core.deliver(core.update("beta", again, 4f, 1));
 
-      JobStatus status = core.awaitState(JobStatus.FINISHED);
-      assertEquals(List.of("alpha", "beta"), status.rounds().get(0).acceptedSites());
-      assertArrayEquals(filled(RoundFixture.INITIAL - 3f), core.checkpoint(1), 1e-5f);
+      assertFinishedWith(core, List.of("alpha", "beta"), 3f);
     }
   }
 
@@ -180,9 +184,7 @@ class JobRunTest {
       assertEquals(0, core.job.status().roundsCompleted(), "two updates are a quorum, but not without gamma's");
 
       core.deliver(core.update("gamma", task, 6f, 1));
-      JobStatus status = core.awaitState(JobStatus.FINISHED);
-      assertEquals(List.of("alpha", "beta", "gamma"), status.rounds().get(0).acceptedSites());
-      assertArrayEquals(filled(RoundFixture.INITIAL - 4f), core.checkpoint(1), 1e-5f);
+      assertFinishedWith(core, List.of("alpha", "beta", "gamma"), 4f);
     }
   }
 
@@ -213,6 +215,35 @@ class JobRunTest {
       assertTrue(third.aggregation().contains("staleness beta 1"), third.aggregation());
       // The mean divides by the fresh weight: one round behind, beta's update counts 1/sqrt(2).
       assertArrayEquals(filled((float) (RoundFixture.INITIAL - 2 - 4 / Math.sqrt(2))), core.checkpoint(3), 1e-4f);
+    }
+  }
+
+  @Test
+  void anUpdateUploadedTwiceAtOnceCountsInOneAsyncRoundOnly() throws Exception {
+    JobSpec spec = spec(3, 1, 2, LONG, AggregatorSpec.mean(),
+        schedule(Stragglers.waitForAll(), Set.of(), new AsyncRounds(1, 2)));
+    try (RoundFixture core = new RoundFixture(folder, spec, "alpha", "beta").start()) {
+      RoundFixture.FakeLink alpha = core.connect("alpha");
+      RoundFixture.FakeLink beta = core.connect("beta");
+      RoundFixture.Update update = core.update("alpha", alpha.nextTask(), 1f, 1);
+      OpenRound.Admission first = core.admit(update);
+      Path firstFile = core.spool(update, first);
+      core.deliver(core.update("beta", beta.nextTask(), 2f, 1)); // Round 1's buffer is full: it commits.
+      assertEquals(2, beta.nextTask().round());
+
+      // The same update again (its link broke while its first upload was finishing): admitted to round 2.
+      OpenRound.Admission second = core.admit(update);
+      core.accept(update, first, firstFile); // The first upload completes: carried into round 2, which commits.
+      RoundFixture.FakeLink.Task third = alpha.nextTask();
+      assertEquals(3, third.round(), "alpha answered: it trains for round 3");
+      Path secondFile = core.spool(update, second);
+      assertEquals(Refusal.REPLAYED, refusal(() -> core.accept(update, second, secondFile)),
+          "carried into round 3, the second upload of the update is refused: the first used its nonce");
+      core.deliver(core.update("beta", third, 2f, 1));
+
+      JobStatus status = core.awaitState(JobStatus.FINISHED);
+      assertEquals(List.of("alpha"), status.rounds().get(1).acceptedSites());
+      assertEquals(List.of("beta"), status.rounds().get(2).acceptedSites());
     }
   }
 
@@ -260,9 +291,7 @@ class JobRunTest {
       assertEquals(Refusal.REPLAYED, refusal(() -> core.admit(update)), "taken once, it is not taken again");
       core.deliver(core.update("beta", beta.nextTask(), 4f, 1));
 
-      JobStatus status = core.awaitState(JobStatus.FINISHED);
-      assertEquals(List.of("alpha", "beta"), status.rounds().get(0).acceptedSites());
-      assertArrayEquals(filled(RoundFixture.INITIAL - 3f), core.checkpoint(1), 1e-5f);
+      assertFinishedWith(core, List.of("alpha", "beta"), 3f);
       assertEquals(1, core.audit().stream().filter(line -> line.contains("\"type\":\"update.accepted\"")
           && line.contains("\"site\":\"alpha\"")).count());
     } finally {
