@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import eu.hanse.coordinator.Coordinator;
-import eu.hanse.coordinator.JobStatus;
-import eu.hanse.coordinator.RoundRecord;
+import eu.hanse.coordinator.job.JobStatus;
+import eu.hanse.coordinator.job.RoundRecord;
 import eu.hanse.launcher.CharModels;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import eu.hanse.coordinator.Coordinator;
-import eu.hanse.coordinator.JobStatus;
-import eu.hanse.coordinator.ModelFactory;
+import eu.hanse.coordinator.job.JobStatus;
+import eu.hanse.coordinator.job.ModelFactory;
 import eu.hanse.launcher.CharModels;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -15,7 +15,6 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -166,7 +165,7 @@ class JobsIT {
       assertEquals(0, before.roundsCompleted());
       JobStatus done = TestFederation.awaitStatus(coordinator, "later",
           status -> status.state().equals(JobStatus.FINISHED), "finished");
-      for (String line : Files.readAllLines(eu.hanse.coordinator.Consortium.auditFile(dir.resolve("coordinator")))) {
+      for (String line : Files.readAllLines(eu.hanse.coordinator.consortium.Consortium.auditFile(dir.resolve("coordinator")))) {
         JsonNode event = JSON.readTree(line);
         if (event.get("type").asText().equals("checkpoint.committed")
             && event.get("fields").get("job").asText().equals("later")

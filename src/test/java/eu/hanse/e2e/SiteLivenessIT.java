@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import eu.hanse.coordinator.Coordinator;
-import eu.hanse.coordinator.JobStatus;
+import eu.hanse.coordinator.job.JobStatus;
 import eu.hanse.launcher.CharModels;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -9,16 +9,16 @@ import eu.hanse.agent.Enrolment;
 import eu.hanse.agent.SiteAgent;
 import eu.hanse.agent.SiteCredentials;
 import eu.hanse.aggregation.ModelState;
+import eu.hanse.aggregation.Safetensors;
 import eu.hanse.coordinator.Coordinator;
 import eu.hanse.coordinator.CoordinatorConfig;
-import eu.hanse.coordinator.JobSpec;
-import eu.hanse.coordinator.JobStatus;
-import eu.hanse.coordinator.RoundRecord;
-import eu.hanse.aggregation.Safetensors;
-import eu.hanse.security.Digests;
-import eu.hanse.coordinator.ModelFactory;
+import eu.hanse.coordinator.job.JobSpec;
+import eu.hanse.coordinator.job.JobStatus;
+import eu.hanse.coordinator.job.ModelFactory;
+import eu.hanse.coordinator.job.RoundRecord;
 import eu.hanse.kernels.Device;
 import eu.hanse.security.CertificateAuthority;
+import eu.hanse.security.Digests;
 import eu.hanse.security.EnrolmentTls;
 import eu.hanse.security.IssuedCertificates;
 import eu.hanse.security.NodeIdentity;
@@ -65,7 +65,7 @@ final class TestFederation implements AutoCloseable {
   }
 
   /** A coordinator on any free port that publishes its federation events to {@code events} from the start. */
-  Coordinator startCoordinator(ModelFactory models, eu.hanse.coordinator.FederationEvents events) {
+  Coordinator startCoordinator(ModelFactory models, eu.hanse.coordinator.events.FederationEvents events) {
     Coordinator coordinator = new Coordinator(config(0), models, progress);
     coordinator.publishTo(events);
     return coordinator.start();

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import eu.hanse.coordinator.Coordinator;
-import eu.hanse.coordinator.ModelFactory;
+import eu.hanse.coordinator.job.ModelFactory;
 import eu.hanse.launcher.CharModels;
 import java.io.OutputStream;
 import java.io.PrintStream;

@@ -2,7 +2,35 @@ package eu.hanse.coordinator;
 
 import eu.hanse.aggregation.ModelSource;
 import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.SyntheticModel;
+import eu.hanse.coordinator.console.FederationMetrics;
+import eu.hanse.coordinator.console.FederationView;
+import eu.hanse.coordinator.console.HttpConsole;
+import eu.hanse.coordinator.console.SiteBoard;
+import eu.hanse.coordinator.consortium.Consortium;
+import eu.hanse.coordinator.events.FederationEvents;
+import eu.hanse.coordinator.events.LiveEvents;
+import eu.hanse.coordinator.events.SiteTraffic;
+import eu.hanse.coordinator.grpc.AdminService;
+import eu.hanse.coordinator.grpc.EnrolmentService;
+import eu.hanse.coordinator.grpc.FederationService;
+import eu.hanse.coordinator.grpc.HandshakeAuditingCredentials;
+import eu.hanse.coordinator.grpc.PeerCertificateInterceptor;
+import eu.hanse.coordinator.job.JobSpec;
+import eu.hanse.coordinator.job.JobStatus;
+import eu.hanse.coordinator.job.ModelFactory;
+import eu.hanse.coordinator.jobfile.JobDefinition;
+import eu.hanse.coordinator.jobfile.JobFile;
+import eu.hanse.coordinator.jobfile.JobFileWriter;
+import eu.hanse.coordinator.round.AgentLink;
+import eu.hanse.coordinator.round.JobContext;
+import eu.hanse.coordinator.round.JobRun;
+import eu.hanse.coordinator.round.Jobs;
+import eu.hanse.coordinator.round.ProgressPrinter;
+import eu.hanse.coordinator.round.Revocations;
+import eu.hanse.coordinator.round.SiteSessions;
+import eu.hanse.coordinator.storage.CheckpointStore;
+import eu.hanse.coordinator.storage.StateStore;
+import eu.hanse.coordinator.storage.UpdateSpool;
 import eu.hanse.protocol.AliasingMarshaller;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.UpdateMessage;
@@ -15,9 +43,12 @@ import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -41,7 +72,8 @@ public final class Coordinator implements AutoCloseable {
   private final CheckpointStore optimizerStates;
   private final ProgressPrinter progress;
   private final java.time.Clock clock = java.time.Clock.systemUTC();
-  private final Jobs jobs = new Jobs();
+  private final Jobs jobs;
+  private final Revocations revocations;
   private final SiteTraffic traffic = new SiteTraffic();
   private final SiteBoard siteBoard = new SiteBoard(clock);
   private final LiveEvents liveEvents = new LiveEvents();
@@ -49,20 +81,13 @@ public final class Coordinator implements AutoCloseable {
   private String consoleHost;
   private int consolePort = -1;
   private HttpConsole console;
-  private final eu.hanse.coordinator.jobfile.JobFile jobFiles;
-  private final ModelFactory models;
 
-  private final AdminService admin;
   private final Server server;
   private final Server enrolmentServer;
   private final java.util.concurrent.ScheduledExecutorService crlWatch =
       Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("hanse-crl-watch").factory());
   private long crlModified;
   private final ExecutorService callExecutor = Executors.newVirtualThreadPerTaskExecutor();
-  private final java.util.Map<String, Thread> jobThreads = new java.util.LinkedHashMap<>();
-  private boolean started;
-  /** Whether the sites' server requires a client certificate on every connection, read from its TLS context. */
-  private final boolean mutualTls;
 
   /**
    * A coordinator with one job whose initial model is given, as tests and embedders use it: the job
@@ -73,7 +98,7 @@ public final class Coordinator implements AutoCloseable {
    */
   public Coordinator(CoordinatorConfig config, JobSpec spec, ModelState initialModel, PrintStream progress) {
     this(config, null, progress);
-    submit(spec, eu.hanse.coordinator.jobfile.JobFileWriter.write(spec, null), initialModel, "coordinator");
+    submit(spec, JobFileWriter.write(spec, null), initialModel, "coordinator");
   }
 
   /**
@@ -84,7 +109,6 @@ public final class Coordinator implements AutoCloseable {
    */
   public Coordinator(CoordinatorConfig config, ModelFactory models, PrintStream progress) {
     this.config = config;
-    this.models = models;
     try {
       Files.createDirectories(config.dataDir());
     } catch (IOException e) {
@@ -93,7 +117,6 @@ public final class Coordinator implements AutoCloseable {
     this.checkpoints = new CheckpointStore(config.dataDir());
     this.optimizerStates = new CheckpointStore(config.dataDir(), "optimizer-state");
     this.progress = new ProgressPrinter(progress);
-    this.jobFiles = new eu.hanse.coordinator.jobfile.JobFile(models);
     this.consortium = Consortium.open(config.dataDir(), clock);
     consortium.publishTo(siteBoard);
     consortium.publishTo(metrics);
@@ -102,11 +125,11 @@ public final class Coordinator implements AutoCloseable {
     this.store = StateStore.open(config.dataDir());
     io.netty.handler.ssl.SslContext serverTls = TlsContexts.forServer(config.tls().requireReadable(),
         consortium::isRevoked, consortium::auditRefusedHandshake);
-    this.mutualTls = TlsContexts.requiresClientCertificates(serverTls);
-    for (StateStore.StoredJob stored : store.jobs()) {
-      jobs.add(load(stored));
-    }
-    this.admin = new AdminService(consortium, this, sessions);
+    // What the jobs report as their links' mutual TLS is read from the server's TLS context.
+    this.jobs = new Jobs(new JobContext(store, sessions, checkpoints, optimizerStates, this.progress, config.dataDir(),
+        consortium, clock, TlsContexts.requiresClientCertificates(serverTls)), new JobFile(models), models);
+    this.revocations = new Revocations(consortium, sessions, jobs);
+    AdminService admin = new AdminService(consortium, jobs, revocations);
     FederationService service = new FederationService(sessions, jobs, checkpoints, new UpdateSpool(config.dataDir()),
         consortium, config.heartbeatInterval(), traffic);
     // Interceptors run last-added first: identity, then the certificate, then the service.
@@ -129,93 +152,41 @@ public final class Coordinator implements AutoCloseable {
         .build();
   }
 
-  private JobRun load(StateStore.StoredJob stored) {
-    JobSpec spec = jobFiles.parse("job " + stored.id(), stored.definition().getBytes(java.nio.charset.StandardCharsets.UTF_8))
-        .spec();
-    return new JobRun(spec, store, sessions, checkpoints, optimizerStates, progress, config.dataDir(), consortium, clock,
-        mutualTls);
-  }
-
   /**
-   * Adds a job from its file; its initial model comes from the model factory. Submitting a job
-   * whose id this coordinator has already is refused, unless the file is the same one (a restart
-   * that submits its jobs again), which changes nothing.
+   * Adds a job from its file; its initial model is synthetic or comes from the model factory.
+   * Submitting a job whose id this coordinator has already is refused, unless the file is the same
+   * one (a restart that submits its jobs again), which changes nothing.
    *
    * @return the job's status
    * @throws IllegalArgumentException if a different job of the same id exists
    */
-  public JobStatus submit(eu.hanse.coordinator.jobfile.JobDefinition definition, String by) {
-    java.util.Optional<JobRun> existing = jobs.find(definition.spec().id().value());
-    if (existing.isPresent()) {
-      return same(existing.get(), definition.source());
-    }
-    return submit(definition.spec(), definition.source(), initialModel(definition), by);
-  }
-
-  /** A job's initial model: a synthetic one made here, the built-in kind from the model factory. */
-  private ModelSource initialModel(eu.hanse.coordinator.jobfile.JobDefinition definition) {
-    ModelShape shape = definition.model();
-    if (shape.kind() == ModelShape.Kind.SYNTHETIC) {
-      return SyntheticModel.create(shape.parameters(), definition.spec().seed());
-    }
-    if (models == null) {
-      throw new IllegalStateException("this coordinator has no model factory; submit the initial model with the job");
-    }
-    return ModelSource.of(models.create(shape, definition.spec().seed()));
+  public JobStatus submit(JobDefinition definition, String by) {
+    return jobs.submit(definition, by);
   }
 
   /** Adds a job with its definition's text and initial model; see {@link #submit(JobDefinition, String)}. */
   public JobStatus submit(JobSpec spec, String definition, ModelState initialModel, String by) {
-    return submit(spec, definition, ModelSource.of(initialModel), by);
+    return jobs.submit(spec, definition, ModelSource.of(initialModel), by);
   }
 
   /** Adds a job with its definition's text and initial model, written a block at a time. */
-  public synchronized JobStatus submit(JobSpec spec, String definition, ModelSource initialModel, String by) {
-    java.util.Optional<JobRun> existing = jobs.find(spec.id().value());
-    if (existing.isPresent()) {
-      return same(existing.get(), definition);
-    }
-    JobRun.create(spec, definition, initialModel, by, store, checkpoints, consortium);
-    JobRun run = load(store.job(spec.id().value()).orElseThrow());
-    jobs.add(run);
-    if (started) {
-      startJob(run);
-    }
-    return run.status();
-  }
-
-  private JobStatus same(JobRun run, String definition) {
-    String stored = store.job(run.id().value()).orElseThrow().definition();
-    if (!stored.equals(definition)) {
-      throw new IllegalArgumentException("job " + run.id() + " exists already with another definition; choose "
-          + "another id for the new job");
-    }
-    return run.status();
-  }
-
-  private void startJob(JobRun run) {
-    Thread thread = Thread.ofPlatform().name("hanse-job-" + run.id()).daemon().unstarted(run);
-    jobThreads.put(run.id().value(), thread);
-    thread.start();
+  public JobStatus submit(JobSpec spec, String definition, ModelSource initialModel, String by) {
+    return jobs.submit(spec, definition, initialModel, by);
   }
 
   /** The jobs, in the order they were submitted. */
-  public java.util.List<JobStatus> jobs() {
-    return jobs.all().stream().map(JobRun::status).toList();
+  public List<JobStatus> jobs() {
+    return jobs.statuses();
   }
 
   /** A job's status, if this coordinator has the job. */
-  public java.util.Optional<JobStatus> status(String job) {
-    return jobs.find(job).map(JobRun::status);
-  }
-
-  Jobs jobRuns() {
-    return jobs;
+  public Optional<JobStatus> status(String job) {
+    return jobs.status(job);
   }
 
   /** Reads job files as this coordinator's model factory allows. */
-  public eu.hanse.coordinator.jobfile.JobFile jobFiles() {
-    return jobFiles;
+  public JobFile jobFiles() {
+    return jobs.jobFiles();
   }
 
   /** Binds the port and starts the jobs. */
@@ -230,7 +201,8 @@ public final class Coordinator implements AutoCloseable {
     }
     if (consolePort >= 0) {
       try {
-        console = HttpConsole.start(this, consortium, config.tls(), consoleHost, consolePort);
+        console = HttpConsole.start(new FederationView(jobs, revocations, sessions, consortium, liveEvents, siteBoard,
+            metrics, traffic), consortium, config.tls(), consoleHost, consolePort);
       } catch (RuntimeException e) {
         server.shutdownNow();
         enrolmentServer.shutdownNow();
@@ -241,8 +213,7 @@ public final class Coordinator implements AutoCloseable {
     crlWatch.scheduleWithFixedDelay(this::applyCrlChanges, 500, 500, TimeUnit.MILLISECONDS);
     long beat = Math.max(10, config.heartbeatInterval().toMillis() / 2);
     crlWatch.scheduleWithFixedDelay(this::expireSilentSites, beat, beat, TimeUnit.MILLISECONDS);
-    started = true;
-    jobs.all().forEach(this::startJob);
+    jobs.start();
     return this;
   }
 
@@ -263,31 +234,6 @@ public final class Coordinator implements AutoCloseable {
     return console == null ? -1 : console.port();
   }
 
-  /** The federation's events for watchers that come and go. */
-  LiveEvents liveEvents() {
-    return liveEvents;
-  }
-
-  /** Every site the coordinator knows of, with its state now. */
-  java.util.List<SiteBoard.Row> siteRows() {
-    return siteRows(jobs());
-  }
-
-  /** Every site the coordinator knows of, including those the jobs of {@code statuses} name. */
-  java.util.List<SiteBoard.Row> siteRows(java.util.List<JobStatus> statuses) {
-    java.util.Set<String> jobSites = new java.util.TreeSet<>();
-    statuses.forEach(job -> jobSites.addAll(job.sites()));
-    return siteBoard.rows(sessions.online(), jobSites, site -> consortium.isRevoked(new eu.hanse.security.SiteId(site)));
-  }
-
-  /** The metrics in Prometheus' text format. */
-  String metricsText() {
-    java.util.List<FederationMetrics.JobView> views = jobs.all().stream()
-        .map(job -> new FederationMetrics.JobView(job.status(), job.roundDeadline())).toList();
-    return metrics.scrape(views, siteRows(views.stream().map(FederationMetrics.JobView::status).toList()),
-        traffic.sentBySite());
-  }
-
   /** The port sites without a certificate enrol on. */
   public int enrolPort() {
     return enrolmentServer.getPort();
@@ -302,10 +248,8 @@ public final class Coordinator implements AutoCloseable {
    * Revokes a site now: new handshakes fail, its stream is closed, and its update in the open round
    * is discarded if the round has not committed.
    */
-  public java.util.List<java.math.BigInteger> revoke(eu.hanse.security.SiteId site, String reason, String by) {
-    java.util.List<java.math.BigInteger> serials = consortium.revoke(site, reason, by);
-    admin.cutOff(site);
-    return serials;
+  public List<BigInteger> revoke(eu.hanse.security.SiteId site, String reason, String by) {
+    return revocations.revoke(site, reason, by);
   }
 
   /** Picks up a CRL written by another process ('hanse site revoke' run offline) and cuts off who it names. */
@@ -315,20 +259,7 @@ public final class Coordinator implements AutoCloseable {
       return;
     }
     try {
-      consortium.reloadRevocations();
-      for (AgentLink link : sessions.online()) {
-        if (consortium.isRevoked(link.certificate())) {
-          admin.cutOff(link.site());
-        }
-      }
-      // A revoked site that already went away may still have an update in the open round.
-      for (JobRun job : jobs.all()) {
-        for (eu.hanse.security.SiteId site : job.intake().openRoundParticipants()) {
-          if (consortium.isRevoked(site)) {
-            job.intake().revoked(site);
-          }
-        }
-      }
+      revocations.reload();
       crlModified = modified;
     } catch (RuntimeException e) {
       // Keep watching (a thrown exception would end the schedule) and try again next time.
@@ -364,23 +295,12 @@ public final class Coordinator implements AutoCloseable {
    * {@code timeout}.
    */
   public boolean awaitJob(Duration timeout) throws InterruptedException {
-    long end = System.nanoTime() + timeout.toNanos();
-    for (Thread thread : threads()) {
-      long left = end - System.nanoTime();
-      if (left <= 0 || !thread.join(Duration.ofNanos(left))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private synchronized java.util.List<Thread> threads() {
-    return java.util.List.copyOf(jobThreads.values());
+    return jobs.awaitAll(timeout);
   }
 
   /** The status of the first job submitted: the only one, for a coordinator built with one. */
   public JobStatus status() {
-    return jobs.all().get(0).status();
+    return jobs.statuses().get(0);
   }
 
   /**
@@ -416,14 +336,8 @@ public final class Coordinator implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     callExecutor.shutdownNow();
-    try {
-      // The jobs' last words (their final state) go to the audit trail and the state: let them finish first.
-      for (Thread thread : threads()) {
-        thread.join(Duration.ofSeconds(10));
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    // The jobs' last words (their final state) go to the audit trail and the state: let them finish first.
+    jobs.stop(Duration.ofSeconds(10));
     consortium.close();
     store.close();
   }

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import eu.hanse.coordinator.console.HttpConsole;
+import eu.hanse.coordinator.consortium.Consortium;
+import eu.hanse.coordinator.job.JobStatus;
 import eu.hanse.security.SiteId;
 import java.io.BufferedReader;
 import java.io.InputStream;

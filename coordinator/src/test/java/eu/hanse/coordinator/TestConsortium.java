@@ -18,13 +18,13 @@ import java.util.List;
 import java.util.Map;
 
 /** A consortium for tests: a CA, the coordinator's certificate, and sites with signing keys. */
-final class TestConsortium {
+public final class TestConsortium {
   final Path pki;
   final CertificateAuthority ca;
   final TlsFiles coordinatorTls;
   final Map<String, SigningKey> signing = new HashMap<>();
 
-  TestConsortium(Path pki, String... sites) {
+  public TestConsortium(Path pki, String... sites) {
     this.pki = pki;
     this.ca = CertificateAuthority.create(pki.resolve("ca"), "test consortium", false, Clock.systemUTC());
     this.coordinatorTls = ca.issue(NodeIdentity.coordinator("coordinator"), List.of("127.0.0.1"), Duration.ofDays(1),
@@ -43,12 +43,12 @@ final class TestConsortium {
     return files;
   }
 
-  TlsFiles site(String name) {
+  public TlsFiles site(String name) {
     return TlsFiles.in(pki.resolve(name));
   }
 
   /** Gives a coordinator's data directory this consortium's CA, as 'hanse ca init' would have. */
-  CoordinatorConfig config(Path dataDir) throws IOException {
+  public CoordinatorConfig config(Path dataDir) throws IOException {
     Path target = Files.createDirectories(dataDir.resolve("ca"));
     try (var files = Files.list(pki.resolve("ca"))) {
       for (Path file : files.toList()) {

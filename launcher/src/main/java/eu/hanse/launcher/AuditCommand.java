@@ -1,8 +1,8 @@
 package eu.hanse.launcher;
 
-import eu.hanse.coordinator.Consortium;
-import eu.hanse.security.AuditVerification;
+import eu.hanse.coordinator.consortium.Consortium;
 import eu.hanse.security.AuditLog;
+import eu.hanse.security.AuditVerification;
 import eu.hanse.security.Signatures;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -4,8 +4,8 @@ import eu.hanse.agent.data.Vocabulary;
 import eu.hanse.agent.trainer.CharModel;
 import eu.hanse.agent.trainer.CharModelConfig;
 import eu.hanse.aggregation.ModelState;
-import eu.hanse.coordinator.ModelFactory;
-import eu.hanse.coordinator.ModelShape;
+import eu.hanse.coordinator.job.ModelFactory;
+import eu.hanse.coordinator.job.ModelShape;
 
 /** The coordinator's initial models: the built-in character model, in the shape a job names. */
 public final class CharModels implements ModelFactory {

@@ -2,10 +2,10 @@ package eu.hanse.launcher;
 
 import eu.hanse.coordinator.Coordinator;
 import eu.hanse.coordinator.CoordinatorConfig;
-import eu.hanse.coordinator.FederationEvents;
-import eu.hanse.coordinator.KafkaEvents;
-import eu.hanse.coordinator.JobSpec;
-import eu.hanse.coordinator.JobStatus;
+import eu.hanse.coordinator.events.FederationEvents;
+import eu.hanse.coordinator.events.KafkaEvents;
+import eu.hanse.coordinator.job.JobSpec;
+import eu.hanse.coordinator.job.JobStatus;
 import eu.hanse.coordinator.jobfile.JobDefinition;
 import eu.hanse.coordinator.jobfile.JobFile;
 import eu.hanse.coordinator.jobfile.JobFileWriter;

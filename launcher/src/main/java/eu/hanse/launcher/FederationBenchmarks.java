@@ -1,6 +1,6 @@
 package eu.hanse.launcher;
 
-import eu.hanse.coordinator.SitePhases;
+import eu.hanse.coordinator.job.SitePhases;
 import eu.hanse.security.TlsFiles;
 import java.io.IOException;
 import java.io.PrintWriter;

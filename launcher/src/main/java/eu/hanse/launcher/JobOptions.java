@@ -4,9 +4,9 @@ import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
 import eu.hanse.aggregation.UpdateCodec;
-import eu.hanse.coordinator.JobId;
-import eu.hanse.coordinator.JobSpec;
-import eu.hanse.coordinator.TrainerSettings;
+import eu.hanse.coordinator.job.JobId;
+import eu.hanse.coordinator.job.JobSpec;
+import eu.hanse.coordinator.job.TrainerSettings;
 import java.time.Duration;
 import picocli.CommandLine.Option;
 

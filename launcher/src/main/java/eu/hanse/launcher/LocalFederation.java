@@ -1,8 +1,8 @@
 package eu.hanse.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import eu.hanse.coordinator.Consortium;
-import eu.hanse.coordinator.JobStatus;
+import eu.hanse.coordinator.consortium.Consortium;
+import eu.hanse.coordinator.job.JobStatus;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
 import java.io.PrintStream;

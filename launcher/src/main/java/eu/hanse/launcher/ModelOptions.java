@@ -22,7 +22,7 @@ final class ModelOptions {
     return CharModels.config(shape());
   }
 
-  eu.hanse.coordinator.ModelShape shape() {
-    return new eu.hanse.coordinator.ModelShape(context, embed, hidden);
+  eu.hanse.coordinator.job.ModelShape shape() {
+    return new eu.hanse.coordinator.job.ModelShape(context, embed, hidden);
   }
 }

@@ -1,6 +1,6 @@
 package eu.hanse.launcher;
 
-import eu.hanse.coordinator.Consortium;
+import eu.hanse.coordinator.consortium.Consortium;
 import eu.hanse.security.SiteId;
 import java.math.BigInteger;
 import java.nio.file.Files;

@@ -4,7 +4,7 @@ import eu.hanse.agent.data.SiteData;
 import eu.hanse.agent.trainer.HeldOutLoss;
 import eu.hanse.agent.trainer.LocalTrainer;
 import eu.hanse.aggregation.ModelState;
-import eu.hanse.coordinator.JobSpec;
+import eu.hanse.coordinator.job.JobSpec;
 import eu.hanse.kernels.TensorBackend;
 import java.util.Collection;
 import java.util.LinkedHashMap;

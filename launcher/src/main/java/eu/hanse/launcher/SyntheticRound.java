@@ -1,8 +1,8 @@
 package eu.hanse.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import eu.hanse.coordinator.JobStatus;
-import eu.hanse.coordinator.RoundRecord;
+import eu.hanse.coordinator.job.JobStatus;
+import eu.hanse.coordinator.job.RoundRecord;
 import eu.hanse.kernels.PeakMemory;
 import java.io.PrintWriter;
 import java.nio.file.Files;

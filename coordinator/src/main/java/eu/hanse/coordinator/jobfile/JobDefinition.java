@@ -1,7 +1,7 @@
 package eu.hanse.coordinator.jobfile;
 
-import eu.hanse.coordinator.JobSpec;
-import eu.hanse.coordinator.ModelShape;
+import eu.hanse.coordinator.job.JobSpec;
+import eu.hanse.coordinator.job.ModelShape;
 
 /**
  * A job as a training lead wrote it: the job the coordinator runs, the model it starts from, and

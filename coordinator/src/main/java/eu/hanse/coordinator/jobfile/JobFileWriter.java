@@ -1,10 +1,10 @@
 package eu.hanse.coordinator.jobfile;
 
-import eu.hanse.coordinator.JobSite;
-import eu.hanse.coordinator.JobSpec;
-import eu.hanse.coordinator.MaintenanceWindow;
-import eu.hanse.coordinator.ModelShape;
-import eu.hanse.coordinator.Stragglers;
+import eu.hanse.coordinator.job.JobSite;
+import eu.hanse.coordinator.job.JobSpec;
+import eu.hanse.coordinator.job.MaintenanceWindow;
+import eu.hanse.coordinator.job.ModelShape;
+import eu.hanse.coordinator.job.Stragglers;
 import eu.hanse.security.SiteId;
 
 /**

@@ -10,20 +10,20 @@ import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.UpdateCodec;
-import eu.hanse.coordinator.JobSite;
-import eu.hanse.coordinator.JobSpec;
-import eu.hanse.coordinator.ModelFactory;
-import eu.hanse.coordinator.ModelShape;
-import eu.hanse.coordinator.Stragglers;
+import eu.hanse.coordinator.job.JobSite;
+import eu.hanse.coordinator.job.JobSpec;
+import eu.hanse.coordinator.job.ModelFactory;
+import eu.hanse.coordinator.job.ModelShape;
+import eu.hanse.coordinator.job.Stragglers;
 import eu.hanse.security.SiteId;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 class JobFileTest {
   /** Refuses shapes the way the built-in model does, for the model section's errors. */
@@ -145,11 +145,11 @@ class JobFileTest {
   @Test
   void asynchronousRoundsHaveABufferAndAStalenessBound() throws Exception {
     JobSpec spec = parse("job: a\nround:\n  mode: async\n  buffer: 2\n  max-staleness: 3\n").spec();
-    assertEquals(new eu.hanse.coordinator.AsyncRounds(2, 3), spec.schedule().async());
+    assertEquals(new eu.hanse.coordinator.job.AsyncRounds(2, 3), spec.schedule().async());
     assertEquals(spec, parse(JobFileWriter.write(spec, ModelShape.DEFAULT)).spec());
     assertNull(parse("job: a\n").spec().schedule().async(), "rounds are synchronous unless the file says");
-    assertEquals(1.0, eu.hanse.coordinator.AsyncRounds.stalenessWeight(0));
-    assertEquals(0.5, eu.hanse.coordinator.AsyncRounds.stalenessWeight(3), 1e-12);
+    assertEquals(1.0, eu.hanse.coordinator.job.AsyncRounds.stalenessWeight(0));
+    assertEquals(0.5, eu.hanse.coordinator.job.AsyncRounds.stalenessWeight(3), 1e-12);
   }
 
   @Test
