@@ -41,7 +41,7 @@ public final class Hanse implements Runnable {
     CommandLine commandLine = new CommandLine(new Hanse());
     commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof IllegalArgumentException || e instanceof IllegalStateException
-          || e instanceof java.io.UncheckedIOException || e instanceof eu.hanse.coordinator.jobfile.JobFileException
+          || e instanceof java.io.UncheckedIOException || e instanceof eu.hanse.config.ConfigFileException
           || e instanceof java.nio.file.NoSuchFileException) {
         cmd.getErr().println("hanse: " + e.getMessage());
         return 2;

@@ -3,8 +3,8 @@ package eu.hanse.launcher;
 import eu.hanse.agent.TrainerCommand;
 import eu.hanse.agent.slurm.SlurmLauncher;
 import eu.hanse.agent.slurm.SlurmSettings;
-import eu.hanse.coordinator.jobfile.JobFileException;
-import eu.hanse.coordinator.jobfile.YamlMap;
+import eu.hanse.config.ConfigFileException;
+import eu.hanse.config.YamlMap;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,7 +36,7 @@ final class SiteConfigFile {
     }
     Node root = YamlMap.compose(name, text, MAX_BYTES);
     if (root == null) {
-      throw new JobFileException(name, 1, "the file is empty; a site configuration needs at least a 'trainer' "
+      throw new ConfigFileException(name, 1, "the file is empty; a site configuration needs at least a 'trainer' "
           + "section with its 'command'");
     }
     YamlMap site = YamlMap.of(name, root, "a site configuration");

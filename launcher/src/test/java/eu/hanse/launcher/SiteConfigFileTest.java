@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import eu.hanse.agent.TrainerCommand;
 import eu.hanse.agent.slurm.SlurmSettings;
-import eu.hanse.coordinator.jobfile.JobFileException;
+import eu.hanse.config.ConfigFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -80,17 +80,17 @@ class SiteConfigFileTest {
   void mistakesAreRefusedWithTheLineAndTheReason() throws Exception {
     assertEquals("'trainer' needs 'command': the site's trainer, run each round",
         refused("trainer:\n  timeout: 2h\n").reason());
-    JobFileException misspelt = refused(
+    ConfigFileException misspelt = refused(
         "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  gpus_per_node: 4\n");
     assertEquals(5, misspelt.line());
     assertTrue(misspelt.reason().contains("gpus-per-node"), misspelt.reason());
-    JobFileException badPartition = refused(
+    ConfigFileException badPartition = refused(
         "trainer:\n  command: ./train.sh\nslurm:\n  partition: a b\n");
     assertTrue(badPartition.reason().contains("a Slurm partition is a name"), badPartition.reason());
-    JobFileException badNodes = refused(
+    ConfigFileException badNodes = refused(
         "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  nodes: 0\n");
     assertTrue(badNodes.reason().contains("nodes must be at least 1"), badNodes.reason());
-    JobFileException noTime = refused(
+    ConfigFileException noTime = refused(
         "trainer:\n  command: ./train.sh\n  timeout: 0s\n");
     assertEquals(3, noTime.line());
     refused("");
@@ -100,17 +100,17 @@ class SiteConfigFileTest {
   @Test
   void aBadTemplateStopsTheAgentAtItsStart() throws Exception {
     Files.writeString(dir.resolve("bad.sbatch"), "#!/bin/bash\n#SBATCH --qos={{qos}}\n{{launch}}\n");
-    JobFileException bad = refused(
+    ConfigFileException bad = refused(
         "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  template: bad.sbatch\n");
     assertEquals(5, bad.line());
     assertTrue(bad.reason().contains("bad.sbatch:2: unknown placeholder {{qos}}"), bad.reason());
-    JobFileException absent = refused(
+    ConfigFileException absent = refused(
         "trainer:\n  command: ./train.sh\nslurm:\n  partition: booster\n  template: none.sbatch\n");
     assertTrue(absent.reason().contains("cannot read the Slurm template"), absent.reason());
   }
 
   /** The mistake a site configuration of {@code yaml} is refused for. */
-  private JobFileException refused(String yaml) {
-    return assertThrows(JobFileException.class, () -> SiteConfigFile.read(write(yaml)));
+  private ConfigFileException refused(String yaml) {
+    return assertThrows(ConfigFileException.class, () -> SiteConfigFile.read(write(yaml)));
   }
 }

@@ -6,8 +6,8 @@ import eu.hanse.aggregation.FlatReader;
 import eu.hanse.protocol.HanseErrors;
 import eu.hanse.protocol.TransportSettings;
 import eu.hanse.protocol.v1.FederationGrpc;
-import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.ResumeUploadRequest;
+import eu.hanse.protocol.v1.UpdateChunk;
 import eu.hanse.protocol.v1.UpdateHeader;
 import eu.hanse.protocol.v1.UpdateMessage;
 import eu.hanse.protocol.v1.UploadReceipt;
@@ -240,7 +240,7 @@ final class UpdateUploader {
         requests.onNext(next);
         progress.advance(1);
         if (c == from) {
-          eu.hanse.protocol.FaultPoints.reach("send", header.getRound());
+          eu.hanse.faults.FaultPoints.reach("send", header.getRound());
         }
         next = c + 1 < to ? chunkMessage(encoder, (int) c + 1) : null;
       }

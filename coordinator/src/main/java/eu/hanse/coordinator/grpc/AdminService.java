@@ -2,12 +2,12 @@ package eu.hanse.coordinator.grpc;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import eu.hanse.config.ConfigFileException;
 import eu.hanse.coordinator.console.ConsoleViews;
 import eu.hanse.coordinator.consortium.Consortium;
 import eu.hanse.coordinator.job.JobStatus;
 import eu.hanse.coordinator.job.Refusal;
 import eu.hanse.coordinator.jobfile.JobDefinition;
-import eu.hanse.coordinator.jobfile.JobFileException;
 import eu.hanse.coordinator.round.JobRun;
 import eu.hanse.coordinator.round.Jobs;
 import eu.hanse.coordinator.round.Revocations;
@@ -75,7 +75,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
       JobDefinition definition = jobs.jobFiles().parse(name, request.getJobFile().toByteArray());
       JobStatus status = jobs.submit(definition, PeerIdentityInterceptor.current().uri());
       reply(responseObserver, json(status));
-    } catch (JobFileException | IllegalArgumentException e) {
+    } catch (ConfigFileException | IllegalArgumentException e) {
       responseObserver.onError(Wire.toStatus(Refusal.MALFORMED, e.getMessage()));
     }
   }

@@ -207,7 +207,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
         finished = true;
         return;
       }
-      eu.hanse.protocol.FaultPoints.reach("upload", header.round());
+      eu.hanse.faults.FaultPoints.reach("upload", header.round());
     });
   }
 

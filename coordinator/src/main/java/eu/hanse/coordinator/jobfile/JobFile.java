@@ -4,6 +4,8 @@ import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
 import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.config.ConfigFileException;
+import eu.hanse.config.YamlMap;
 import eu.hanse.coordinator.job.AsyncRounds;
 import eu.hanse.coordinator.job.JobId;
 import eu.hanse.coordinator.job.JobSchedule;
@@ -60,7 +62,7 @@ public final class JobFile {
   private static Node compose(String name, String text) {
     Node root = YamlMap.compose(name, text, MAX_BYTES);
     if (root == null) {
-      throw new JobFileException(name, 1, "the file is empty; a job needs at least 'job: ID'");
+      throw new ConfigFileException(name, 1, "the file is empty; a job needs at least 'job: ID'");
     }
     return root;
   }

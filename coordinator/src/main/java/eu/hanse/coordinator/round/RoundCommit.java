@@ -12,7 +12,7 @@ import eu.hanse.coordinator.job.SitePhases;
 import eu.hanse.coordinator.storage.CheckpointRef;
 import eu.hanse.coordinator.storage.CheckpointStore;
 import eu.hanse.coordinator.storage.StateStore;
-import eu.hanse.protocol.FaultPoints;
+import eu.hanse.faults.FaultPoints;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -10,6 +10,7 @@ import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.config.ConfigFileException;
 import eu.hanse.coordinator.job.JobSite;
 import eu.hanse.coordinator.job.JobSpec;
 import eu.hanse.coordinator.job.ModelFactory;
@@ -47,8 +48,8 @@ class JobFileTest {
     return FILES.parse("job.yaml", yaml.getBytes(StandardCharsets.UTF_8));
   }
 
-  private static JobFileException refused(String yaml) {
-    return assertThrows(JobFileException.class, () -> parse(yaml));
+  private static ConfigFileException refused(String yaml) {
+    return assertThrows(ConfigFileException.class, () -> parse(yaml));
   }
 
   @Test
@@ -64,7 +65,7 @@ class JobFileTest {
         .getMessage().contains("must be a whole number"));
     org.junit.jupiter.api.Assertions.assertTrue(refused("job: big\nmodel:\n  kind: synthetic\n  parameters: 0\n")
         .getMessage().contains("1 to 2^40 parameters"));
-    JobFileException unknown = refused("job: big\nmodel:\n  kind: llama\n");
+    ConfigFileException unknown = refused("job: big\nmodel:\n  kind: llama\n");
     org.junit.jupiter.api.Assertions.assertTrue(unknown.getMessage().contains("job.yaml:3: unknown model kind 'llama'"),
         unknown.getMessage());
     org.junit.jupiter.api.Assertions.assertTrue(refused("job: big\nmodel:\n  kind: synthetic\n  parameters: 9\n"
@@ -203,7 +204,7 @@ class JobFileTest {
       job: a\\naggregation:\\n  aggregator: median\\nround:\\n  mode: async | 1 | asynchronous rounds fold updates
       """)
   void aBadFileIsRefusedWithItsLineAndReason(String yaml, int line, String reason) {
-    JobFileException error = refused(yaml.replace("\\n", "\n"));
+    ConfigFileException error = refused(yaml.replace("\\n", "\n"));
     assertEquals(line, error.line(), error.getMessage());
     assertTrue(error.reason().contains(reason), error.getMessage());
     assertTrue(error.getMessage().startsWith("job.yaml:" + line + ": "), error.getMessage());
@@ -211,7 +212,7 @@ class JobFileTest {
 
   @Test
   void bytesThatAreNotUtf8AreRefused() {
-    JobFileException error = assertThrows(JobFileException.class,
+    ConfigFileException error = assertThrows(ConfigFileException.class,
         () -> FILES.parse("job.yaml", new byte[] {'j', 'o', 'b', ':', ' ', (byte) 0xff}));
     assertEquals("the file is not UTF-8 text", error.reason());
   }
@@ -223,7 +224,7 @@ class JobFileTest {
       yaml.append("x").append(i).append(": &a").append(i).append(" [*a").append(i - 1).append(", *a")
           .append(i - 1).append(", *a").append(i - 1).append("]\n");
     }
-    JobFileException error = refused(yaml.toString());
+    ConfigFileException error = refused(yaml.toString());
     assertTrue(error.reason().contains("not valid YAML") || error.reason().contains("unknown key"), error.getMessage());
   }
 }

@@ -1,12 +1,15 @@
-package eu.hanse.coordinator.jobfile;
+package eu.hanse.config;
 
-/** A job file that cannot be run, with the line (1-based) where the problem is and the reason. */
-public final class JobFileException extends RuntimeException {
+/**
+ * A configuration file (a job file, a site configuration) that cannot be used, with the line
+ * (1-based) where the problem is and the reason.
+ */
+public final class ConfigFileException extends RuntimeException {
   private final String file;
   private final int line;
   private final String reason;
 
-  public JobFileException(String file, int line, String reason) {
+  public ConfigFileException(String file, int line, String reason) {
     super(file + ":" + line + ": " + reason);
     this.file = file;
     this.line = line;

@@ -1,4 +1,4 @@
-package eu.hanse.protocol;
+package eu.hanse.faults;
 
 /**
  * Named instants in a coordinator's or an agent's work where a fault test stops the process: with

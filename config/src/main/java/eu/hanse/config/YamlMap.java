@@ -1,5 +1,6 @@
-package eu.hanse.coordinator.jobfile;
+package eu.hanse.config;
 
+import java.io.StringReader;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,7 +11,6 @@ import java.util.Optional;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.io.StringReader;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
@@ -48,7 +48,7 @@ public final class YamlMap {
   public static byte[] readBounded(java.nio.file.Path path, int maxBytes, String what) throws java.io.IOException {
     long size = java.nio.file.Files.size(path);
     if (size > maxBytes) {
-      throw new JobFileException(path.toString(), 1, "the file has " + size + " bytes; " + what + " is at most "
+      throw new ConfigFileException(path.toString(), 1, "the file has " + size + " bytes; " + what + " is at most "
           + maxBytes);
     }
     return java.nio.file.Files.readAllBytes(path);
@@ -57,7 +57,7 @@ public final class YamlMap {
   /** A file's bytes as text: at most {@code maxBytes} of them, and UTF-8, or an error naming {@code name}. */
   public static String utf8(String name, byte[] bytes, int maxBytes, String what) {
     if (bytes.length > maxBytes) {
-      throw new JobFileException(name, 1, "the file has " + bytes.length + " bytes; " + what + " is at most "
+      throw new ConfigFileException(name, 1, "the file has " + bytes.length + " bytes; " + what + " is at most "
           + maxBytes);
     }
     try {
@@ -66,7 +66,7 @@ public final class YamlMap {
           .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
           .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
     } catch (java.nio.charset.CharacterCodingException e) {
-      throw new JobFileException(name, 1, "the file is not UTF-8 text");
+      throw new ConfigFileException(name, 1, "the file is not UTF-8 text");
     }
   }
 
@@ -83,9 +83,9 @@ public final class YamlMap {
       return new Yaml(options).compose(new StringReader(text));
     } catch (MarkedYAMLException e) {
       int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 1;
-      throw new JobFileException(name, line, "not valid YAML: " + e.getProblem());
+      throw new ConfigFileException(name, line, "not valid YAML: " + e.getProblem());
     } catch (YAMLException e) {
-      throw new JobFileException(name, 1, "not valid YAML: " + e.getMessage());
+      throw new ConfigFileException(name, 1, "not valid YAML: " + e.getMessage());
     }
   }
 
@@ -306,16 +306,16 @@ public final class YamlMap {
     return previous[b.length()];
   }
 
-  public JobFileException error(Node at, String reason) {
+  public ConfigFileException error(Node at, String reason) {
     return error(file, at, reason);
   }
 
-  public JobFileException error(int line, String reason) {
-    return new JobFileException(file, line, reason);
+  public ConfigFileException error(int line, String reason) {
+    return new ConfigFileException(file, line, reason);
   }
 
-  public static JobFileException error(String file, Node at, String reason) {
-    return new JobFileException(file, line(at), reason);
+  public static ConfigFileException error(String file, Node at, String reason) {
+    return new ConfigFileException(file, line(at), reason);
   }
 
   public static int line(Node node) {
