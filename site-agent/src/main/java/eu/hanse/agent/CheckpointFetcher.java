@@ -3,13 +3,11 @@ package eu.hanse.agent;
 import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.Safetensors;
 import eu.hanse.protocol.v1.CheckpointChunk;
-import eu.hanse.protocol.v1.CheckpointRef;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.FetchCheckpointRequest;
 import eu.hanse.security.CheckpointClaims;
 import eu.hanse.security.Digests;
 import eu.hanse.security.Signatures;
-import java.security.PublicKey;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.PublicKey;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -30,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * on its own if its stream breaks. Remembers the last checkpoint it read, since a round's
  * evaluation and training use the same one.
  */
-final class CheckpointFetcher {
+final class CheckpointFetcher implements SiteRounds.Checkpoints {
   private static final Logger log = LoggerFactory.getLogger(CheckpointFetcher.class);
   private static final int ATTEMPTS = 4;
 
@@ -69,13 +68,14 @@ final class CheckpointFetcher {
    * The checkpoint's parameters, downloaded if this site does not have them yet. Refuses a
    * checkpoint whose claims are not signed by the consortium, before reading a byte of it.
    */
-  ModelState fetch(CheckpointRef ref) {
-    if (ref.getSha256().equals(cachedSha)) {
+  @Override
+  public ModelState fetch(CheckpointAddress ref) {
+    if (ref.sha256().equals(cachedSha)) {
       requireSigned(ref);
       return cached;
     }
     ModelState state = Safetensors.read(fetchFile(ref));
-    cachedSha = ref.getSha256();
+    cachedSha = ref.sha256();
     cached = state;
     return state;
   }
@@ -84,30 +84,31 @@ final class CheckpointFetcher {
    * The checkpoint's file, downloaded if this site does not have it yet, for reading a block at a
    * time. Refuses a checkpoint whose claims are not signed by the consortium, before reading a byte.
    */
-  Path fetchFile(CheckpointRef ref) {
+  @Override
+  public Path fetchFile(CheckpointAddress ref) {
     requireSigned(ref);
-    Path file = directory.resolve(ref.getSha256() + ".safetensors");
+    Path file = directory.resolve(ref.sha256() + ".safetensors");
     try {
       Files.createDirectories(directory);
       if (!Files.isRegularFile(file)) {
         download(ref, file);
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot store checkpoint " + ref.getSha256() + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot store checkpoint " + ref.sha256() + ": " + e.getMessage(), e);
     }
     return file;
   }
 
-  private void requireSigned(CheckpointRef ref) {
-    CheckpointClaims claims = new CheckpointClaims(ref.getJobId(), ref.getRound(), ref.getSha256(),
-        ref.getParentSha256(), ref.getUpdateIdsList());
-    if (!Signatures.verify(consortiumKey, claims.canonicalBytes(), ref.getSignature().toByteArray())) {
-      throw new IllegalStateException("checkpoint " + ref.getSha256() + " of round " + ref.getRound()
+  private void requireSigned(CheckpointAddress ref) {
+    CheckpointClaims claims = new CheckpointClaims(ref.job(), ref.round(), ref.sha256(),
+        ref.parentSha256(), ref.updateIds());
+    if (!Signatures.verify(consortiumKey, claims.canonicalBytes(), ref.signature())) {
+      throw new IllegalStateException("checkpoint " + ref.sha256() + " of round " + ref.round()
           + " is not signed by the consortium's checkpoint key: refusing to train on it");
     }
   }
 
-  private void download(CheckpointRef ref, Path file) throws IOException {
+  private void download(CheckpointAddress ref, Path file) throws IOException {
     Path partial = file.resolveSibling(file.getFileName() + ".part");
     Path ranges = file.resolveSibling(file.getFileName() + ".ranges");
     if (Files.exists(ranges)) {
@@ -115,24 +116,24 @@ final class CheckpointFetcher {
       Files.deleteIfExists(partial);
       Files.delete(ranges);
     }
-    progress.start("download", ref.getSizeBytes());
-    int parts = (int) Math.min(connections.size(), ref.getSizeBytes() / MIN_RANGE_BYTES);
+    progress.start("download", ref.sizeBytes());
+    int parts = (int) Math.min(connections.size(), ref.sizeBytes() / MIN_RANGE_BYTES);
     if (parts > 1 && !Files.exists(partial)) {
       downloadInRanges(ref, partial, ranges, parts);
     } else {
       downloadWhole(ref, partial);
     }
     String actual = Digests.sha256Hex(partial);
-    if (!actual.equals(ref.getSha256())) {
+    if (!actual.equals(ref.sha256())) {
       Files.delete(partial);
-      throw new IllegalStateException("downloaded checkpoint hashes to " + actual + ", not its id " + ref.getSha256());
+      throw new IllegalStateException("downloaded checkpoint hashes to " + actual + ", not its id " + ref.sha256());
     }
     Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     Files.deleteIfExists(ranges);
   }
 
   /** Over one connection, resuming from the bytes already in the part file. */
-  private void downloadWhole(CheckpointRef ref, Path partial) throws IOException {
+  private void downloadWhole(CheckpointAddress ref, Path partial) throws IOException {
     for (int attempt = 1; ; attempt++) {
       try {
         downloadFrom(ref, partial);
@@ -151,11 +152,11 @@ final class CheckpointFetcher {
    * a range whose stream breaks goes on from where it stopped. A marker file says the part file
    * has holes until every range is in.
    */
-  private void downloadInRanges(CheckpointRef ref, Path partial, Path marker, int parts) throws IOException {
+  private void downloadInRanges(CheckpointAddress ref, Path partial, Path marker, int parts) throws IOException {
     Files.writeString(marker, parts + " ranges\n");
-    long size = ref.getSizeBytes();
+    long size = ref.sizeBytes();
     long per = (size + parts - 1) / parts;
-    log.info("fetching checkpoint {} ({} bytes) as {} ranges over {} connections", ref.getSha256(), size, parts, parts);
+    log.info("fetching checkpoint {} ({} bytes) as {} ranges over {} connections", ref.sha256(), size, parts, parts);
     try (FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
       java.util.List<java.util.concurrent.Future<?>> ranges = new java.util.ArrayList<>();
       try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
@@ -178,20 +179,20 @@ final class CheckpointFetcher {
         throw new IOException(e.getCause());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IOException("interrupted while fetching checkpoint " + ref.getSha256(), e);
+        throw new IOException("interrupted while fetching checkpoint " + ref.sha256(), e);
       }
       out.force(true);
     }
   }
 
   /** Bytes [from, to) of the checkpoint into {@code out} at the same place, resuming a broken stream. */
-  private void fetchRange(FederationGrpc.FederationBlockingStub connection, CheckpointRef ref, FileChannel out,
+  private void fetchRange(FederationGrpc.FederationBlockingStub connection, CheckpointAddress ref, FileChannel out,
       long from, long to) throws IOException {
     long offset = from;
     for (int attempt = 1; offset < to; attempt++) {
       try {
         Iterator<CheckpointChunk> chunks = connection.withDeadlineAfter(10, TimeUnit.MINUTES)
-            .fetchCheckpoint(FetchCheckpointRequest.newBuilder().setSha256(ref.getSha256()).setOffset(offset)
+            .fetchCheckpoint(FetchCheckpointRequest.newBuilder().setSha256(ref.sha256()).setOffset(offset)
                 .setLength(to - offset).build());
         while (chunks.hasNext()) {
           offset = write(chunks.next(), out, offset);
@@ -200,7 +201,7 @@ final class CheckpointFetcher {
         if (attempt == ATTEMPTS) {
           throw e;
         }
-        log.warn("range [{}, {}) of checkpoint {} broke off at {} ({}); resuming", from, to, ref.getSha256(), offset,
+        log.warn("range [{}, {}) of checkpoint {} broke off at {} ({}); resuming", from, to, ref.sha256(), offset,
             e.getStatus());
       }
     }
@@ -221,20 +222,20 @@ final class CheckpointFetcher {
     return position;
   }
 
-  private void downloadFrom(CheckpointRef ref, Path partial) throws IOException {
+  private void downloadFrom(CheckpointAddress ref, Path partial) throws IOException {
     try (FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
       long offset = out.size();
-      if (offset > ref.getSizeBytes()) {
+      if (offset > ref.sizeBytes()) {
         out.truncate(0);
         offset = 0;
       }
       out.position(offset);
       progress.reached(offset);
       if (offset > 0) {
-        log.info("resuming the download of checkpoint {} at byte {} of {}", ref.getSha256(), offset, ref.getSizeBytes());
+        log.info("resuming the download of checkpoint {} at byte {} of {}", ref.sha256(), offset, ref.sizeBytes());
       }
       Iterator<CheckpointChunk> chunks = stub.withDeadlineAfter(10, TimeUnit.MINUTES)
-          .fetchCheckpoint(FetchCheckpointRequest.newBuilder().setSha256(ref.getSha256()).setOffset(offset).build());
+          .fetchCheckpoint(FetchCheckpointRequest.newBuilder().setSha256(ref.sha256()).setOffset(offset).build());
       while (chunks.hasNext()) {
         offset = write(chunks.next(), out, offset);
       }

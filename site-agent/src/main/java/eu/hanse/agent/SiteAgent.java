@@ -4,40 +4,27 @@ import com.google.protobuf.ByteString;
 import eu.hanse.agent.data.SiteData;
 import eu.hanse.agent.data.SyntheticLanguage;
 import eu.hanse.agent.data.TextFolder;
-import eu.hanse.agent.trainer.HeldOutLoss;
 import eu.hanse.agent.slurm.SlurmLauncher;
 import eu.hanse.agent.slurm.SlurmSettings;
 import eu.hanse.agent.trainer.ExternalTrainer;
+import eu.hanse.agent.trainer.HeldOutLoss;
 import eu.hanse.agent.trainer.LocalProcess;
-import eu.hanse.agent.trainer.StopSignal;
-import eu.hanse.agent.trainer.TrainerLauncher;
 import eu.hanse.agent.trainer.LocalTrainer;
-import eu.hanse.agent.trainer.SyntheticTrainer;
-import eu.hanse.agent.trainer.TrainResult;
+import eu.hanse.agent.trainer.TrainerLauncher;
 import eu.hanse.aggregation.ChunkCodecs;
-import eu.hanse.aggregation.FlatView;
-import eu.hanse.aggregation.FlatArrays;
-import eu.hanse.aggregation.FlatReader;
-import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.kernels.TensorBackend;
 import eu.hanse.protocol.HanseErrors;
-import eu.hanse.protocol.v1.AttendRequest;
-import eu.hanse.protocol.v1.EvaluateTask;
-import eu.hanse.protocol.v1.EvaluationReport;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.Instruction;
 import eu.hanse.protocol.v1.JobFinished;
-import eu.hanse.protocol.v1.TrainTask;
-import eu.hanse.protocol.v1.SiteTimings;
 import eu.hanse.protocol.v1.UpdateHeader;
 import eu.hanse.protocol.v1.UploadReceipt;
 import eu.hanse.security.EnrolmentTls;
 import eu.hanse.security.NodeIdentity;
 import eu.hanse.security.SigningKey;
-import eu.hanse.security.UpdateClaims;
 import eu.hanse.security.SiteId;
 import eu.hanse.security.TlsContexts;
+import eu.hanse.security.UpdateClaims;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
@@ -45,7 +32,6 @@ import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -75,26 +61,21 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private volatile JobFinished finished;
   /** An update not yet acknowledged, kept until the coordinator takes or refuses it, to resume it. */
   private record PendingUpload(String job, long round, String base, UpdateUploader.Prepared update) {
-    boolean isFor(TrainTask task) {
-      return job.equals(task.getJobId()) && round == task.getRound() && base.equals(task.getBase().getSha256());
+    boolean isFor(TrainWork task) {
+      return job.equals(task.job()) && round == task.round() && base.equals(task.base().sha256());
     }
   }
 
   private PendingUpload pending;
   /** What the agent is doing, for its heartbeats. */
   private volatile String activity = "idle";
-  /** The job and round the agent trains for, with the signal that stops that work; null while it does none. */
-  private volatile Work work;
-
-  private record Work(String job, long round, String runId, StopSignal stop) {}
-
   /** Runs the site's own trainer, when it has one: here, or as a batch job. */
   private final TrainerLauncher launcher;
   /** The site's own trainer; empty for the built-in one. */
   private final java.util.Optional<ExternalTrainer> ownTrainer;
   private final Progress progress = new Progress();
-  /** Per job, what the codec dropped from the last update, sent with the next (error feedback). */
-  private final java.util.Map<String, float[]> residuals = new java.util.HashMap<>();
+  /** The site's part of each round, in the agent's own records: this class only talks to the coordinator. */
+  private final SiteRounds rounds;
 
   public SiteAgent(AgentConfig config) {
     this.config = config;
@@ -112,6 +93,7 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         data.train().length, data.heldOut().length, data.source());
     this.ownTrainer = config.trainer().map(command -> new ExternalTrainer(command.command(),
         command.workDir(config.dataDir()), command.timeout(), launcher));
+    this.rounds = new SiteRounds(site.name(), config.attack(), trainer, ownTrainer, progress);
     config.trainer().ifPresent(command -> log.info("site {} trains with its own command {}, run as {}", site,
         command.command(), launcher.describe()));
     config.trainer().filter(command -> command.slurm().isPresent()).ifPresent(command -> SlurmSettings
@@ -231,13 +213,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   }
 
   private void attend() {
-    AttendRequest hello = AttendRequest.newBuilder()
-        .setAgentVersion("hanse-0.1")
-        .setDevice(backend.name())
-        .setTrainSamples(declaredSamples())
-        .setHeldOutSamples(trainer.data().heldOut().length)
-        .build();
-    Iterator<Instruction> instructions = link.blocking().attend(hello);
+    Iterator<Instruction> instructions = link.blocking().attend(AgentWire.hello(backend.name(), declaredSamples(),
+        trainer.data().heldOut().length));
     log.info("connected to coordinator {} as site {}", config.coordinator(), site);
     Heartbeats heartbeats = null;
     try {
@@ -260,18 +237,12 @@ public final class SiteAgent implements Runnable, AutoCloseable {
 
   /** What the next heartbeat says: what the agent does, how far it is, and the round it trains for. */
   private eu.hanse.protocol.v1.HeartbeatRequest heartbeat() {
-    var beat = eu.hanse.protocol.v1.HeartbeatRequest.newBuilder().setActivity(activity)
-        .setPhase(progress.phase()).setProgress(progress.fraction());
-    Work now = work;
-    if (now != null) {
-      beat.setJobId(now.job()).setRound(now.round());
-    }
-    return beat.build();
+    return AgentWire.heartbeat(activity, progress.phase(), progress.fraction(), rounds.current());
   }
 
   /** The coordinator no longer wants the round named in {@code beat}: stop that work, if it still goes on. */
   private void stopWork(eu.hanse.protocol.v1.HeartbeatRequest beat, String why) {
-    Work now = work;
+    SiteRounds.Work now = rounds.current();
     if (now != null && now.job().equals(beat.getJobId()) && now.round() == beat.getRound()) {
       if (now.stop().reason().isEmpty()) {
         log.info("round {} of job {}: the coordinator no longer wants it ({}); stopping the training", now.round(),
@@ -307,8 +278,8 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     }
     try {
       switch (instruction.getKindCase()) {
-        case TRAIN -> train(instruction.getTrain());
-        case EVALUATE -> evaluate(instruction.getEvaluate());
+        case TRAIN -> train(AgentWire.train(instruction.getTrain()));
+        case EVALUATE -> evaluate(AgentWire.evaluate(instruction.getEvaluate()));
         default -> log.warn("ignoring an instruction this agent does not know: {}", instruction.getKindCase());
       }
     } catch (StatusRuntimeException e) {
@@ -324,50 +295,18 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   }
 
   /**
-   * A round trained by the site's own command. A failure is reported to the coordinator, which
-   * counts the site as answered for the round; the agent goes on with its next piece of work.
-   */
-  private void trainExternally(Link current, TrainTask task, java.nio.file.Path base, long seed, double download) {
-    ModelState global = current.fetcher().fetch(task.getBase());
-    ExternalTrainer trainer = ownTrainer.orElseThrow();
-    progress.start("train", 1);
-    Work round = new Work(task.getJobId(), task.getRound(), java.util.UUID.randomUUID().toString(), new StopSignal());
-    work = round;
-    ExternalTrainer.Outcome outcome;
-    try {
-      outcome = trainer.train(base, global, new ExternalTrainer.Round(task.getJobId(), task.getRound(),
-          task.getLocalSteps(), task.getTimeBudgetMillis() > 0 ? java.time.Duration.ofMillis(task.getTimeBudgetMillis())
-              : null, seed, task.getTrainer().getBatchSize(), task.getTrainer().getLearningRate(),
-          task.getTrainer().getWeightDecay(), task.getTrainer().getProximalMu()), round.stop(),
-          phase -> progress.start(phase, 1));
-    } catch (ExternalTrainer.Failure e) {
-      log.atWarn().addKeyValue("reason", e.reason().name()).log("round {}: the site's trainer failed: {}: {}",
-          task.getRound(), e.reason(), e.getMessage());
-      reportFailure(current, task, round.runId(), e);
-      return;
-    } finally {
-      work = null;
-    }
-    Object steps = outcome.metrics().get("steps");
-    sendTrained(current, task, global, outcome.model(), outcome.samples(), outcome.loss(),
-        steps instanceof Number number ? number.intValue() : task.getLocalSteps(), outcome.usage(), seed, download);
-  }
-
-  /**
    * Tells the coordinator the round's training failed, and the device time it took. A report the
    * coordinator refuses (the round closed meanwhile, say) is only logged; a broken link is not.
    */
-  private void reportFailure(Link current, TrainTask task, String runId, ExternalTrainer.Failure failure) {
+  private void reportFailure(Link current, TrainWork task, SiteRounds.Failed failed) {
     try {
       current.blocking().withDeadlineAfter(1, TimeUnit.MINUTES).reportTrainingFailure(
-          eu.hanse.protocol.v1.TrainingFailure.newBuilder().setJobId(task.getJobId()).setRound(task.getRound())
-              .setReason(failure.reason().name()).setMessage(failure.getMessage()).setRunId(runId)
-              .setDeviceSeconds(failure.deviceSeconds()).build());
+          AgentWire.trainingFailure(task, failed.runId(), failed.failure()));
     } catch (StatusRuntimeException e) {
       if (HanseErrors.detailOf(e).getCode() == eu.hanse.protocol.v1.ErrorCode.ERROR_CODE_UNSPECIFIED) {
         throw e;
       }
-      log.info("round {}: the coordinator took no report of the failed training: {}", task.getRound(),
+      log.info("round {}: the coordinator took no report of the failed training: {}", task.round(),
           HanseErrors.detailOf(e).getMessage());
     }
   }
@@ -385,43 +324,17 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     org.slf4j.MDC.put("round", Long.toString(round));
   }
 
-  private void evaluate(EvaluateTask task) {
-    java.nio.file.Path file = link.fetcher().fetchFile(task.getCheckpoint());
-    HeldOutLoss loss = SyntheticTrainer.handles(file) ? SyntheticTrainer.evaluate(file)
-        : trainer.evaluate(link.fetcher().fetch(task.getCheckpoint()));
-    log.info("checkpoint of round {}: held-out loss {} over {} characters", task.getCheckpoint().getRound(),
-        String.format(Locale.ROOT, "%.4f", loss.loss()), loss.samples());
+  private void evaluate(EvaluateWork task) {
+    Link current = link;
+    HeldOutLoss loss = rounds.evaluate(task, current.fetcher());
     try {
-      link.blocking().withDeadlineAfter(1, TimeUnit.MINUTES).reportEvaluation(EvaluationReport.newBuilder()
-          .setJobId(task.getJobId()).setCheckpointSha256(task.getCheckpoint().getSha256())
-          .setLoss(loss.loss()).setSamples(loss.samples()).build());
+      current.blocking().withDeadlineAfter(1, TimeUnit.MINUTES).reportEvaluation(AgentWire.evaluation(task, loss));
     } catch (StatusRuntimeException e) {
       log.warn("coordinator refused the evaluation: {}", HanseErrors.detailOf(e).getMessage());
     }
   }
 
-  /**
-   * Error feedback: adds to {@code delta} what the codec dropped from the job's previous update, and
-   * returns the array that receives what it drops from this one; null for fp32, which drops nothing.
-   */
-  private float[] errorFeedback(String job, UpdateCodec codec, float[] delta) {
-    if (codec.kind() == UpdateCodec.Kind.FP32) {
-      residuals.remove(job);
-      return null;
-    }
-    float[] residual = residuals.get(job);
-    if (residual != null && residual.length == delta.length) {
-      for (int i = 0; i < delta.length; i++) {
-        delta[i] += residual[i];
-      }
-    } else {
-      residual = new float[delta.length];
-      residuals.put(job, residual);
-    }
-    return residual;
-  }
-
-  private void train(TrainTask task) {
+  private void train(TrainWork task) {
     Link current = link;
     if (pending != null && pending.isFor(task)) {
       resumePending(current);
@@ -429,85 +342,29 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     }
     pending = null;
     long fetchStarted = System.nanoTime();
-    java.nio.file.Path base = current.fetcher().fetchFile(task.getBase());
+    java.nio.file.Path base = current.fetcher().fetchFile(task.base());
     double download = (System.nanoTime() - fetchStarted) / 1e9;
-    long seed = task.getSeed() ^ siteSeed(site.name());
-    if (SyntheticTrainer.handles(base)) {
-      trainSynthetic(current, task, base, seed, download);
-      return;
+    switch (rounds.train(task, base, current.fetcher(), download)) {
+      case SiteRounds.Trained trained -> prepareAndSend(current, trained.update());
+      case SiteRounds.Failed failed -> reportFailure(current, task, failed);
     }
-    if (ownTrainer.isPresent()) {
-      trainExternally(current, task, base, seed, download);
-      return;
-    }
-    ModelState global = current.fetcher().fetch(task.getBase());
-    TrainResult result = trainer.train(global, task.getLocalSteps(), task.getTrainer().getBatchSize(),
-        task.getTrainer().getLearningRate(), task.getTrainer().getWeightDecay(), seed,
-        task.getTrainer().getProximalMu(),
-        task.getTimeBudgetMillis() > 0 ? java.time.Duration.ofMillis(task.getTimeBudgetMillis()) : null);
-    sendTrained(current, task, global, result.model(), trainer.trainSamples(), result.meanLoss(), result.steps(),
-        new TrainerLauncher.Usage(0, result.seconds(), result.seconds()), seed, download);
-  }
-
-  /**
-   * Sends what a round's training made of {@code global}: the difference, encoded with the job's
-   * codec and the site's error feedback (or, in tests, a malicious update in its place).
-   */
-  private void sendTrained(Link current, TrainTask task, ModelState global, ModelState trained, long samples,
-      double loss, int steps, TrainerLauncher.Usage usage, long seed, double download) {
-    float[] delta = FlatView.difference(global, trained);
-    UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
-    float[] residual = errorFeedback(task.getJobId(), codec, delta);
-    if (config.attack().kind() != Attack.Kind.NONE) {
-      config.attack().apply(delta, seed);
-      log.warn("round {}: sending a malicious update ({}) instead of the trained one", task.getRound(),
-          config.attack().describe());
-    }
-    UpdateHeader.Builder header = updateHeader(task)
-        .setSampleCount(samples)
-        .setTrainLoss(loss)
-        .setLocalSteps(steps)
-        .setDeviceSeconds(usage.deviceSeconds());
-    log.info("round {}: trained {} steps in {} s, {} samples, train loss {}", task.getRound(), steps,
-        String.format(Locale.ROOT, "%.1f", usage.trainSeconds()), samples, String.format(Locale.ROOT, "%.4f", loss));
-    prepareAndSend(current, task, header, FlatArrays.of(delta), codec, residual,
-        SiteTimings.newBuilder().setDownloadSeconds(download).setQueueSeconds(usage.queueSeconds())
-            .setTrainSeconds(usage.trainSeconds()));
-  }
-
-  /** A synthetic model's round: a random update as large as the model, made a chunk at a time as it is sent. */
-  private void trainSynthetic(Link current, TrainTask task, java.nio.file.Path base, long seed, double download) {
-    UpdateHeader.Builder header = updateHeader(task).setSampleCount(trainer.trainSamples()).setLocalSteps(1);
-    UpdateCodec codec = UpdateCodec.parse(task.getCodec().isEmpty() ? "fp32" : task.getCodec());
-    log.info("round {}: synthetic model, sending a random update", task.getRound());
-    prepareAndSend(current, task, header, SyntheticTrainer.update(base, seed), codec, null,
-        SiteTimings.newBuilder().setDownloadSeconds(download));
   }
 
   /**
    * Hashes and signs the update, then sends it with the site's part of the round's time; it is
    * kept as pending until it is taken or refused.
    */
-  private void prepareAndSend(Link current, TrainTask task, UpdateHeader.Builder header, FlatReader delta,
-      UpdateCodec codec, float[] residual, SiteTimings.Builder timings) {
+  private void prepareAndSend(Link current, TrainedUpdate update) {
     long started = System.nanoTime();
-    UpdateUploader.Prepared prepared = current.uploader().prepare(header, delta, task.getMaxChunkBytes(),
-        new ChunkCodecs(codec, backend), residual, h -> sign(h, current.signingKey()));
-    timings.setEncodeSeconds((System.nanoTime() - started) / 1e9);
-    pending = new PendingUpload(task.getJobId(), task.getRound(), task.getBase().getSha256(),
-        prepared.withTimings(timings.build()));
-    sendPending(current, 0);
-  }
-
-  /** A header with the task's job, round and base, and a fresh nonce. */
-  private UpdateHeader.Builder updateHeader(TrainTask task) {
     byte[] nonce = new byte[16];
     nonces.nextBytes(nonce);
-    return UpdateHeader.newBuilder()
-        .setJobId(task.getJobId())
-        .setRound(task.getRound())
-        .setBaseCheckpointSha256(task.getBase().getSha256())
-        .setNonce(ByteString.copyFrom(nonce));
+    UpdateUploader.Prepared prepared = current.uploader().prepare(AgentWire.header(update, nonce), update.delta(),
+        update.work().maxChunkBytes(), new ChunkCodecs(update.codec(), backend), update.residual(),
+        h -> sign(h, current.signingKey()));
+    TrainWork task = update.work();
+    pending = new PendingUpload(task.job(), task.round(), task.base().sha256(),
+        prepared.withTimings(AgentWire.timings(update, (System.nanoTime() - started) / 1e9)));
+    sendPending(current, 0);
   }
 
   /** The coordinator asked again for a round whose update broke off: send the rest of it. */
@@ -568,11 +425,11 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    Work now = work;
+    SiteRounds.Work now = rounds.current();
     if (now != null && !launcher.outlivesAgent()) {
       now.stop().stop("the agent is shutting down");
       long deadline = System.currentTimeMillis() + STOP_WAIT_MILLIS;
-      while (work == now && System.currentTimeMillis() < deadline) {
+      while (rounds.current() == now && System.currentTimeMillis() < deadline) {
         try {
           Thread.sleep(50);
         } catch (InterruptedException e) {
@@ -591,14 +448,5 @@ public final class SiteAgent implements Runnable, AutoCloseable {
         .orElseThrow(() -> new IllegalStateException(credentials.tls().certificate()
             + " names no site; enrol with 'hanse agent enroll'"))
         .siteId();
-  }
-
-  /** Mixes the site into the round's seed, so sites sample differently in the same round. */
-  private static long siteSeed(String name) {
-    long h = 1125899906842597L;
-    for (int i = 0; i < name.length(); i++) {
-      h = 31 * h + name.charAt(i);
-    }
-    return h;
   }
 }

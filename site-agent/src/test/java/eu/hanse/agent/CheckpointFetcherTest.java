@@ -45,7 +45,7 @@ class CheckpointFetcherTest {
   void aCheckpointSignedByTheConsortiumIsUsed() throws Exception {
     CheckpointRef.Builder ref = stored();
     ref.setSignature(ByteString.copyFrom(sign(consortium, ref)));
-    ModelState model = new CheckpointFetcher(List.of(), dir, consortium.publicKey()).fetch(ref.build());
+    ModelState model = new CheckpointFetcher(List.of(), dir, consortium.publicKey()).fetch(AgentWire.checkpoint(ref.build()));
     assertArrayEquals(new float[] {1, 2, 3}, model.data("w"));
   }
 
@@ -66,7 +66,7 @@ class CheckpointFetcherTest {
   }
 
   private static void assertRefused(CheckpointFetcher fetcher, CheckpointRef ref) {
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> fetcher.fetch(ref));
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> fetcher.fetch(AgentWire.checkpoint(ref)));
     assertTrue(e.getMessage().contains("not signed by the consortium"), e.getMessage());
   }
 }
