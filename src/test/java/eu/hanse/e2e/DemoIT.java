@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.Safetensors;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.Safetensors;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

@@ -2,6 +2,8 @@ package eu.hanse.aggregation;
 
 import eu.hanse.kernels.PeakMemory;
 import eu.hanse.kernels.TensorBackend;
+import eu.hanse.model.ChunkCodecs;
+import eu.hanse.model.UpdateCodec;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

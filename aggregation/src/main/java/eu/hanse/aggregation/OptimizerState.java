@@ -1,5 +1,6 @@
 package eu.hanse.aggregation;
 
+import eu.hanse.model.TensorSpec;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,5 +1,7 @@
 package eu.hanse.aggregation;
 
+import eu.hanse.model.FlatReader;
+import eu.hanse.model.FlatWriter;
 import java.util.Arrays;
 
 /**

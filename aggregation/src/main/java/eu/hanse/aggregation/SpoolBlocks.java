@@ -1,6 +1,7 @@
 package eu.hanse.aggregation;
 
 import eu.hanse.kernels.TensorBackend;
+import eu.hanse.model.ChunkCodecs;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;

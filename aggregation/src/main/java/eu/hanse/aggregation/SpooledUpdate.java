@@ -1,5 +1,6 @@
 package eu.hanse.aggregation;
 
+import eu.hanse.model.UpdateCodec;
 import java.nio.file.Path;
 import java.util.Objects;
 

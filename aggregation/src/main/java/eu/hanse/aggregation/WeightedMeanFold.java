@@ -1,6 +1,7 @@
 package eu.hanse.aggregation;
 
 import eu.hanse.kernels.Axpy;
+import eu.hanse.model.FlatReader;
 
 /**
  * The sample-weighted mean of updates, folded one chunk at a time into a single accumulator array.

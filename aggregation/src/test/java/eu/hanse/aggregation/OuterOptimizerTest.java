@@ -3,6 +3,10 @@ package eu.hanse.aggregation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import eu.hanse.model.FlatArrays;
+import eu.hanse.model.FlatView;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.TensorSpec;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,5 @@
 package eu.hanse.coordinator;
 
-import eu.hanse.aggregation.ModelSource;
-import eu.hanse.aggregation.ModelState;
 import eu.hanse.coordinator.console.FederationMetrics;
 import eu.hanse.coordinator.console.FederationView;
 import eu.hanse.coordinator.console.HttpConsole;
@@ -31,6 +29,8 @@ import eu.hanse.coordinator.round.SiteSessions;
 import eu.hanse.coordinator.storage.CheckpointStore;
 import eu.hanse.coordinator.storage.StateStore;
 import eu.hanse.coordinator.storage.UpdateSpool;
+import eu.hanse.model.ModelSource;
+import eu.hanse.model.ModelState;
 import eu.hanse.protocol.AliasingMarshaller;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.UpdateMessage;

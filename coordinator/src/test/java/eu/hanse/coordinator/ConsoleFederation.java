@@ -1,14 +1,14 @@
 package eu.hanse.coordinator;
 
 import eu.hanse.aggregation.AggregatorSpec;
-import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
-import eu.hanse.aggregation.TensorSpec;
-import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.coordinator.job.JobId;
 import eu.hanse.coordinator.job.JobSpec;
 import eu.hanse.coordinator.job.TrainerSettings;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.TensorSpec;
+import eu.hanse.model.UpdateCodec;
 import eu.hanse.protocol.v1.TrainTask;
 import eu.hanse.protocol.v1.UpdateMessage;
 import eu.hanse.security.CertificateAuthority;

@@ -6,14 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.OuterOptimizerSpec;
-import eu.hanse.aggregation.TensorSpec;
 import eu.hanse.coordinator.consortium.Consortium;
 import eu.hanse.coordinator.job.JobId;
 import eu.hanse.coordinator.job.JobSpec;
 import eu.hanse.coordinator.job.RoundRecord;
 import eu.hanse.coordinator.job.TrainerSettings;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.TensorSpec;
 import eu.hanse.protocol.HanseErrors;
 import eu.hanse.protocol.v1.AdminGrpc;
 import eu.hanse.protocol.v1.ControlJobRequest;

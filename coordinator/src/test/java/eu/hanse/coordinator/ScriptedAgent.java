@@ -1,9 +1,9 @@
 package eu.hanse.coordinator;
 
 import com.google.protobuf.ByteString;
-import eu.hanse.aggregation.ChunkCodecs;
-import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.kernels.TensorBackend;
+import eu.hanse.model.ChunkCodecs;
+import eu.hanse.model.UpdateCodec;
 import eu.hanse.protocol.HanseErrors;
 import eu.hanse.protocol.v1.AttendRequest;
 import eu.hanse.protocol.v1.CheckpointChunk;
@@ -20,8 +20,8 @@ import eu.hanse.protocol.v1.UploadReceipt;
 import eu.hanse.security.SigningKey;
 import eu.hanse.security.SiteId;
 import eu.hanse.security.TlsContexts;
-import eu.hanse.security.UpdateClaims;
 import eu.hanse.security.TlsFiles;
+import eu.hanse.security.UpdateClaims;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;

@@ -3,9 +3,9 @@ package eu.hanse.launcher;
 import eu.hanse.agent.data.Vocabulary;
 import eu.hanse.agent.trainer.CharModel;
 import eu.hanse.agent.trainer.CharModelConfig;
-import eu.hanse.aggregation.ModelState;
 import eu.hanse.coordinator.job.ModelFactory;
 import eu.hanse.coordinator.job.ModelShape;
+import eu.hanse.model.ModelState;
 
 /** The coordinator's initial models: the built-in character model, in the shape a job names. */
 public final class CharModels implements ModelFactory {

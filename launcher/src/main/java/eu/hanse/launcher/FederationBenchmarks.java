@@ -238,7 +238,7 @@ final class FederationBenchmarks {
       if (sites < 1) {
         throw new IllegalArgumentException("--sites must be at least 1, was " + sites);
       }
-      eu.hanse.aggregation.SyntheticModel.requireParameters(parameters);
+      eu.hanse.model.SyntheticModel.requireParameters(parameters);
       PrintWriter out = spec.commandLine().getOut();
       long modelBytes = 4 * parameters;
       out.printf(Locale.ROOT, "Round: a model of %,d parameters (%s) and %d sites%n", parameters,

@@ -3,10 +3,10 @@ package eu.hanse.launcher;
 import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
-import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.coordinator.job.JobId;
 import eu.hanse.coordinator.job.JobSpec;
 import eu.hanse.coordinator.job.TrainerSettings;
+import eu.hanse.model.UpdateCodec;
 import java.time.Duration;
 import picocli.CommandLine.Option;
 

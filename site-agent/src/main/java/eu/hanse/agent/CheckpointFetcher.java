@@ -1,7 +1,7 @@
 package eu.hanse.agent;
 
-import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.Safetensors;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.Safetensors;
 import eu.hanse.protocol.v1.CheckpointChunk;
 import eu.hanse.protocol.v1.FederationGrpc;
 import eu.hanse.protocol.v1.FetchCheckpointRequest;

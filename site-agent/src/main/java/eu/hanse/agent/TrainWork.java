@@ -1,6 +1,6 @@
 package eu.hanse.agent;
 
-import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.model.UpdateCodec;
 import java.time.Duration;
 
 /**

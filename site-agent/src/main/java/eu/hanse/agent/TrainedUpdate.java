@@ -1,7 +1,7 @@
 package eu.hanse.agent;
 
-import eu.hanse.aggregation.FlatReader;
-import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.model.FlatReader;
+import eu.hanse.model.UpdateCodec;
 
 /**
  * What a round's training made, ready to be encoded, hashed, signed and sent: the difference

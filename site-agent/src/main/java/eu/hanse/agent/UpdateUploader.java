@@ -1,8 +1,8 @@
 package eu.hanse.agent;
 
 import com.google.protobuf.ByteString;
-import eu.hanse.aggregation.ChunkCodecs;
-import eu.hanse.aggregation.FlatReader;
+import eu.hanse.model.ChunkCodecs;
+import eu.hanse.model.FlatReader;
 import eu.hanse.protocol.HanseErrors;
 import eu.hanse.protocol.TransportSettings;
 import eu.hanse.protocol.v1.FederationGrpc;

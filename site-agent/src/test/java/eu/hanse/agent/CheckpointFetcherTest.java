@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.Safetensors;
-import eu.hanse.aggregation.TensorSpec;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.Safetensors;
+import eu.hanse.model.TensorSpec;
 import eu.hanse.protocol.v1.CheckpointRef;
 import eu.hanse.security.CheckpointClaims;
 import eu.hanse.security.Digests;

@@ -1,12 +1,12 @@
 package eu.hanse.coordinator.grpc;
 
-import eu.hanse.aggregation.ChunkCodecs;
-import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.coordinator.job.Refusal;
 import eu.hanse.coordinator.job.RefusedException;
 import eu.hanse.coordinator.round.OpenRound;
 import eu.hanse.kernels.SumOfSquares;
 import eu.hanse.kernels.TensorBackend;
+import eu.hanse.model.ChunkCodecs;
+import eu.hanse.model.UpdateCodec;
 import eu.hanse.security.Digests;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;

@@ -3,7 +3,7 @@ package eu.hanse.coordinator.job;
 import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
-import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.model.UpdateCodec;
 import java.time.Duration;
 import java.util.Objects;
 

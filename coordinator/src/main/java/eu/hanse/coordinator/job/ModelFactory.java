@@ -1,6 +1,6 @@
 package eu.hanse.coordinator.job;
 
-import eu.hanse.aggregation.ModelState;
+import eu.hanse.model.ModelState;
 
 /** Makes a job's initial model; the coordinator leaves what a model is to the trainers' side. */
 public interface ModelFactory {

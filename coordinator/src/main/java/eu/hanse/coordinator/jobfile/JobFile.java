@@ -3,7 +3,6 @@ package eu.hanse.coordinator.jobfile;
 import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
-import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.config.ConfigFileException;
 import eu.hanse.config.YamlMap;
 import eu.hanse.coordinator.job.AsyncRounds;
@@ -16,6 +15,7 @@ import eu.hanse.coordinator.job.ModelFactory;
 import eu.hanse.coordinator.job.ModelShape;
 import eu.hanse.coordinator.job.Stragglers;
 import eu.hanse.coordinator.job.TrainerSettings;
+import eu.hanse.model.UpdateCodec;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -149,7 +149,7 @@ public final class JobFile {
           if (!section.has("parameters")) {
             throw new IllegalArgumentException("a synthetic model needs 'parameters', e.g. 1e9");
           }
-          eu.hanse.aggregation.SyntheticModel.requireParameters(parameters);
+          eu.hanse.model.SyntheticModel.requireParameters(parameters);
           return parameters;
         });
         return ModelShape.synthetic(parameters);

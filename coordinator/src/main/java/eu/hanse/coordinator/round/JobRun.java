@@ -2,8 +2,6 @@ package eu.hanse.coordinator.round;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import eu.hanse.aggregation.ModelSource;
-import eu.hanse.aggregation.SafetensorsFile;
 import eu.hanse.coordinator.consortium.Consortium;
 import eu.hanse.coordinator.job.JobId;
 import eu.hanse.coordinator.job.JobSpec;
@@ -14,6 +12,8 @@ import eu.hanse.coordinator.job.RoundRecord;
 import eu.hanse.coordinator.storage.CheckpointRef;
 import eu.hanse.coordinator.storage.CheckpointStore;
 import eu.hanse.coordinator.storage.StateStore;
+import eu.hanse.model.ModelSource;
+import eu.hanse.model.SafetensorsFile;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,7 +1,5 @@
 package eu.hanse.coordinator.round;
 
-import eu.hanse.aggregation.ModelSource;
-import eu.hanse.aggregation.SyntheticModel;
 import eu.hanse.coordinator.job.JobSpec;
 import eu.hanse.coordinator.job.JobStatus;
 import eu.hanse.coordinator.job.ModelFactory;
@@ -11,6 +9,8 @@ import eu.hanse.coordinator.job.RefusedException;
 import eu.hanse.coordinator.jobfile.JobDefinition;
 import eu.hanse.coordinator.jobfile.JobFile;
 import eu.hanse.coordinator.storage.StateStore;
+import eu.hanse.model.ModelSource;
+import eu.hanse.model.SyntheticModel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

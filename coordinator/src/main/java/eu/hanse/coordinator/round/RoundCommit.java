@@ -2,7 +2,6 @@ package eu.hanse.coordinator.round;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import eu.hanse.aggregation.ModelSource;
 import eu.hanse.aggregation.PrivacyAccountant;
 import eu.hanse.coordinator.consortium.Consortium;
 import eu.hanse.coordinator.job.JobId;
@@ -13,6 +12,7 @@ import eu.hanse.coordinator.storage.CheckpointRef;
 import eu.hanse.coordinator.storage.CheckpointStore;
 import eu.hanse.coordinator.storage.StateStore;
 import eu.hanse.faults.FaultPoints;
+import eu.hanse.model.ModelSource;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;

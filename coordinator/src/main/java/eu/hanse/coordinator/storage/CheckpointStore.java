@@ -1,8 +1,8 @@
 package eu.hanse.coordinator.storage;
 
-import eu.hanse.aggregation.ModelSource;
-import eu.hanse.aggregation.SafetensorsWriter;
-import eu.hanse.aggregation.TensorSpec;
+import eu.hanse.model.ModelSource;
+import eu.hanse.model.SafetensorsWriter;
+import eu.hanse.model.TensorSpec;
 import eu.hanse.security.Digests;
 import java.io.IOException;
 import java.io.UncheckedIOException;

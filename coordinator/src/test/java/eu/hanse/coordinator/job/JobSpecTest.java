@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import eu.hanse.aggregation.AggregatorSpec;
 import eu.hanse.aggregation.OuterOptimizerSpec;
 import eu.hanse.aggregation.PrivacySpec;
-import eu.hanse.aggregation.UpdateCodec;
+import eu.hanse.model.UpdateCodec;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -7,15 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import eu.hanse.aggregation.AggregatorSpec;
-import eu.hanse.aggregation.ModelState;
 import eu.hanse.aggregation.OuterOptimizerSpec;
-import eu.hanse.aggregation.UpdateCodec;
 import eu.hanse.config.ConfigFileException;
 import eu.hanse.coordinator.job.JobSite;
 import eu.hanse.coordinator.job.JobSpec;
 import eu.hanse.coordinator.job.ModelFactory;
 import eu.hanse.coordinator.job.ModelShape;
 import eu.hanse.coordinator.job.Stragglers;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.UpdateCodec;
 import eu.hanse.security.SiteId;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

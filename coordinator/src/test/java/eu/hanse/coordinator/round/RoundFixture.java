@@ -2,9 +2,6 @@ package eu.hanse.coordinator.round;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
-import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.SafetensorsFile;
-import eu.hanse.aggregation.TensorSpec;
 import eu.hanse.coordinator.TestConsortium;
 import eu.hanse.coordinator.consortium.Consortium;
 import eu.hanse.coordinator.job.JobId;
@@ -16,6 +13,9 @@ import eu.hanse.coordinator.storage.CheckpointRef;
 import eu.hanse.coordinator.storage.CheckpointStore;
 import eu.hanse.coordinator.storage.StateStore;
 import eu.hanse.coordinator.storage.UpdateSpool;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.SafetensorsFile;
+import eu.hanse.model.TensorSpec;
 import eu.hanse.security.EnrolmentTls;
 import eu.hanse.security.SiteId;
 import java.io.ByteArrayOutputStream;
@@ -71,7 +71,7 @@ final class RoundFixture implements AutoCloseable {
     float[] values = new float[ELEMENTS];
     Arrays.fill(values, INITIAL);
     JobRun.create(spec, "test job",
-        eu.hanse.aggregation.ModelSource.of(new ModelState(List.of(TensorSpec.of("w", ELEMENTS)), List.of(values), Map.of())),
+        eu.hanse.model.ModelSource.of(new ModelState(List.of(TensorSpec.of("w", ELEMENTS)), List.of(values), Map.of())),
         "test", store, checkpoints, consortium);
   }
 

@@ -1,8 +1,8 @@
 package eu.hanse.agent.trainer;
 
-import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.TensorSpec;
 import eu.hanse.kernels.TensorBackend;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.TensorSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

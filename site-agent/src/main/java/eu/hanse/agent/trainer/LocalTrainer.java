@@ -1,8 +1,8 @@
 package eu.hanse.agent.trainer;
 
 import eu.hanse.agent.data.SiteData;
-import eu.hanse.aggregation.ModelState;
 import eu.hanse.kernels.TensorBackend;
+import eu.hanse.model.ModelState;
 import java.util.Random;
 
 /**

@@ -1,8 +1,8 @@
 package eu.hanse.agent.trainer;
 
-import eu.hanse.aggregation.FlatReader;
-import eu.hanse.aggregation.SafetensorsFile;
-import eu.hanse.aggregation.SyntheticModel;
+import eu.hanse.model.FlatReader;
+import eu.hanse.model.SafetensorsFile;
+import eu.hanse.model.SyntheticModel;
 import java.nio.file.Path;
 
 /**

@@ -1,6 +1,6 @@
 package eu.hanse.agent.trainer;
 
-import eu.hanse.aggregation.ModelState;
+import eu.hanse.model.ModelState;
 
 /**
  * The outcome of one round of local training.

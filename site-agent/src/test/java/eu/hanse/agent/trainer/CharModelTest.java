@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.TensorSpec;
 import eu.hanse.kernels.TensorBackend;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.TensorSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import eu.hanse.aggregation.ModelState;
-import eu.hanse.aggregation.Safetensors;
-import eu.hanse.aggregation.TensorSpec;
+import eu.hanse.model.ModelState;
+import eu.hanse.model.Safetensors;
+import eu.hanse.model.TensorSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

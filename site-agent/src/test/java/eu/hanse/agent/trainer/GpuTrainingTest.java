@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import eu.hanse.agent.data.SiteData;
 import eu.hanse.agent.data.SyntheticLanguage;
 import eu.hanse.agent.data.Vocabulary;
-import eu.hanse.aggregation.ModelState;
 import eu.hanse.kernels.GpuBackend;
 import eu.hanse.kernels.TensorBackend;
+import eu.hanse.model.ModelState;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package eu.hanse.aggregation;
+package eu.hanse.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

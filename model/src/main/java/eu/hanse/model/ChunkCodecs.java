@@ -1,4 +1,4 @@
-package eu.hanse.aggregation;
+package eu.hanse.model;
 
 import eu.hanse.kernels.TensorBackend;
 import java.nio.ByteBuffer;

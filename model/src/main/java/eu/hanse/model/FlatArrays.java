@@ -1,4 +1,4 @@
-package eu.hanse.aggregation;
+package eu.hanse.model;
 
 /** The flat view of values held in memory: one array, or a model's tensors one after another. */
 public final class FlatArrays {

@@ -1,4 +1,4 @@
-package eu.hanse.aggregation;
+package eu.hanse.model;
 
 /**
  * A model's values in flat order (all tensors concatenated in model order), read a block at a

@@ -1,4 +1,4 @@
-package eu.hanse.aggregation;
+package eu.hanse.model;
 
 /** Helpers for the flat view of a model: all tensors concatenated in model order. */
 public final class FlatView {

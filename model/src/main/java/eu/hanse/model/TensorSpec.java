@@ -1,4 +1,4 @@
-package eu.hanse.aggregation;
+package eu.hanse.model;
 
 import java.util.List;
 import java.util.regex.Pattern;

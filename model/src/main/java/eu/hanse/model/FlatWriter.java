@@ -1,4 +1,4 @@
-package eu.hanse.aggregation;
+package eu.hanse.model;
 
 /** Receives a model's values in flat order, a block at a time, at any element offset. */
 public interface FlatWriter {

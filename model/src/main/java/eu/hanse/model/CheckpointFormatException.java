@@ -1,4 +1,4 @@
-package eu.hanse.aggregation;
+package eu.hanse.model;
 
 /** A checkpoint file that is not a well-formed float32 safetensors file. */
 public final class CheckpointFormatException extends RuntimeException {

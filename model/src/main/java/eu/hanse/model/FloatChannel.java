@@ -1,4 +1,4 @@
-package eu.hanse.aggregation;
+package eu.hanse.model;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
