@@ -3,16 +3,29 @@ package eu.hanse.coordinator.console;
 import eu.hanse.coordinator.events.FederationEvent;
 import eu.hanse.coordinator.events.FederationEvents;
 import eu.hanse.coordinator.job.JobStatus;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.prometheus.metrics.model.snapshots.InfoSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The coordinator's metrics in Prometheus' text exposition format (version 0.0.4), for {@code
- * /metrics}: counters kept from the federation's events since the coordinator started (updates
+ * The coordinator's metrics in Prometheus' text exposition format (version 0.0.4, written by the
+ * official Prometheus Java client), for {@code /metrics}: counters kept from the federation's events since the coordinator started (updates
  * accepted and refused by reason, bytes received, rounds' durations), and gauges read from the jobs
  * and the sites when scraped. {@code docs/console.md} lists every metric. Thread-safe.
  */
@@ -65,6 +78,20 @@ public final class FederationMetrics implements FederationEvents {
     double sum;
     long count;
 
+    /** The buckets as the client's model has them: each bound's own count, +Inf last. */
+    ClassicHistogramBuckets buckets() {
+      double[] bounds = java.util.Arrays.copyOf(ROUND_SECONDS_BUCKETS, ROUND_SECONDS_BUCKETS.length + 1);
+      bounds[bounds.length - 1] = Double.POSITIVE_INFINITY;
+      long[] counts = new long[bounds.length];
+      long below = 0;
+      for (int b = 0; b < ROUND_SECONDS_BUCKETS.length; b++) {
+        counts[b] = buckets[b] - below;
+        below = buckets[b];
+      }
+      counts[bounds.length - 1] = count - below;
+      return ClassicHistogramBuckets.of(bounds, counts);
+    }
+
     void observe(double seconds) {
       for (int b = 0; b < ROUND_SECONDS_BUCKETS.length; b++) {
         if (seconds <= ROUND_SECONDS_BUCKETS[b]) {
@@ -84,106 +111,120 @@ public final class FederationMetrics implements FederationEvents {
   public record JobView(JobStatus status, java.time.Duration roundDeadline) {}
 
   /**
-   * The metrics now, given the jobs' state and the sites' rows. Takes plain values, read by the
-   * caller: the jobs publish events to this object while holding their own locks, so it must never
-   * call into them while holding its own.
+   * The metrics now, given the jobs' state and the sites' rows, in Prometheus' text format (the
+   * official client's model and writer). Takes plain values, read by the caller: the jobs publish
+   * events to this object while holding their own locks, so it must never call into them while
+   * holding its own.
    */
-  public synchronized String scrape(List<JobView> jobs, List<SiteBoard.Row> sites, Map<String, Long> checkpointBytesSent) {
-    Exposition out = new Exposition();
-    out.family("hanse_sites_online", "gauge", "Sites connected to the coordinator now.");
-    out.sample("hanse_sites_online", List.of(), sites.stream().filter(row -> row.state().equals("online")).count());
-    out.family("hanse_site_up", "gauge", "1 when the site is connected, 0 when it is offline, revoked or never seen.");
-    sites.forEach(row -> out.sample("hanse_site_up", List.of("site", row.site()), row.state().equals("online") ? 1 : 0));
-    out.family("hanse_site_revoked", "gauge", "1 when the site's certificates are revoked.");
-    sites.forEach(row -> out.sample("hanse_site_revoked", List.of("site", row.site()),
-        row.state().equals("revoked") ? 1 : 0));
-    out.family("hanse_site_certificate_expiry_timestamp_seconds", "gauge",
-        "When the site's certificate expires, in seconds since the epoch.");
-    sites.stream().filter(row -> row.certificateExpires() != null).forEach(row -> out.sample(
-        "hanse_site_certificate_expiry_timestamp_seconds", List.of("site", row.site()),
-        row.certificateExpires().getEpochSecond()));
-    out.family("hanse_site_last_heard_timestamp_seconds", "gauge",
-        "When the coordinator last heard from the site (its connection or a heartbeat), in seconds since the epoch.");
-    sites.stream().filter(row -> row.lastHeard() != null).forEach(row -> out.sample(
-        "hanse_site_last_heard_timestamp_seconds", List.of("site", row.site()), row.lastHeard().toEpochMilli() / 1e3));
-    out.family("hanse_site_checkpoint_sent_bytes_total", "counter",
-        "Checkpoint bytes sent to the site (its downloads) since the coordinator started.");
-    checkpointBytesSent.forEach((site, bytes) -> out.sample("hanse_site_checkpoint_sent_bytes_total",
-        List.of("site", site), bytes));
-    out.family("hanse_site_update_received_bytes_total", "counter",
-        "Bytes of the site's accepted updates (its uploads) since the coordinator started.");
-    bytesReceived.forEach((key, bytes) -> out.sample("hanse_site_update_received_bytes_total",
-        List.of("job", key.get(0), "site", key.get(1)), bytes));
-    out.family("hanse_updates_accepted_total", "counter", "Updates accepted since the coordinator started.");
-    accepted.forEach((key, count) -> out.sample("hanse_updates_accepted_total",
-        List.of("job", key.get(0), "site", key.get(1)), count));
-    out.family("hanse_updates_refused_total", "counter",
-        "Updates refused since the coordinator started, by reason (e.g. BAD_SIGNATURE, NON_FINITE).");
-    refused.forEach((key, count) -> out.sample("hanse_updates_refused_total",
-        List.of("job", key.get(0), "site", key.get(1), "reason", key.get(2)), count));
-    writeJobs(out, jobs);
-    writeRounds(out);
-    return out.text();
+  public String scrape(List<JobView> jobs, List<SiteBoard.Row> sites, Map<String, Long> checkpointBytesSent) {
+    MetricSnapshots snapshots = snapshot(jobs, sites, checkpointBytesSent);
+    ByteArrayOutputStream text = new ByteArrayOutputStream();
+    try {
+      PrometheusTextFormatWriter.create().write(text, snapshots);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return text.toString(StandardCharsets.UTF_8);
   }
 
-  private void writeJobs(Exposition out, List<JobView> jobs) {
+  /**
+   * Every metric family this coordinator exposes, by its name in the text format. A family with no
+   * sample at a scrape (no open round, say) is left out of that scrape, as Prometheus' clients do.
+   */
+  public List<String> families() {
+    Families out = new Families();
+    fill(out, List.of(), List.of(), Map.of());
+    return out.names();
+  }
+
+  private synchronized MetricSnapshots snapshot(List<JobView> jobs, List<SiteBoard.Row> sites,
+      Map<String, Long> checkpointBytesSent) {
+    Families out = new Families();
+    fill(out, jobs, sites, checkpointBytesSent);
+    return out.snapshots();
+  }
+
+  private synchronized void fill(Families out, List<JobView> jobs, List<SiteBoard.Row> sites,
+      Map<String, Long> checkpointBytesSent) {
+    out.gauge("hanse_sites_online", "Sites connected to the coordinator now.")
+        .add(sites.stream().filter(row -> row.state().equals("online")).count());
+    Families.Gauge up = out.gauge("hanse_site_up", "1 when the site is connected, 0 when it is offline, revoked or never seen.");
+    sites.forEach(row -> up.add(row.state().equals("online") ? 1 : 0, "site", row.site()));
+    Families.Gauge revoked = out.gauge("hanse_site_revoked", "1 when the site's certificates are revoked.");
+    sites.forEach(row -> revoked.add(row.state().equals("revoked") ? 1 : 0, "site", row.site()));
+    Families.Gauge expiry = out.gauge("hanse_site_certificate_expiry_timestamp_seconds",
+        "When the site's certificate expires, in seconds since the epoch.");
+    sites.stream().filter(row -> row.certificateExpires() != null)
+        .forEach(row -> expiry.add(row.certificateExpires().getEpochSecond(), "site", row.site()));
+    Families.Gauge heard = out.gauge("hanse_site_last_heard_timestamp_seconds",
+        "When the coordinator last heard from the site (its connection or a heartbeat), in seconds since the epoch.");
+    sites.stream().filter(row -> row.lastHeard() != null)
+        .forEach(row -> heard.add(row.lastHeard().toEpochMilli() / 1e3, "site", row.site()));
+    Families.Counter sent = out.counter("hanse_site_checkpoint_sent_bytes",
+        "Checkpoint bytes sent to the site (its downloads) since the coordinator started.");
+    checkpointBytesSent.forEach((site, bytes) -> sent.add(bytes, "site", site));
+    Families.Counter received = out.counter("hanse_site_update_received_bytes",
+        "Bytes of the site's accepted updates (its uploads) since the coordinator started.");
+    bytesReceived.forEach((key, bytes) -> received.add(bytes, "job", key.get(0), "site", key.get(1)));
+    Families.Counter acceptedUpdates = out.counter("hanse_updates_accepted",
+        "Updates accepted since the coordinator started.");
+    accepted.forEach((key, count) -> acceptedUpdates.add(count, "job", key.get(0), "site", key.get(1)));
+    Families.Counter refusedUpdates = out.counter("hanse_updates_refused",
+        "Updates refused since the coordinator started, by reason (e.g. BAD_SIGNATURE, NON_FINITE).");
+    refused.forEach((key, count) -> refusedUpdates.add(count, "job", key.get(0), "site", key.get(1), "reason",
+        key.get(2)));
+    jobs(out, jobs);
+    rounds(out);
+  }
+
+  private void jobs(Families out, List<JobView> jobs) {
     List<JobStatus> statuses = jobs.stream().map(JobView::status).toList();
-    out.family("hanse_job_info", "gauge", "1 for each job, labelled with its state.");
-    statuses.forEach(status -> out.sample("hanse_job_info", List.of("job", status.job(), "state", status.state()), 1));
-    out.family("hanse_job_rounds_committed", "gauge", "Rounds the job has committed.");
-    statuses.forEach(status -> out.sample("hanse_job_rounds_committed", List.of("job", status.job()),
-        status.roundsCompleted()));
-    out.family("hanse_job_rounds_planned", "gauge", "Rounds the job runs in all.");
-    statuses.forEach(status -> out.sample("hanse_job_rounds_planned", List.of("job", status.job()),
-        status.roundsPlanned()));
-    out.family("hanse_job_held_out_loss", "gauge", "The latest checkpoint's loss on the sites' held-out data.");
+    InfoSnapshot.Builder info = InfoSnapshot.builder().name("hanse_job").help("1 for each job, labelled with its state.");
+    statuses.forEach(status -> info.dataPoint(InfoSnapshot.InfoDataPointSnapshot.builder()
+        .labels(Labels.of("job", status.job(), "state", status.state())).build()));
+    out.add(info.build(), "hanse_job_info");
+    Families.Gauge committed = out.gauge("hanse_job_rounds_committed", "Rounds the job has committed.");
+    statuses.forEach(status -> committed.add(status.roundsCompleted(), "job", status.job()));
+    Families.Gauge planned = out.gauge("hanse_job_rounds_planned", "Rounds the job runs in all.");
+    statuses.forEach(status -> planned.add(status.roundsPlanned(), "job", status.job()));
+    Families.Gauge loss = out.gauge("hanse_job_held_out_loss", "The latest checkpoint's loss on the sites' held-out data.");
     statuses.stream().filter(status -> !status.heldOutLoss().isEmpty() && status.heldOutLoss().getLast() != null)
-        .forEach(status -> out.sample("hanse_job_held_out_loss", List.of("job", status.job()),
-            status.heldOutLoss().getLast()));
-    out.family("hanse_job_round_deadline_seconds", "gauge", "How long a round of the job waits for updates.");
-    jobs.forEach(job -> out.sample("hanse_job_round_deadline_seconds", List.of("job", job.status().job()),
-        job.roundDeadline().toMillis() / 1e3));
-    out.family("hanse_job_open_round_age_seconds", "gauge",
+        .forEach(status -> loss.add(status.heldOutLoss().getLast(), "job", status.job()));
+    Families.Gauge deadline = out.gauge("hanse_job_round_deadline_seconds", "How long a round of the job waits for updates.");
+    jobs.forEach(job -> deadline.add(job.roundDeadline().toMillis() / 1e3, "job", job.status().job()));
+    Families.Gauge age = out.gauge("hanse_job_open_round_age_seconds",
         "How long the job's open round has been open; absent when no round is open.");
     Instant now = clock.instant();
-    openRoundSince.forEach((job, since) -> out.sample("hanse_job_open_round_age_seconds", List.of("job", job),
-        java.time.Duration.between(since, now).toMillis() / 1e3));
+    openRoundSince.forEach((job, since) -> age.add(java.time.Duration.between(since, now).toMillis() / 1e3, "job", job));
   }
 
-  private void writeRounds(Exposition out) {
-    out.family("hanse_round_duration_seconds", "histogram",
-        "Wall time of committed rounds, from opening to evaluation, since the coordinator started.");
-    roundDurations.forEach((job, durations) -> {
-      for (int b = 0; b < ROUND_SECONDS_BUCKETS.length; b++) {
-        out.sample("hanse_round_duration_seconds_bucket", List.of("job", job, "le", format(ROUND_SECONDS_BUCKETS[b])),
-            durations.buckets[b]);
-      }
-      out.sample("hanse_round_duration_seconds_bucket", List.of("job", job, "le", "+Inf"), durations.count);
-      out.sample("hanse_round_duration_seconds_sum", List.of("job", job), durations.sum);
-      out.sample("hanse_round_duration_seconds_count", List.of("job", job), durations.count);
-    });
-    out.family("hanse_round_phase_seconds", "gauge",
+  private void rounds(Families out) {
+    HistogramSnapshot.Builder durations = HistogramSnapshot.builder().name("hanse_round_duration_seconds")
+        .help("Wall time of committed rounds, from opening to evaluation, since the coordinator started.");
+    roundDurations.forEach((job, round) -> durations.dataPoint(HistogramSnapshot.HistogramDataPointSnapshot.builder()
+        .labels(Labels.of("job", job)).classicHistogramBuckets(round.buckets()).sum(round.sum).build()));
+    out.add(durations.build(), "hanse_round_duration_seconds");
+    Families.Gauge phases = out.gauge("hanse_round_phase_seconds",
         "Where each site's part of the job's last committed round went: download, training, encodeAndSign, upload, "
             + "verifyAndFold.");
     lastRound.forEach((job, round) -> {
-      if (round.get("phases") instanceof Map<?, ?> phases) {
-        phases.forEach((site, timing) -> PHASES.forEach(phase -> {
+      if (round.get("phases") instanceof Map<?, ?> sites) {
+        sites.forEach((site, timing) -> PHASES.forEach(phase -> {
           if (timing instanceof Map<?, ?> seconds && seconds.get(phase) instanceof Number value) {
-            out.sample("hanse_round_phase_seconds", List.of("job", job, "site", String.valueOf(site), "phase", phase),
-                value.doubleValue());
+            phases.add(value.doubleValue(), "job", job, "site", String.valueOf(site), "phase", phase);
           }
         }));
       }
     });
-    out.family("hanse_round_commit_seconds", "gauge", "Aggregating and writing the job's last committed checkpoint.");
-    lastRound.forEach((job, round) -> commitSeconds(round).ifPresent(commit ->
-        out.sample("hanse_round_commit_seconds", List.of("job", job), commit)));
-    out.family("hanse_aggregation_bytes_per_second", "gauge",
+    Families.Gauge commit = out.gauge("hanse_round_commit_seconds",
+        "Aggregating and writing the job's last committed checkpoint.");
+    lastRound.forEach((job, round) -> commitSeconds(round).ifPresent(seconds -> commit.add(seconds, "job", job)));
+    Families.Gauge rate = out.gauge("hanse_aggregation_bytes_per_second",
         "Update bytes the job's last commit aggregated, over the commit's time.");
-    lastRound.forEach((job, round) -> commitSeconds(round).ifPresent(commit -> {
-      long bytes = round.get("bytesUploaded") instanceof Map<?, ?> sent
-          ? sent.values().stream().mapToLong(value -> ((Number) value).longValue()).sum() : 0;
-      out.sample("hanse_aggregation_bytes_per_second", List.of("job", job), bytes / commit);
+    lastRound.forEach((job, round) -> commitSeconds(round).ifPresent(seconds -> {
+      long bytes = round.get("bytesUploaded") instanceof Map<?, ?> uploaded
+          ? uploaded.values().stream().mapToLong(value -> ((Number) value).longValue()).sum() : 0;
+      rate.add(bytes / seconds, "job", job);
     }));
   }
 
@@ -192,54 +233,58 @@ public final class FederationMetrics implements FederationEvents {
         ? java.util.Optional.of(commit.doubleValue()) : java.util.Optional.empty();
   }
 
-  private static String format(double value) {
-    return value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
-  }
-
   private static int compare(List<String> a, List<String> b) {
     return String.join("\u0000", a).compareTo(String.join("\u0000", b));
   }
 
-  /** The text format: a HELP and TYPE line per family, then its samples. */
-  private static final class Exposition {
-    private final StringBuilder text = new StringBuilder();
+  /** The families of one scrape, in the order they are added; each gauge or counter built as its samples come. */
+  private static final class Families {
+    private final List<Runnable> builds = new ArrayList<>();
+    private final List<MetricSnapshot> snapshots = new ArrayList<>();
+    private final List<String> names = new ArrayList<>();
 
-    void family(String name, String type, String help) {
-      text.append("# HELP ").append(name).append(' ').append(help.replace("\\", "\\\\").replace("\n", "\\n"))
-          .append('\n').append("# TYPE ").append(name).append(' ').append(type).append('\n');
+    /** A family built whole, exposed as {@code exposedName}. */
+    void add(MetricSnapshot snapshot, String exposedName) {
+      names.add(exposedName);
+      builds.add(() -> snapshots.add(snapshot));
     }
 
-    /** A sample; {@code labels} alternates names and values. */
-    void sample(String name, List<String> labels, double value) {
-      text.append(name);
-      if (!labels.isEmpty()) {
-        text.append('{');
-        for (int i = 0; i < labels.size(); i += 2) {
-          text.append(i == 0 ? "" : ",").append(labels.get(i)).append("=\"").append(escape(labels.get(i + 1)))
-              .append('"');
-        }
-        text.append('}');
+    Gauge gauge(String name, String help) {
+      names.add(name);
+      Gauge gauge = new Gauge(GaugeSnapshot.builder().name(name).help(help));
+      builds.add(() -> snapshots.add(gauge.builder.build()));
+      return gauge;
+    }
+
+    Counter counter(String name, String help) {
+      names.add(name + "_total");
+      Counter counter = new Counter(CounterSnapshot.builder().name(name).help(help));
+      builds.add(() -> snapshots.add(counter.builder.build()));
+      return counter;
+    }
+
+    List<String> names() {
+      return List.copyOf(names);
+    }
+
+    MetricSnapshots snapshots() {
+      builds.forEach(Runnable::run);
+      return new MetricSnapshots(snapshots);
+    }
+
+    /** A gauge family; {@code labels} alternate names and values. */
+    record Gauge(GaugeSnapshot.Builder builder) {
+      void add(double value, String... labels) {
+        builder.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(Labels.of(labels)).value(value).build());
       }
-      text.append(' ').append(number(value)).append('\n');
     }
 
-    private static String escape(String value) {
-      return value.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
-    }
-
-    private static String number(double value) {
-      if (Double.isNaN(value)) {
-        return "NaN";
+    /** A counter family, named without its {@code _total}, which the format adds. */
+    record Counter(CounterSnapshot.Builder builder) {
+      void add(double value, String... labels) {
+        builder.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().labels(Labels.of(labels)).value(value)
+            .build());
       }
-      if (Double.isInfinite(value)) {
-        return value > 0 ? "+Inf" : "-Inf";
-      }
-      return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value)
-          : String.format(Locale.ROOT, "%s", value);
-    }
-
-    String text() {
-      return text.toString();
     }
   }
 }
