@@ -6,6 +6,9 @@ import eu.hanse.coordinator.job.JobStatus;
 import eu.hanse.coordinator.job.RoundRecord;
 import java.nio.file.Path;
 import java.sql.Connection;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.MigrationInfo;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -28,7 +31,9 @@ import java.util.Optional;
  */
 public final class StateStore implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** The newest schema this Hanse knows: its last migration's version. */
   private static final int SCHEMA_VERSION = 2;
+  private static final String MIGRATIONS = "classpath:eu/hanse/coordinator/storage/migration";
 
   private final Path file;
   private final Connection connection;
@@ -53,6 +58,7 @@ public final class StateStore implements AutoCloseable {
   public static StateStore open(Path dataDir) {
     Path file = dataDir.resolve("state.db");
     try {
+      migrate(file);
       Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
       try (Statement statement = connection.createStatement()) {
         statement.execute("PRAGMA journal_mode=WAL");
@@ -60,70 +66,43 @@ public final class StateStore implements AutoCloseable {
         statement.execute("PRAGMA foreign_keys=ON");
         statement.execute("PRAGMA busy_timeout=10000");
       }
-      StateStore store = new StateStore(file, connection);
-      store.migrate();
-      return store;
-    } catch (SQLException e) {
+      return new StateStore(file, connection);
+    } catch (SQLException | FlywayException e) {
       throw new IllegalStateException("cannot open the coordinator's state " + file + ": " + e.getMessage(), e);
     }
   }
 
-  private void migrate() throws SQLException {
-    int version;
-    try (Statement statement = connection.createStatement();
+  /**
+   * Brings the database to this Hanse's schema with Flyway, from the migrations under
+   * {@code eu/hanse/coordinator/storage/migration} ({@code V<n>__<what>.sql}, never edited once
+   * released). A state that a Hanse before the migrations wrote says its schema in SQLite's
+   * {@code user_version}: Flyway starts from it. A state a newer Hanse wrote is refused.
+   */
+  private static void migrate(Path file) throws SQLException {
+    int written;
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement();
         ResultSet result = statement.executeQuery("PRAGMA user_version")) {
-      version = result.getInt(1);
+      written = result.getInt(1);
     }
-    if (version > SCHEMA_VERSION) {
-      throw new IllegalStateException(file + " was written by a newer Hanse (schema " + version
+    requireKnown(file, written);
+    Flyway flyway = Flyway.configure(StateStore.class.getClassLoader())
+        .dataSource("jdbc:sqlite:" + file, null, null)
+        .locations(MIGRATIONS)
+        .baselineOnMigrate(written > 0)
+        .baselineVersion(Integer.toString(Math.max(written, 1)))
+        .load();
+    MigrationInfo current = flyway.info().current();
+    if (current != null && current.getVersion() != null) {
+      requireKnown(file, Integer.parseInt(current.getVersion().getVersion()));
+    }
+    flyway.migrate();
+  }
+
+  private static void requireKnown(Path file, int schema) {
+    if (schema > SCHEMA_VERSION) {
+      throw new IllegalStateException(file + " was written by a newer Hanse (schema " + schema
           + "; this one reads up to " + SCHEMA_VERSION + ")");
-    }
-    if (version == 0) {
-      inTransaction(this::createSchema);
-    } else if (version < SCHEMA_VERSION) {
-      inTransaction(this::addFailedTraining);
-    }
-  }
-
-  private void createSchema() throws SQLException {
-    try (Statement statement = connection.createStatement()) {
-      statement.execute("""
-          CREATE TABLE jobs (
-            id TEXT PRIMARY KEY, definition TEXT NOT NULL, state TEXT NOT NULL, paused INTEGER NOT NULL DEFAULT 0,
-            reason TEXT, submitted_by TEXT NOT NULL, submitted_at INTEGER NOT NULL)""");
-      statement.execute("""
-          CREATE TABLE checkpoints (
-            job TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, sha256 TEXT NOT NULL,
-            size_bytes INTEGER NOT NULL, parent TEXT NOT NULL, update_ids TEXT NOT NULL, signature BLOB NOT NULL,
-            optimizer_state TEXT, held_out_loss REAL, PRIMARY KEY (job, round))""");
-      statement.execute("""
-          CREATE TABLE rounds (
-            job TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, record TEXT NOT NULL,
-            PRIMARY KEY (job, round))""");
-      statement.execute("""
-          CREATE TABLE updates (
-            job TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, site TEXT NOT NULL,
-            update_id TEXT NOT NULL, nonce TEXT NOT NULL, spool_file TEXT NOT NULL, samples INTEGER NOT NULL,
-            train_loss REAL NOT NULL, bytes INTEGER NOT NULL, norm REAL NOT NULL, trained_for INTEGER NOT NULL,
-            device_seconds REAL NOT NULL,
-            state TEXT NOT NULL,
-            PRIMARY KEY (job, round, site))""");
-      statement.execute("""
-          CREATE TABLE nonces (
-            job TEXT NOT NULL REFERENCES jobs(id), site TEXT NOT NULL, nonce TEXT NOT NULL,
-            PRIMARY KEY (job, site, nonce))""");
-    }
-    addFailedTraining();
-  }
-
-  /** Schema 2: the device time of training that failed, which counts against a site's budget too. */
-  private void addFailedTraining() throws SQLException {
-    try (Statement statement = connection.createStatement()) {
-      statement.execute("""
-          CREATE TABLE failed_training (
-            job TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, site TEXT NOT NULL, run TEXT NOT NULL,
-            device_seconds REAL NOT NULL, PRIMARY KEY (job, round, site, run))""");
-      statement.execute("PRAGMA user_version=" + SCHEMA_VERSION);
     }
   }
 

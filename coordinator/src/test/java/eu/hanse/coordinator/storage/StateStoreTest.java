@@ -94,10 +94,23 @@ class StateStoreTest {
     StateStore.open(dir).close();
     try (var connection = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("state.db"));
         var statement = connection.createStatement()) {
-      statement.execute("PRAGMA user_version=99");
+      // What a Hanse with a third migration leaves in Flyway's history.
+      statement.execute("INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, "
+          + "checksum, installed_by, execution_time, success) VALUES (3, '3', 'from the future', 'SQL', "
+          + "'V3__from_the_future.sql', 0, '', 0, 1)");
     }
     IllegalStateException error = assertThrows(IllegalStateException.class, () -> StateStore.open(dir));
-    assertTrue(error.getMessage().contains("written by a newer Hanse (schema 99"), error.getMessage());
+    assertTrue(error.getMessage().contains("written by a newer Hanse (schema 3; this one reads up to 2)"),
+        error.getMessage());
+
+    Path legacy = dir.resolve("legacy");
+    java.nio.file.Files.createDirectories(legacy);
+    try (var connection = DriverManager.getConnection("jdbc:sqlite:" + legacy.resolve("state.db"));
+        var statement = connection.createStatement()) {
+      statement.execute("PRAGMA user_version=99");
+    }
+    IllegalStateException older = assertThrows(IllegalStateException.class, () -> StateStore.open(legacy));
+    assertTrue(older.getMessage().contains("written by a newer Hanse (schema 99"), older.getMessage());
   }
 
   @Test
@@ -121,7 +134,9 @@ class StateStoreTest {
     }
     try (var connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("state.db"));
         var statement = connection.createStatement()) {
+      // As a Hanse before the migrations left schema 1: no failed_training, no history, the schema in user_version.
       statement.execute("DROP TABLE failed_training");
+      statement.execute("DROP TABLE flyway_schema_history");
       statement.execute("PRAGMA user_version=1");
     }
     try (StateStore store = StateStore.open(dir)) {
