@@ -78,6 +78,7 @@ public final class Coordinator implements AutoCloseable {
   private final SiteBoard siteBoard = new SiteBoard(clock);
   private final LiveEvents liveEvents = new LiveEvents();
   private final FederationMetrics metrics = new FederationMetrics(clock);
+  /** The console's address and the console once started; guarded by this. */
   private String consoleHost;
   private int consolePort = -1;
   private HttpConsole console;
@@ -86,6 +87,7 @@ public final class Coordinator implements AutoCloseable {
   private final Server enrolmentServer;
   private final java.util.concurrent.ScheduledExecutorService crlWatch =
       Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("hanse-crl-watch").factory());
+  /** The CRL file's time when last applied; only the CRL watch's one thread touches it. */
   private long crlModified;
   private final ExecutorService callExecutor = Executors.newVirtualThreadPerTaskExecutor();
 

@@ -25,7 +25,7 @@ public final class Hanse implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
-    System.setProperty(eu.hanse.logging.HanseLoggerFactory.FORMAT_PROPERTY, isServer(args) ? "json" : "text");
+    System.setProperty(eu.hanse.logging.HanseLogging.FORMAT_PROPERTY, isServer(args) ? "json" : "text");
     eu.hanse.kernels.PeakMemory.reportAtExitIfAsked();
     System.exit(commandLine().execute(args));
   }

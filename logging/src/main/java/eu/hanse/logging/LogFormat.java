@@ -15,7 +15,7 @@ enum LogFormat {
   JSON {
     @Override
     String line(Instant time, String level, String logger, String thread, String message, Map<String, Object> context,
-        Throwable error) {
+        Error error) {
       StringBuilder json = new StringBuilder(160 + message.length()).append('{');
       field(json, "time", time.toString());
       json.append(',');
@@ -38,9 +38,9 @@ enum LogFormat {
       });
       if (error != null) {
         json.append(',');
-        field(json, "error", error.toString());
+        field(json, "error", error.summary());
         json.append(',');
-        field(json, "stack", stack(error));
+        field(json, "stack", error.stack());
       }
       return json.append('}').toString();
     }
@@ -51,12 +51,12 @@ enum LogFormat {
 
     @Override
     String line(Instant time, String level, String logger, String thread, String message, Map<String, Object> context,
-        Throwable error) {
+        Error error) {
       StringBuilder text = new StringBuilder().append(clock.format(time)).append(' ').append(level).append(' ')
           .append(logger).append(" - ").append(message);
       context.forEach((key, value) -> text.append(' ').append(key).append('=').append(value));
       if (error != null) {
-        text.append('\n').append(stack(error).stripTrailing());
+        text.append('\n').append(error.stack().stripTrailing());
       }
       return text.toString();
     }
@@ -66,7 +66,10 @@ enum LogFormat {
       "message", "error", "stack");
 
   abstract String line(Instant time, String level, String logger, String thread, String message,
-      Map<String, Object> context, Throwable error);
+      Map<String, Object> context, Error error);
+
+  /** An event's error: its class and message, as {@code Throwable.toString} has them, and its stack trace. */
+  record Error(String summary, String stack) {}
 
   /** The format HANSE_LOG_FORMAT names: "json" (the default) or "text". */
   static LogFormat fromEnvironment(String value) {
@@ -97,11 +100,5 @@ enum LogFormat {
       }
     }
     return escaped.toString();
-  }
-
-  private static String stack(Throwable error) {
-    java.io.StringWriter trace = new java.io.StringWriter();
-    error.printStackTrace(new java.io.PrintWriter(trace));
-    return trace.toString();
   }
 }

@@ -20,6 +20,7 @@ public final class LiveEvents implements FederationEvents {
 
   private final ArrayDeque<Numbered> recent = new ArrayDeque<>();
   private final List<Consumer<Numbered>> subscribers = new CopyOnWriteArrayList<>();
+  /** The last number given; guarded by this. */
   private long last;
 
   /** Numbers the event, keeps it and tells every subscriber, under the lock: in order, none twice. */

@@ -69,6 +69,7 @@ final class UploadAssembly {
 
   private final Key key;
   private final Registry registry;
+  // Every field below is guarded by this assembly's monitor: its calls arrive on threads of their own.
   private Call first;
   private OpenRound.Admission admission;
   /** Whether the first call found the part file of an interrupted upload of this update. */

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.LoggerContext;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -16,11 +16,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
-class HanseLoggerTest {
+/** Hanse's log lines as logback writes them through {@link HanseLogging} and {@link HanseEncoder}. */
+class HanseLoggingTest {
   private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
+  /** A logger of a fresh logback context configured as the processes are, from {@code environment}. */
   private Logger logger(Map<String, String> environment, String name) {
-    return new HanseLoggerFactory(environment, new PrintStream(bytes, true, StandardCharsets.UTF_8)).getLogger(name);
+    LoggerContext context = new LoggerContext();
+    context.setMDCAdapter(MDC.getMDCAdapter()); // The thread context the tests set, as the bound context has it.
+    HanseLogging.configure(context, environment, bytes);
+    return context.getLogger(name);
   }
 
   private String written() {
@@ -33,9 +38,11 @@ class HanseLoggerTest {
   }
 
   @Test
-  void slf4jIsBoundToHanseLoggers() {
-    assertTrue(LoggerFactory.getILoggerFactory() instanceof HanseLoggerFactory,
-        LoggerFactory.getILoggerFactory().getClass().getName());
+  void slf4jIsBoundToLogbackConfiguredByHanse() {
+    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    var appender = (ch.qos.logback.core.OutputStreamAppender<?>) context.getLogger(Logger.ROOT_LOGGER_NAME)
+        .getAppender("hanse");
+    assertTrue(appender.getEncoder() instanceof HanseEncoder, String.valueOf(appender.getEncoder()));
   }
 
   @Test
@@ -79,7 +86,7 @@ class HanseLoggerTest {
     JsonNode line = new ObjectMapper().readTree(written().strip());
     assertEquals("job x failed", line.get("message").asText());
     assertEquals("java.lang.IllegalStateException: boom", line.get("error").asText());
-    assertTrue(line.get("stack").asText().contains("HanseLoggerTest"), line.get("stack").asText());
+    assertTrue(line.get("stack").asText().contains("HanseLoggingTest"), line.get("stack").asText());
   }
 
   @Test
