@@ -93,12 +93,13 @@ final class JobLifecycle {
 
   /** Ends the job in {@code finalState} after {@code rounds} committed rounds; {@code reason} may be null. */
   void finish(String finalState, String reason, int rounds) {
+    // Audited first: whoever sees the job ended finds why in the trail.
+    consortium.audit("job." + finalState.toLowerCase(Locale.ROOT), Map.of("job", job.value(),
+        "rounds", Integer.toString(rounds), "reason", reason == null ? "" : reason));
     synchronized (lock) {
       state = finalState;
       store.setJobState(job.value(), finalState, reason);
       lock.signalAll();
     }
-    consortium.audit("job." + finalState.toLowerCase(Locale.ROOT), Map.of("job", job.value(),
-        "rounds", Integer.toString(rounds), "reason", reason == null ? "" : reason));
   }
 }
