@@ -52,6 +52,8 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private final UploadAssembly.Registry assemblies;
   private final StreamObserver<UploadReceipt> response;
 
+  // Set on gRPC's callbacks, which come one at a time; the checking thread reads them only in the
+  // tasks handed to it after they were set, and the hand-off orders the two.
   private UpdateHeader header;
   /** The update this call is part of, once its header is admitted. */
   private UploadAssembly assembly;
@@ -61,7 +63,7 @@ final class UpdateUpload implements StreamObserver<UpdateMessage> {
   private int nextChunk;
   /** Set, on either thread, once the call takes no more messages: answered, ending, or broken off. */
   private volatile boolean finished;
-  /** Set once this call has refused or aborted the upload, so that it does so once. */
+  /** Set once this call has refused or aborted the upload, so that it does so once; guarded by this. */
   private boolean answered;
   private final SerialWorker checking = new SerialWorker("upload-check", CHECKS_IN_FLIGHT);
 
