@@ -69,8 +69,6 @@ public final class Coordinator implements AutoCloseable {
   private final Consortium consortium;
   private final StateStore store;
   private final CheckpointStore checkpoints;
-  private final CheckpointStore optimizerStates;
-  private final ProgressPrinter progress;
   private final java.time.Clock clock = java.time.Clock.systemUTC();
   private final Jobs jobs;
   private final Revocations revocations;
@@ -117,8 +115,6 @@ public final class Coordinator implements AutoCloseable {
       throw new UncheckedIOException("cannot create data directory " + config.dataDir(), e);
     }
     this.checkpoints = new CheckpointStore(config.dataDir());
-    this.optimizerStates = new CheckpointStore(config.dataDir(), "optimizer-state");
-    this.progress = new ProgressPrinter(progress);
     this.consortium = Consortium.open(config.dataDir(), clock);
     consortium.publishTo(siteBoard);
     consortium.publishTo(metrics);
@@ -128,7 +124,8 @@ public final class Coordinator implements AutoCloseable {
     io.netty.handler.ssl.SslContext serverTls = TlsContexts.forServer(config.tls().requireReadable(),
         consortium::isRevoked, consortium::auditRefusedHandshake);
     // What the jobs report as their links' mutual TLS is read from the server's TLS context.
-    this.jobs = new Jobs(new JobContext(store, sessions, checkpoints, optimizerStates, this.progress, config.dataDir(),
+    this.jobs = new Jobs(new JobContext(store, sessions, checkpoints,
+        new CheckpointStore(config.dataDir(), "optimizer-state"), new ProgressPrinter(progress), config.dataDir(),
         consortium, clock, TlsContexts.requiresClientCertificates(serverTls)), new JobFile(models), models);
     this.revocations = new Revocations(consortium, sessions, jobs);
     AdminService admin = new AdminService(consortium, jobs, revocations);

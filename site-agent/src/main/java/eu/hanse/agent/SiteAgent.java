@@ -71,8 +71,6 @@ public final class SiteAgent implements Runnable, AutoCloseable {
   private volatile String activity = "idle";
   /** Runs the site's own trainer, when it has one: here, or as a batch job. */
   private final TrainerLauncher launcher;
-  /** The site's own trainer; empty for the built-in one. */
-  private final java.util.Optional<ExternalTrainer> ownTrainer;
   private final Progress progress = new Progress();
   /** The site's part of each round, in the agent's own records: this class only talks to the coordinator. */
   private final SiteRounds rounds;
@@ -91,8 +89,9 @@ public final class SiteAgent implements Runnable, AutoCloseable {
     this.link = Link.open(config, credentials, progress);
     log.info("site {} on {}: {} training and {} held-out characters from {}", site, backend.name(),
         data.train().length, data.heldOut().length, data.source());
-    this.ownTrainer = config.trainer().map(command -> new ExternalTrainer(command.command(),
-        command.workDir(config.dataDir()), command.timeout(), launcher));
+    // The site's own trainer; empty for the built-in one.
+    java.util.Optional<ExternalTrainer> ownTrainer = config.trainer().map(command -> new ExternalTrainer(
+        command.command(), command.workDir(config.dataDir()), command.timeout(), launcher));
     this.rounds = new SiteRounds(site.name(), config.attack(), trainer, ownTrainer, progress);
     config.trainer().ifPresent(command -> log.info("site {} trains with its own command {}, run as {}", site,
         command.command(), launcher.describe()));

@@ -25,9 +25,9 @@ final class JobHistory {
   private long bytesUploaded;
   private boolean initialEvaluated;
 
-  /** The job's history as the store holds it. */
-  JobHistory(JobSpec spec, StateStore store, CheckpointStore checkpoints) {
-    List<StateStore.StoredCheckpoint> committed = store.checkpoints(spec.id().value());
+  /** The job's history as the store holds it: its {@code committed} checkpoints and its round {@code records}. */
+  JobHistory(JobSpec spec, List<StateStore.StoredCheckpoint> committed, List<RoundRecord> records,
+      CheckpointStore checkpoints) {
     if (committed.isEmpty()) {
       throw new IllegalStateException("job " + spec.id() + " has no initial checkpoint in the coordinator's state");
     }
@@ -36,7 +36,7 @@ final class JobHistory {
     committed.stream().map(StateStore.StoredCheckpoint::heldOutLoss).filter(Objects::nonNull)
         .forEach(heldOutLoss::add);
     this.initialEvaluated = committed.get(0).heldOutLoss() != null;
-    for (RoundRecord record : store.rounds(spec.id().value())) {
+    for (RoundRecord record : records) {
       add(record);
     }
   }

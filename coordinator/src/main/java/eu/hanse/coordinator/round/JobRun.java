@@ -12,7 +12,6 @@ import eu.hanse.coordinator.job.RoundRecord;
 import eu.hanse.coordinator.storage.CheckpointRef;
 import eu.hanse.coordinator.storage.CheckpointStore;
 import eu.hanse.coordinator.storage.StateStore;
-import eu.hanse.model.ModelSource;
 import eu.hanse.model.SafetensorsFile;
 import eu.hanse.security.SiteId;
 import java.io.IOException;
@@ -73,15 +72,6 @@ public final class JobRun implements Runnable {
   private String waiting;
 
   /**
-   * Adds a job to the store with its initial model as checkpoint 0, signed; false, changing
-   * nothing, if the store has a job of that id already.
-   */
-  static boolean create(JobSpec spec, String definition, ModelSource initialModel, String submittedBy, StateStore store,
-      CheckpointStore checkpoints, Consortium consortium) {
-    return RoundCommit.createJob(spec, definition, initialModel, submittedBy, store, checkpoints, consortium);
-  }
-
-  /**
    * The job as the store has it: from its latest committed checkpoint, with the outer optimizer's
    * state, the privacy spent and the round records so far, and its paused or final state.
    */
@@ -99,7 +89,8 @@ public final class JobRun implements Runnable {
     StateStore.StoredJob stored = store.job(spec.id().value())
         .orElseThrow(() -> new IllegalStateException("job " + spec.id() + " is not in the coordinator's state"));
     this.lifecycle = new JobLifecycle(spec.id(), stored, store, consortium, lock);
-    this.history = new JobHistory(spec, store, checkpoints);
+    List<StateStore.StoredCheckpoint> committed = store.checkpoints(spec.id().value());
+    this.history = new JobHistory(spec, committed, store.rounds(spec.id().value()), checkpoints);
     try (SafetensorsFile checkpoint = SafetensorsFile.open(history.latest().path())) {
       this.elementCount = checkpoint.length();
     }
@@ -121,7 +112,6 @@ public final class JobRun implements Runnable {
       }
     };
     this.policy = RoundPolicy.of(spec, lock, view);
-    List<StateStore.StoredCheckpoint> committed = store.checkpoints(spec.id().value());
     this.commits = new RoundCommit(spec, policy, new NextCheckpoint(spec, checkpoints, optimizerStates, elementCount),
         committed.get(committed.size() - 1).optimizerState(), history.records(), store, consortium, progress);
     this.evaluations = new Evaluations(spec, lock, sessions);
@@ -280,11 +270,10 @@ public final class JobRun implements Runnable {
       requireNotCancelled(open);
       RoundRecord committed = closeAndCommit(open);
       if (committed != null) {
-        OptionalDouble loss = policy.evaluatesAfter(round, spec.rounds())
-            ? evaluations.evaluate(history.latest()) : OptionalDouble.empty();
+        boolean evaluates = policy.evaluatesAfter(round, spec.rounds());
+        OptionalDouble loss = evaluates ? evaluations.evaluate(history.latest()) : OptionalDouble.empty();
         synchronized (lock) {
-          double evaluationSeconds = policy.evaluatesAfter(round, spec.rounds())
-              ? evaluations.secondsSinceLastStarted() : 0;
+          double evaluationSeconds = evaluates ? evaluations.secondsSinceLastStarted() : 0;
           RoundRecord record = commits.evaluated(committed, loss, evaluationSeconds, history);
           writeStatus();
           return record;
@@ -386,10 +375,6 @@ public final class JobRun implements Runnable {
           history.heldOutLoss(), history.bytesUploaded(), eligibility.deviceHours(), waiting, mutualTls,
           history.records());
     }
-  }
-
-  boolean isDone() {
-    return !lifecycle.running();
   }
 
   private void finish(String finalState, String reason) {

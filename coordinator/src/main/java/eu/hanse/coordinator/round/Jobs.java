@@ -90,7 +90,8 @@ public final class Jobs {
     if (existing.isPresent()) {
       return same(existing.get(), definition);
     }
-    JobRun.create(spec, definition, initialModel, by, context.store(), context.checkpoints(), context.consortium());
+    RoundCommit.createJob(spec, definition, initialModel, by, context.store(), context.checkpoints(),
+        context.consortium());
     JobRun run = load(context.store().job(spec.id().value()).orElseThrow());
     runs.put(run.id().value(), run);
     if (started) {

@@ -153,7 +153,7 @@ public final class UpdateIntake {
   }
 
   /** Audits an update refused before or after its header was admitted. */
-  void auditRefusal(SiteId site, long round, Refusal reason, String message) {
+  private void auditRefusal(SiteId site, long round, Refusal reason, String message) {
     auditRoundEvent("update.refused", site, round, reason.name(), message);
   }
 

@@ -76,6 +76,17 @@ class JobRunTest {
     assertArrayEquals(filled(RoundFixture.INITIAL - aggregate), core.checkpoint(1), 1e-5f);
   }
 
+  /** Brings alpha, beta and gamma online and hands in alpha's (2) and beta's (4) updates for round 1. */
+  private static RoundFixture.FakeLink.Task alphaAndBetaDelivered(RoundFixture core) throws InterruptedException {
+    RoundFixture.FakeLink alpha = core.connect("alpha");
+    core.connect("beta");
+    core.connect("gamma");
+    RoundFixture.FakeLink.Task task = alpha.nextTask();
+    core.deliver(core.update("alpha", task, 2f, 1));
+    core.deliver(core.update("beta", task, 4f, 1));
+    return task;
+  }
+
   @Test
   void aRoundCommitsTheSampleWeightedMeanOnceEverySiteDelivered() throws Exception {
     try (RoundFixture core = new RoundFixture(folder, spec(1, 2, 2, LONG), "alpha", "beta").start()) {
@@ -130,12 +141,7 @@ class JobRunTest {
     JobSpec spec = spec(1, 2, 3, LONG, AggregatorSpec.mean(),
         schedule(Stragglers.quorumPlus(Duration.ofMillis(200)), Set.of(), null));
     try (RoundFixture core = new RoundFixture(folder, spec, "alpha", "beta", "gamma").start()) {
-      RoundFixture.FakeLink alpha = core.connect("alpha");
-      core.connect("beta");
-      core.connect("gamma");
-      RoundFixture.FakeLink.Task task = alpha.nextTask();
-      core.deliver(core.update("alpha", task, 2f, 1));
-      core.deliver(core.update("beta", task, 4f, 1));
+      RoundFixture.FakeLink.Task task = alphaAndBetaDelivered(core);
 
       // The deadline is a minute away: only the grace period can close the round within awaitRounds' 20 s.
       JobStatus status = core.awaitRounds(1);
@@ -184,12 +190,7 @@ class JobRunTest {
     JobSpec spec = spec(1, 2, 3, LONG, AggregatorSpec.mean(),
         schedule(Stragglers.quorumPlus(Duration.ofMillis(100)), Set.of(new SiteId("gamma")), null));
     try (RoundFixture core = new RoundFixture(folder, spec, "alpha", "beta", "gamma").start()) {
-      RoundFixture.FakeLink alpha = core.connect("alpha");
-      core.connect("beta");
-      core.connect("gamma");
-      RoundFixture.FakeLink.Task task = alpha.nextTask();
-      core.deliver(core.update("alpha", task, 2f, 1));
-      core.deliver(core.update("beta", task, 4f, 1));
+      RoundFixture.FakeLink.Task task = alphaAndBetaDelivered(core);
       Thread.sleep(500);
       assertEquals(0, core.job.status().roundsCompleted(), "two updates are a quorum, but not without gamma's");
 

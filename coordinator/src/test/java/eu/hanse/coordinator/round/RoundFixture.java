@@ -70,7 +70,7 @@ final class RoundFixture implements AutoCloseable {
     openStores();
     float[] values = new float[ELEMENTS];
     Arrays.fill(values, INITIAL);
-    JobRun.create(spec, "test job",
+    RoundCommit.createJob(spec, "test job",
         eu.hanse.model.ModelSource.of(new ModelState(List.of(TensorSpec.of("w", ELEMENTS)), List.of(values), Map.of())),
         "test", store, checkpoints, consortium);
   }
